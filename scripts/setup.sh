@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install dockyard and its system packages, start dockyardd, make a busybox image from
+# Debian's busybox-static, and run a container. Run as root on Debian/Ubuntu.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+if ! dpkg -s busybox-static runc gcc >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq busybox-static runc gcc >/dev/null
+fi
+python3 -m pip install -q -e '.[test]'
+
+SOCK=/run/dockyard/dockyard.sock
+if ! dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then
+    mkdir -p /var/log/dockyard
+    nohup dockyardd >>/var/log/dockyard/dockyardd.log 2>&1 &
+    for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+fi
+if ! dockyard image inspect busybox >/dev/null 2>&1; then
+    tmp=$(mktemp -d)
+    python3 scripts/busybox-rootfs.py "$tmp/busybox.tar"
+    dockyard import -c 'CMD ["sh"]' "$tmp/busybox.tar" busybox:latest
+    rm -rf "$tmp"
+fi
+dockyard run --rm busybox echo hello

@@ -1,0 +1,1 @@
+"""The Docker Engine HTTP API, one module per resource (as docker-py is laid out)."""

@@ -1,0 +1,218 @@
+"""Container endpoints (/containers/...), including the hijacked attach stream."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import struct
+from typing import Any
+
+from aiohttp import web
+
+from ..engine.containers import logs as logfiles
+from ..engine.timeutil import parse_timestamp
+from ..errors import InvalidParameter
+from .server import engine_of, qbool, qfilters, qint, read_json
+
+routes = web.RouteTableDef()
+
+_RAW = "application/vnd.docker.raw-stream"
+_MUX = "application/vnd.docker.multiplexed-stream"
+
+
+def _containers(request: web.Request) -> Any:
+    return engine_of(request).containers
+
+
+@routes.get("/containers/json")
+async def list_containers(request: web.Request) -> web.Response:
+    result = _containers(request).list(all_=qbool(request, "all"), limit=qint(request, "limit"),
+                                       filters=qfilters(request))
+    return web.json_response(result)
+
+
+@routes.post("/containers/create")
+async def create(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    result = await _containers(request).create(body, request.query.get("name"))
+    return web.json_response(result, status=201)
+
+
+@routes.post("/containers/prune")
+async def prune(request: web.Request) -> web.Response:
+    return web.json_response(await _containers(request).prune(qfilters(request)))
+
+
+@routes.get("/containers/{id}/json")
+async def inspect(request: web.Request) -> web.Response:
+    return web.json_response(_containers(request).inspect(request.match_info["id"]))
+
+
+@routes.post("/containers/{id}/start")
+async def start(request: web.Request) -> web.Response:
+    started = await _containers(request).start(request.match_info["id"])
+    return web.Response(status=204 if started else 304)
+
+
+def _timeout(request: web.Request) -> int | None:
+    value = request.query.get("t", request.query.get("timeout"))
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for t: {value!r}") from None
+
+
+@routes.post("/containers/{id}/stop")
+async def stop(request: web.Request) -> web.Response:
+    stopped = await _containers(request).stop(request.match_info["id"], _timeout(request),
+                                              request.query.get("signal"))
+    return web.Response(status=204 if stopped else 304)
+
+
+@routes.post("/containers/{id}/restart")
+async def restart(request: web.Request) -> web.Response:
+    await _containers(request).restart(request.match_info["id"], _timeout(request))
+    return web.Response(status=204)
+
+
+@routes.post("/containers/{id}/kill")
+async def kill(request: web.Request) -> web.Response:
+    await _containers(request).kill(request.match_info["id"], request.query.get("signal"))
+    return web.Response(status=204)
+
+
+@routes.post("/containers/{id}/wait")
+async def wait(request: web.Request) -> web.StreamResponse:
+    service = _containers(request)
+    service.get(request.match_info["id"])  # a 404 must come before the 200 headers
+    waiting = asyncio.ensure_future(service.wait(request.match_info["id"],
+                                                 request.query.get("condition", "not-running")))
+    await asyncio.sleep(0)  # let the waiter register before clients may start the container
+    # Headers go out at once: the docker CLI waits for them before it calls start.
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    try:
+        result = await waiting
+    except InvalidParameter as exc:
+        result = {"StatusCode": -1, "Error": {"Message": exc.message}}
+    await response.write(json.dumps(result).encode() + b"\n")
+    await response.write_eof()
+    return response
+
+
+@routes.delete("/containers/{id}")
+async def remove(request: web.Request) -> web.Response:
+    await _containers(request).remove(request.match_info["id"], force=qbool(request, "force"))
+    return web.Response(status=204)
+
+
+@routes.post("/containers/{id}/rename")
+async def rename(request: web.Request) -> web.Response:
+    name = request.query.get("name", "")
+    if not name:
+        raise InvalidParameter("name cannot be empty")
+    await _containers(request).rename(request.match_info["id"], name)
+    return web.Response(status=204)
+
+
+def _frame(kind: int, payload: bytes, tty: bool) -> bytes:
+    return payload if tty else struct.pack(">B3xI", kind, len(payload)) + payload
+
+
+@routes.get("/containers/{id}/logs")
+async def container_logs(request: web.Request) -> web.StreamResponse:
+    container = _containers(request).get(request.match_info["id"])
+    stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
+    if not (stdout or stderr):
+        raise InvalidParameter("You must choose at least one stream")
+    log_path = container.record.get("LogPath")
+    if not log_path:
+        driver = container.host_config["LogConfig"]["Type"]
+        raise InvalidParameter(f'configured logging driver does not support reading: "{driver}"'
+                               if driver != "none" else
+                               'configured logging driver does not support reading')
+    tail_raw = request.query.get("tail", "all")
+    tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() \
+        else None
+    since = parse_timestamp(request.query["since"]) if request.query.get("since") else 0.0
+    until = parse_timestamp(request.query["until"]) if request.query.get("until") else 0.0
+    timestamps = qbool(request, "timestamps")
+    tty = bool(container.config.get("Tty"))
+    follow = qbool(request, "follow") and container.running
+    response = web.StreamResponse(headers={"Content-Type": _RAW if tty else _MUX})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path)))
+    for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
+                                 until=until, tail=tail):
+        kind, data = logfiles.render(entry, timestamps)
+        await response.write(_frame(kind, data, tty))
+    if follow:
+        async for entry in logfiles.follow_file(log_path, offset, container.exit_event):
+            if logfiles.select([entry], stdout=stdout, stderr=stderr, since=since,
+                               until=until, tail=None):
+                kind, data = logfiles.render(entry, timestamps)
+                await response.write(_frame(kind, data, tty))
+    await response.write_eof()
+    return response
+
+
+class _DiscardParser:
+    """Stands in for aiohttp's payload parser once a connection is hijacked; stdin for
+    attached containers arrives with the interactive-containers work."""
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        return False, b""
+
+    def feed_eof(self) -> None:
+        pass
+
+
+@routes.post("/containers/{id}/attach")
+async def attach(request: web.Request) -> web.StreamResponse:
+    service = _containers(request)
+    container = service.get(request.match_info["id"])
+    want = {1: qbool(request, "stdout"), 2: qbool(request, "stderr")}
+    tty = bool(container.config.get("Tty"))
+    queue = service.subscribe(container) if qbool(request, "stream") else None
+    upgrade = request.headers.get("Upgrade", "").lower() == "tcp"
+    transport = request.transport
+    assert transport is not None
+    head = (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: " + (_RAW if tty else _MUX).encode() +
+            b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n") if upgrade else \
+        (b"HTTP/1.1 200 OK\r\nContent-Type: " + (_RAW if tty else _MUX).encode() + b"\r\n\r\n")
+    if request.protocol is not None and hasattr(request.protocol, "set_parser"):
+        request.protocol.set_parser(_DiscardParser())
+    transport.write(head)
+    try:
+        if qbool(request, "logs") and container.record.get("LogPath"):
+            entries = await asyncio.to_thread(
+                lambda: list(logfiles.read_entries(container.record["LogPath"])))
+            for entry in logfiles.select(entries, stdout=want[1], stderr=want[2], since=0,
+                                         until=0, tail=None):
+                kind, data = logfiles.render(entry, False)
+                transport.write(_frame(kind, data, tty))
+        if queue is not None:
+            while True:
+                item = await queue.get()
+                if item is None or transport.is_closing():
+                    break
+                kind, data = item
+                if want.get(kind):
+                    transport.write(_frame(kind, data, tty))
+    finally:
+        if queue is not None:
+            container.subscribers.discard(queue)
+    if transport.can_write_eof():
+        transport.write_eof()
+    transport.close()
+    raise _Hijacked()
+
+
+class _Hijacked(web.HTTPException):
+    """Ends a handler whose connection was taken over; aiohttp must not write a response."""
+    status_code = 200

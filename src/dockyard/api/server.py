@@ -1,0 +1,166 @@
+"""The aiohttp application: version prefixes, Docker's headers, error bodies, route tables."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from .. import API_VERSION, MIN_API_VERSION, __version__
+from ..errors import DockyardError, InvalidParameter
+
+log = logging.getLogger(__name__)
+
+_VERSION_PREFIX = re.compile(r"^/v(\d+\.\d+)(/.*)$")
+ENGINE_KEY: web.AppKey[Any] = web.AppKey("engine")
+
+
+def _vtuple(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status)
+
+
+@web.middleware
+async def docker_middleware(request: web.Request,
+                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                            ) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except DockyardError as exc:
+        response = error_response(exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(exc.status, exc.text or exc.reason)
+    except json.JSONDecodeError as exc:
+        response = error_response(400, f"invalid JSON: {exc}")
+    except Exception as exc:  # the API must answer with Docker's error body, never a traceback
+        log.exception("handler failed: %s %s", request.method, request.path)
+        response = error_response(500, str(exc) or exc.__class__.__name__)
+    return response
+
+
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Api-Version"] = API_VERSION
+    response.headers["Server"] = f"Docker/{__version__} (linux)"
+    response.headers["Ostype"] = "linux"
+    response.headers.setdefault("Docker-Experimental", "false")
+
+
+def _rewrite_version(request: web.Request) -> web.Request | web.Response:
+    """Strip /v1.NN from the path and record the client's API version on the request."""
+    match = _VERSION_PREFIX.match(request.rel_url.raw_path)
+    version = API_VERSION
+    if match:
+        version, rest = match.group(1), match.group(2)
+        if _vtuple(version) < _vtuple(MIN_API_VERSION):
+            return error_response(400, f"client version {version} is too old. Minimum supported "
+                                  f"API version is {MIN_API_VERSION}, please upgrade your client "
+                                  "to a newer version")
+        if _vtuple(version) > _vtuple(API_VERSION):
+            return error_response(400, f"client version {version} is too new. Maximum supported "
+                                  f"API version is {API_VERSION}")
+        query = request.rel_url.raw_query_string
+        request = request.clone(rel_url=rest + (f"?{query}" if query else ""))
+    request["api_version"] = version
+    return request
+
+
+class _VersionedApplication(web.Application):
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        rewritten = _rewrite_version(request)
+        if isinstance(rewritten, web.Response):
+            return rewritten
+        return await super()._handle(rewritten)
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    return error_response(404, "page not found")
+
+
+def make_app(engine: Any) -> web.Application:
+    from . import containers, images, system
+
+    app = _VersionedApplication(middlewares=[docker_middleware], client_max_size=0)
+    app[ENGINE_KEY] = engine
+    app.on_response_prepare.append(_on_prepare)
+    for module in (system, containers, images):
+        app.router.add_routes(module.routes)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    return app
+
+
+def engine_of(request: web.Request) -> Any:
+    return request.app[ENGINE_KEY]
+
+
+# --- small helpers shared by the resource modules -------------------------------------------
+
+def qbool(request: web.Request, name: str, default: bool = False) -> bool:
+    """Docker's boolean query parsing: absent → default; '', '0', 'false' → False."""
+    value = request.query.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in ("", "0", "false", "no")
+
+
+def qint(request: web.Request, name: str, default: int | None = None) -> int | None:
+    value = request.query.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f"invalid value for {name}: {value!r}") from None
+
+
+def qfilters(request: web.Request) -> dict[str, list[str]]:
+    """Parse the `filters` query parameter (a JSON map of lists, or the legacy map of maps)."""
+    raw = request.query.get("filters")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        raise InvalidParameter(f"invalid filter '{raw}'") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter(f"invalid filter '{raw}'")
+    out: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = [k for k, v in value.items() if v]
+        elif isinstance(value, list):
+            out[key] = [str(v) for v in value]
+        else:
+            out[key] = [str(value)]
+    return out
+
+
+async def read_json(request: web.Request) -> Any:
+    body = await request.read()
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidParameter(f"invalid character in JSON body: {exc}") from None
+
+
+async def stream_json_lines(request: web.Request, items: Any) -> web.StreamResponse:
+    """Send an (async) iterable of JSON-able objects as a chunked stream, one per chunk."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    if hasattr(items, "__aiter__"):
+        async for item in items:
+            await response.write(json.dumps(item).encode() + b"\r\n")
+    else:
+        for item in items:
+            await response.write(json.dumps(item).encode() + b"\r\n")
+    await response.write_eof()
+    return response

@@ -1,0 +1,527 @@
+"""Container commands: run, create, start, stop, restart, kill, rm, ps, logs, wait, rename."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import click
+
+from ..client import containers as api_containers
+from ..client.transport import APIClient, APIError
+
+_SHORT = 12
+
+
+def _api(ctx: click.Context) -> APIClient:
+    return ctx.find_root().obj
+
+
+def _fail(message: str, code: int = 1) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+# --- create / run ---------------------------------------------------------------------------
+
+def _parse_env_files(paths: tuple[str, ...]) -> list[str]:
+    env = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError as exc:
+            _fail(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}", 125)
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if "=" not in line:
+                value = os.environ.get(line)
+                if value is None:
+                    continue
+                line = f"{line}={value}"
+            env.append(line)
+    return env
+
+
+def _env(values: tuple[str, ...]) -> list[str]:
+    out = []
+    for item in values:
+        if "=" in item:
+            out.append(item)
+        elif item in os.environ:   # `-e NAME` takes the value from the client's environment
+            out.append(f"{item}={os.environ[item]}")
+    return out
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for item in values:
+        key, _, value = item.partition("=")
+        labels[key] = value
+    return labels
+
+
+def _bytes(value: str | None, flag: str) -> int:
+    if not value:
+        return 0
+    if value == "-1":
+        return -1
+    from ..units import parse_bytes
+    try:
+        return parse_bytes(value)
+    except ValueError:
+        _fail(f"invalid argument \"{value}\" for \"{flag}\" flag: invalid size: '{value}'", 125)
+    return 0
+
+
+def _ulimits(values: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    result = []
+    for item in values:
+        name, _, limits = item.partition("=")
+        soft, _, hard = limits.partition(":")
+        try:
+            result.append({"Name": name, "Soft": int(soft), "Hard": int(hard or soft)})
+        except ValueError:
+            _fail(f"invalid argument \"{item}\" for \"--ulimit\" flag: invalid ulimit", 125)
+    return result or None
+
+
+def _restart_policy(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {"Name": "no", "MaximumRetryCount": 0}
+    name, _, count = value.partition(":")
+    return {"Name": name, "MaximumRetryCount": int(count) if count else 0}
+
+
+def container_options(f: Any) -> Any:
+    """The flags shared by `create` and `run`."""
+    opts = [
+        click.option("--name", default=None),
+        click.option("-e", "--env", multiple=True),
+        click.option("--env-file", multiple=True),
+        click.option("-w", "--workdir", default=None),
+        click.option("-u", "--user", default=None),
+        click.option("--entrypoint", default=None),
+        click.option("-h", "--hostname", default=None),
+        click.option("--domainname", default=None),
+        click.option("-l", "--label", multiple=True),
+        click.option("-m", "--memory", default=None),
+        click.option("--memory-swap", default=None),
+        click.option("--memory-reservation", default=None),
+        click.option("--cpus", default=None),
+        click.option("-c", "--cpu-shares", type=int, default=None),
+        click.option("--cpu-quota", type=int, default=None),
+        click.option("--cpu-period", type=int, default=None),
+        click.option("--cpuset-cpus", default=None),
+        click.option("--cpuset-mems", default=None),
+        click.option("--pids-limit", type=int, default=None),
+        click.option("--read-only", is_flag=True),
+        click.option("--network", "--net", "network", default=None),
+        click.option("--cap-add", multiple=True),
+        click.option("--cap-drop", multiple=True),
+        click.option("--privileged", is_flag=True),
+        click.option("--security-opt", multiple=True),
+        click.option("--ulimit", multiple=True),
+        click.option("--runtime", default=None),
+        click.option("--log-driver", default=None),
+        click.option("--log-opt", multiple=True),
+        click.option("--stop-signal", default=None),
+        click.option("--stop-timeout", type=int, default=None),
+        click.option("--restart", default=None),
+        click.option("--rm", "auto_remove", is_flag=True),
+        click.option("--shm-size", default=None),
+        click.option("--sysctl", multiple=True),
+        click.option("--group-add", multiple=True),
+        click.option("--oom-score-adj", type=int, default=None),
+        click.option("-i", "--interactive", is_flag=True),
+        click.option("-t", "--tty", is_flag=True),
+    ]
+    for option in reversed(opts):
+        f = option(f)
+    return f
+
+
+def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict[str, Any]:
+    env = _parse_env_files(o["env_file"]) + _env(o["env"])
+    nano_cpus = 0
+    if o["cpus"]:
+        try:
+            nano_cpus = int(round(float(o["cpus"]) * 1e9))
+        except ValueError:
+            _fail(f"invalid argument \"{o['cpus']}\" for \"--cpus\" flag: failed to parse "
+                  f"{o['cpus']} as a rational number", 125)
+    log_opts = dict(item.partition("=")[::2] for item in o["log_opt"])
+    host_config: dict[str, Any] = {
+        "AutoRemove": o["auto_remove"], "Privileged": o["privileged"],
+        "ReadonlyRootfs": o["read_only"], "NetworkMode": o["network"] or "default",
+        "CapAdd": list(o["cap_add"]) or None, "CapDrop": list(o["cap_drop"]) or None,
+        "SecurityOpt": list(o["security_opt"]) or None, "Ulimits": _ulimits(o["ulimit"]),
+        "Memory": _bytes(o["memory"], "--memory"),
+        "MemorySwap": _bytes(o["memory_swap"], "--memory-swap"),
+        "MemoryReservation": _bytes(o["memory_reservation"], "--memory-reservation"),
+        "NanoCpus": nano_cpus, "CpuShares": o["cpu_shares"] or 0,
+        "CpuQuota": o["cpu_quota"] or 0, "CpuPeriod": o["cpu_period"] or 0,
+        "CpusetCpus": o["cpuset_cpus"] or "", "CpusetMems": o["cpuset_mems"] or "",
+        "PidsLimit": o["pids_limit"], "RestartPolicy": _restart_policy(o["restart"]),
+        "LogConfig": {"Type": o["log_driver"] or "json-file", "Config": log_opts},
+        "Sysctls": dict(item.partition("=")[::2] for item in o["sysctl"]) or None,
+        "GroupAdd": list(o["group_add"]) or None, "OomScoreAdj": o["oom_score_adj"] or 0,
+    }
+    if o["runtime"]:
+        host_config["Runtime"] = o["runtime"]
+    if o["shm_size"]:
+        host_config["ShmSize"] = _bytes(o["shm_size"], "--shm-size")
+    body: dict[str, Any] = {
+        "Image": image, "Cmd": list(command) or None, "Env": env,
+        "Labels": _labels(o["label"]), "Tty": o["tty"], "OpenStdin": o["interactive"],
+        "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
+        "HostConfig": host_config,
+    }
+    if o["entrypoint"] is not None:
+        body["Entrypoint"] = [o["entrypoint"]] if o["entrypoint"] else [""]
+    for key, flag in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname"),
+                      ("Domainname", "domainname"), ("StopSignal", "stop_signal"),
+                      ("StopTimeout", "stop_timeout")):
+        if o[flag] is not None:
+            body[key] = o[flag]
+    return body
+
+
+def _create(api: APIClient, image: str, command: tuple[str, ...], o: dict[str, Any]) -> str:
+    body = _build_body(image, command, o)
+    try:
+        return api_containers.create(api, body, o["name"])["Id"]
+    except APIError as exc:
+        if exc.status != 404 or not exc.message.startswith("No such image"):
+            raise
+    from ..client import images as api_images
+
+    reference = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else f"{image}:latest"
+    print(f"Unable to find image '{reference}' locally", file=sys.stderr)
+    api_images.pull(api, image)
+    return api_containers.create(api, body, o["name"])["Id"]
+
+
+def _start_exit_code(message: str) -> int:
+    """The docker CLI's mapping of start errors to exit codes."""
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    if "permission denied" in message:
+        return 126
+    return 125
+
+
+@click.command(context_settings={"allow_interspersed_args": False,
+                                 "help_option_names": ["--help"]})
+@container_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
+    """Create a new container."""
+    try:
+        print(_create(_api(ctx), image, command, o))
+    except APIError as exc:
+        _fail(f"Error response from daemon: {exc.message}", 125)
+
+
+@click.command(context_settings={"allow_interspersed_args": False,
+                                 "help_option_names": ["--help"]})
+@container_options
+@click.option("-d", "--detach", is_flag=True)
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
+        **o: Any) -> None:
+    """Create and run a new container from an image."""
+    api = _api(ctx)
+    try:
+        cid = _create(api, image, command, o)
+    except APIError as exc:
+        _fail(f"docker: Error response from daemon: {exc.message}".replace("docker:",
+                                                                           "dockyard:"), 125)
+    if detach:
+        try:
+            api_containers.start(api, cid)
+        except APIError as exc:
+            _fail(f"dockyard: Error response from daemon: {exc.message}",
+                  _start_exit_code(exc.message))
+        print(cid)
+        return
+    stream = api_containers.attach(api, cid)
+    waiter = api_containers.wait_begin(api, cid, "removed" if o["auto_remove"] else "next-exit")
+    try:
+        api_containers.start(api, cid)
+    except APIError as exc:
+        if o["auto_remove"]:
+            try:
+                api_containers.remove(api, cid, force=True)
+            except APIError:
+                pass
+        _fail(f"dockyard: Error response from daemon: {exc.message}",
+              _start_exit_code(exc.message))
+    _pump(stream)
+    result = api_containers.wait_result(waiter)
+    sys.exit(result.get("StatusCode", 0))
+
+
+def _pump(stream: Any) -> None:
+    from ..client.transport import demux_frames
+
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for kind, payload in demux_frames(stream):
+        target = err if kind == 2 else out
+        target.write(payload)
+        target.flush()
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+def _each(ctx: click.Context, refs: tuple[str, ...], action: Any) -> None:
+    """Apply to each container, printing the reference on success as docker does."""
+    failed = False
+    for ref in refs:
+        try:
+            action(ref)
+            print(ref)
+        except APIError as exc:
+            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-a", "--attach", is_flag=True)
+@click.option("-i", "--interactive", is_flag=True)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def start(ctx: click.Context, containers: tuple[str, ...], attach: bool,
+          interactive: bool) -> None:
+    """Start one or more stopped containers."""
+    api = _api(ctx)
+    if attach:
+        ref = containers[0]
+        stream = api_containers.attach(api, ref)
+        waiter = api_containers.wait_begin(api, ref, "next-exit")
+        api_containers.start(api, ref)
+        _pump(stream)
+        sys.exit(api_containers.wait_result(waiter).get("StatusCode", 0))
+    _each(ctx, containers, lambda ref: api_containers.start(api, ref))
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-t", "--time", "timeout", type=int, default=None)
+@click.option("-s", "--signal", default=None)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def stop(ctx: click.Context, containers: tuple[str, ...], timeout: int | None,
+         signal: str | None) -> None:
+    """Stop one or more running containers."""
+    api = _api(ctx)
+    _each(ctx, containers, lambda ref: api_containers.stop(api, ref, timeout, signal))
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-t", "--time", "timeout", type=int, default=None)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None) -> None:
+    """Restart one or more containers."""
+    api = _api(ctx)
+    _each(ctx, containers, lambda ref: api_containers.restart(api, ref, timeout))
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-s", "--signal", default=None)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def kill(ctx: click.Context, containers: tuple[str, ...], signal: str | None) -> None:
+    """Kill one or more running containers."""
+    api = _api(ctx)
+    _each(ctx, containers, lambda ref: api_containers.kill(api, ref, signal))
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--force", is_flag=True)
+@click.option("-v", "--volumes", is_flag=True)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def rm(ctx: click.Context, containers: tuple[str, ...], force: bool, volumes: bool) -> None:
+    """Remove one or more containers."""
+    api = _api(ctx)
+    _each(ctx, containers, lambda ref: api_containers.remove(api, ref, force, volumes))
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Block until one or more containers stop, then print their exit codes."""
+    api = _api(ctx)
+    failed = False
+    for ref in containers:
+        try:
+            print(api_containers.wait(api, ref)["StatusCode"], flush=True)
+        except APIError as exc:
+            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.argument("container")
+@click.argument("new_name")
+@click.pass_context
+def rename(ctx: click.Context, container: str, new_name: str) -> None:
+    """Rename a container."""
+    api_containers.rename(_api(ctx), container, new_name)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--follow", is_flag=True)
+@click.option("-t", "--timestamps", is_flag=True)
+@click.option("-n", "--tail", default="all")
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("--details", is_flag=True)
+@click.argument("container")
+@click.pass_context
+def logs(ctx: click.Context, container: str, follow: bool, timestamps: bool, tail: str,
+         since: str | None, until: str | None, details: bool) -> None:
+    """Fetch the logs of a container."""
+    api = _api(ctx)
+    info = api_containers.inspect(api, container)
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for kind, payload in api_containers.logs(api, container, follow=follow,
+                                             timestamps=timestamps, tail=tail, since=since,
+                                             until=until, tty=info["Config"].get("Tty", False)):
+        target = err if kind == 2 else out
+        target.write(payload)
+        target.flush()
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--force", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+@click.pass_context
+def prune(ctx: click.Context, force: bool, filters: tuple[str, ...]) -> None:
+    """Remove all stopped containers."""
+    if not force:
+        click.echo("WARNING! This will remove all stopped containers.")
+        if not click.confirm("Are you sure you want to continue?", default=False):
+            return
+    result = api_containers.prune(_api(ctx), _parse_filters(filters))
+    deleted = result.get("ContainersDeleted") or []
+    if deleted:
+        print("Deleted Containers:")
+        for cid in deleted:
+            print(cid)
+        print()
+    from ..units import human_size
+    print(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed', 0))}")
+
+
+def _parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"bad format of filter (expected name=value)", 125)
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+# --- ps -----------------------------------------------------------------------------------------
+
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
+    from ..units import human_duration
+
+    command = c.get("Command", "")
+    if not no_trunc:
+        command = _ellipsis(command, 20)
+    cid = c["Id"] if no_trunc else c["Id"][:_SHORT]
+    image = c.get("Image", "")
+    if image.startswith("sha256:") and not no_trunc:
+        image = image[7:19]
+    return {
+        "ID": cid, "Image": image, "Command": json.dumps(command, ensure_ascii=False),
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c["Created"])),
+        "RunningFor": f"{human_duration(now - c['Created'])} ago",
+        "Ports": "", "State": c.get("State", ""), "Status": c.get("Status", ""),
+        "Names": ",".join(n.lstrip("/") for n in c.get("Names", [])),
+        "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
+        "Size": "", "Mounts": "", "Networks": ",".join(
+            (c.get("NetworkSettings") or {}).get("Networks") or {}),
+    }
+
+
+_PS_COLUMNS = [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"),
+               ("CREATED", "RunningFor"), ("STATUS", "Status"), ("PORTS", "Ports"),
+               ("NAMES", "Names")]
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-a", "--all", "all_", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-n", "--last", type=int, default=-1)
+@click.option("-l", "--latest", is_flag=True)
+@click.option("--no-trunc", is_flag=True)
+@click.option("-s", "--size", is_flag=True)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt", default=None)
+@click.pass_context
+def ps(ctx: click.Context, all_: bool, quiet: bool, last: int, latest: bool, no_trunc: bool,
+       size: bool, filters: tuple[str, ...], fmt: str | None) -> None:
+    """List containers."""
+    limit = 1 if latest else (last if last > 0 else None)
+    items = api_containers.list_(_api(ctx), all_=all_, limit=limit,
+                                 filters=_parse_filters(filters) or None)
+    now = time.time()
+    if quiet:
+        for c in items:
+            print(c["Id"] if no_trunc else c["Id"][:_SHORT])
+        return
+    rows = [ps_row(c, no_trunc, now) for c in items]
+    from .formatting import render_table, render_template
+
+    if fmt and fmt != "table":
+        if fmt == "json":
+            for row in rows:
+                print(json.dumps(row))
+            return
+        for row in rows:
+            print(render_template(fmt.removeprefix("table ").replace("\\t", "\t"), row))
+        return
+    print(render_table([h for h, _ in _PS_COLUMNS],
+                       [[row[k] for _, k in _PS_COLUMNS] for row in rows]), end="")
+
+
+@click.group(context_settings={"help_option_names": ["--help"]})
+def container() -> None:
+    """Manage containers."""
+
+
+def register(cli: click.Group) -> None:
+    commands = {"run": run, "create": create, "start": start, "stop": stop,
+                "restart": restart, "kill": kill, "rm": rm, "ps": ps, "logs": logs,
+                "wait": wait, "rename": rename}
+    for name, command in commands.items():
+        cli.add_command(command, name)
+        container.add_command(command, name)
+    container.add_command(ps, "ls")
+    container.add_command(ps, "list")
+    container.add_command(prune, "prune")
+    from .system import inspect_containers
+    container.add_command(inspect_containers, "inspect")
+    cli.add_command(container, "container")

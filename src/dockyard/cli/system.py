@@ -1,0 +1,159 @@
+"""version, info, inspect, events."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..client.transport import APIClient, APIError
+
+
+def _api(ctx: click.Context) -> APIClient:
+    return ctx.find_root().obj
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--format", "fmt", default=None)
+@click.pass_context
+def version(ctx: click.Context, fmt: str | None) -> None:
+    """Show the dockyard version information."""
+    import platform
+
+    from .. import API_VERSION, __version__
+
+    server = _api(ctx).get("/version")
+    if fmt:
+        from .formatting import render_template
+        print(render_template(fmt, {"Client": {"Version": __version__,
+                                               "ApiVersion": API_VERSION},
+                                    "Server": server}))
+        return
+    print(f"Client:\n Version:           {__version__}\n API version:       {API_VERSION}\n"
+          f" Python version:    {platform.python_version()}\n OS/Arch:           linux/"
+          f"{server.get('Arch', '')}\n")
+    print(f"Server:\n Engine:\n  Version:          {server['Version']}\n"
+          f"  API version:      {server['ApiVersion']} (minimum version "
+          f"{server['MinAPIVersion']})\n  OS/Arch:          {server['Os']}/{server['Arch']}\n"
+          f"  Kernel version:   {server['KernelVersion']}")
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--format", "fmt", default=None)
+@click.pass_context
+def info(ctx: click.Context, fmt: str | None) -> None:
+    """Display system-wide information."""
+    data = _api(ctx).get("/info")
+    if fmt:
+        from .formatting import render_template
+        print(render_template(fmt, data))
+        return
+    print("Server:")
+    for label, key in (("Containers", "Containers"), (" Running", "ContainersRunning"),
+                       (" Paused", "ContainersPaused"), (" Stopped", "ContainersStopped"),
+                       ("Images", "Images"), ("Server Version", "ServerVersion"),
+                       ("Storage Driver", "Driver"), ("Logging Driver", "LoggingDriver"),
+                       ("Cgroup Driver", "CgroupDriver"), ("Cgroup Version", "CgroupVersion"),
+                       ("Default Runtime", "DefaultRuntime"),
+                       ("Kernel Version", "KernelVersion"),
+                       ("Operating System", "OperatingSystem"), ("OSType", "OSType"),
+                       ("Architecture", "Architecture"), ("CPUs", "NCPU"),
+                       ("Total Memory", "MemTotal"), ("Name", "Name"),
+                       ("Docker Root Dir", "DockerRootDir"), ("Debug Mode", "Debug")):
+        value = data.get(key)
+        if key == "MemTotal":
+            value = f"{value / 1024 ** 3:.4g}GiB"
+        print(f" {label}: {str(value).lower() if isinstance(value, bool) else value}")
+    print(f" Runtimes: {' '.join(sorted(data.get('Runtimes', {})))}")
+
+
+def _inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None, kind: str | None
+             ) -> None:
+    api = _api(ctx)
+    results: list[Any] = []
+    failed = False
+    for ref in refs:
+        obj = None
+        for candidate in ([kind] if kind else ["container", "image"]):
+            path = f"/containers/{ref}/json" if candidate == "container" else \
+                f"/images/{ref}/json"
+            try:
+                obj = api.get(path)
+                break
+            except APIError as exc:
+                if exc.status != 404:
+                    raise
+        if obj is None:
+            print(f"Error: No such object: {ref}" if not kind else
+                  f"Error: No such {kind}: {ref}", file=sys.stderr)
+            failed = True
+            continue
+        results.append(obj)
+    if fmt:
+        from .formatting import render_template
+        for obj in results:
+            print(render_template(fmt, obj))
+    else:
+        print(json.dumps(results, indent=4))
+    if failed:
+        sys.exit(1)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--format", "fmt", default=None)
+@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None)
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_context
+def inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None,
+            kind: str | None) -> None:
+    """Return low-level information on Docker objects."""
+    _inspect(ctx, refs, fmt, kind)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-f", "--format", "fmt", default=None)
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_context
+def inspect_containers(ctx: click.Context, refs: tuple[str, ...], fmt: str | None) -> None:
+    """Display detailed information on one or more containers."""
+    _inspect(ctx, refs, fmt, "container")
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("-f", "--filter", "filters", multiple=True)
+@click.option("--format", "fmt", default=None)
+@click.pass_context
+def events(ctx: click.Context, since: str | None, until: str | None,
+           filters: tuple[str, ...], fmt: str | None) -> None:
+    """Get real time events from the server."""
+    from .containers import _parse_filters
+
+    flt = _parse_filters(filters)
+    params = {"since": since, "until": until, "filters": json.dumps(flt) if flt else None}
+    for event in _api(ctx).stream_json("GET", "/events", params):
+        if fmt:
+            from .formatting import render_template
+            print(render_template(fmt, event), flush=True)
+            continue
+        import datetime
+        when = datetime.datetime.fromtimestamp(event["timeNano"] / 1e9).astimezone()
+        attrs = ", ".join(f"{k}={v}" for k, v in sorted(event["Actor"]["Attributes"].items()))
+        print(f"{when.isoformat(timespec='microseconds')} {event['Type']} {event['Action']} "
+              f"{event['Actor']['ID']} ({attrs})", flush=True)
+
+
+@click.group(context_settings={"help_option_names": ["--help"]})
+def system() -> None:
+    """Manage dockyard."""
+
+
+def register(cli: click.Group) -> None:
+    for name, command in (("version", version), ("info", info), ("inspect", inspect),
+                          ("events", events)):
+        cli.add_command(command, name)
+    system.add_command(info, "info")
+    system.add_command(events, "events")
+    cli.add_command(system, "system")

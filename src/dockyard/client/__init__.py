@@ -1,0 +1,1 @@
+"""Engine API client: the only way the CLI reaches the daemon."""

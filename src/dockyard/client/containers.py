@@ -1,0 +1,89 @@
+"""/containers endpoints, as functions over an APIClient."""
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any, BinaryIO, Iterator
+
+from .transport import APIClient, demux_frames
+
+
+def create(api: APIClient, body: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    return api.post("/containers/create", {"name": name}, json=body)
+
+
+def start(api: APIClient, cid: str) -> None:
+    api.post(f"/containers/{cid}/start")
+
+
+def stop(api: APIClient, cid: str, timeout: int | None = None,
+         signal: str | None = None) -> None:
+    api.post(f"/containers/{cid}/stop", {"t": timeout, "signal": signal})
+
+
+def restart(api: APIClient, cid: str, timeout: int | None = None) -> None:
+    api.post(f"/containers/{cid}/restart", {"t": timeout})
+
+
+def kill(api: APIClient, cid: str, signal: str | None = None) -> None:
+    api.post(f"/containers/{cid}/kill", {"signal": signal})
+
+
+def remove(api: APIClient, cid: str, force: bool = False, volumes: bool = False) -> None:
+    api.delete(f"/containers/{cid}", {"force": force, "v": volumes})
+
+
+def rename(api: APIClient, cid: str, name: str) -> None:
+    api.post(f"/containers/{cid}/rename", {"name": name})
+
+
+def inspect(api: APIClient, cid: str) -> dict[str, Any]:
+    return api.get(f"/containers/{cid}/json")
+
+
+def list_(api: APIClient, all_: bool = False, limit: int | None = None,
+          filters: dict[str, list[str]] | None = None, size: bool = False) -> list[dict]:
+    return api.get("/containers/json", {"all": all_, "limit": limit, "size": size,
+                                        "filters": json.dumps(filters) if filters else None})
+
+
+def prune(api: APIClient, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return api.post("/containers/prune",
+                    {"filters": json.dumps(filters) if filters else None})
+
+
+def wait(api: APIClient, cid: str, condition: str | None = None) -> dict[str, Any]:
+    return api.post(f"/containers/{cid}/wait", {"condition": condition})
+
+
+def wait_begin(api: APIClient, cid: str, condition: str) -> http.client.HTTPResponse:
+    """Register a waiter and return once the daemon acknowledged it (headers received);
+    read the result later with wait_result(). Lets `run` wait for an exit that may happen
+    right after start."""
+    return api.request("POST", f"/containers/{cid}/wait", {"condition": condition})
+
+
+def wait_result(response: http.client.HTTPResponse) -> dict[str, Any]:
+    return json.loads(response.read())
+
+
+def attach(api: APIClient, cid: str, stdout: bool = True, stderr: bool = True,
+           logs: bool = False, stream: bool = True) -> BinaryIO:
+    _sock, reader = api.hijack(f"/containers/{cid}/attach",
+                               {"stream": stream, "stdout": stdout, "stderr": stderr,
+                                "logs": logs})
+    return reader
+
+
+def logs(api: APIClient, cid: str, *, follow: bool = False, timestamps: bool = False,
+         tail: str = "all", since: str | None = None, until: str | None = None,
+         tty: bool = False) -> Iterator[tuple[int, bytes]]:
+    response = api.stream_raw("GET", f"/containers/{cid}/logs",
+                              {"stdout": True, "stderr": True, "follow": follow,
+                               "timestamps": timestamps, "tail": tail, "since": since,
+                               "until": until})
+    if tty:
+        while chunk := response.read1(65536):
+            yield 1, chunk
+    else:
+        yield from demux_frames(response)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""dockyardd: flags and config file like dockerd's, and the wiring of the engine services."""

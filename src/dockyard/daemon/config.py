@@ -1,0 +1,65 @@
+"""Daemon settings: dockerd's flag names and daemon.json keys (flags win over the file)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_SOCKET = "unix:///run/dockyard/dockyard.sock"
+DEFAULT_DATA_ROOT = "/var/lib/dockyard"
+DEFAULT_CONFIG_FILE = "/etc/dockyard/daemon.json"
+DEFAULT_PIDFILE = "/run/dockyard/dockyardd.pid"
+
+
+@dataclass
+class DaemonConfig:
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_SOCKET])
+    data_root: str = DEFAULT_DATA_ROOT
+    pidfile: str = DEFAULT_PIDFILE
+    debug: bool = False
+    log_level: str = "info"
+    default_runtime: str = "dockyard"
+    runtimes: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+_KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-runtime",
+               "runtimes", "registry-mirrors", "insecure-registries", "log-driver", "log-opts",
+               "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
+               "storage-driver", "exec-root", "experimental", "features", "group"}
+
+
+def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:
+    """Merge the config file with flags. A missing default file is fine; a missing explicit
+    one, unknown keys or a key given both ways are errors, as in dockerd."""
+    data: dict[str, Any] = {}
+    if path and (explicit or os.path.exists(path)):
+        try:
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise SystemExit(f"unable to configure the Docker daemon with file {path}: "
+                             "open failed: no such file or directory") from None
+        except ValueError as exc:
+            raise SystemExit(f"unable to configure the Docker daemon with file {path}: "
+                             f"{exc}") from None
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise SystemExit(f"the following directives don't match any configuration option: "
+                         f"{', '.join(unknown)}")
+    clash = [k for k, v in flags.items() if v not in (None, (), []) and k in data]
+    if clash:
+        raise SystemExit("the following directives are specified both as a flag and in the "
+                         f"configuration file: {', '.join(clash)}")
+    cfg = DaemonConfig(raw=data)
+    hosts = list(flags.get("hosts") or data.get("hosts") or [DEFAULT_SOCKET])
+    cfg.hosts = hosts
+    cfg.data_root = flags.get("data-root") or data.get("data-root") or DEFAULT_DATA_ROOT
+    cfg.pidfile = flags.get("pidfile") or data.get("pidfile") or DEFAULT_PIDFILE
+    cfg.debug = bool(flags.get("debug") or data.get("debug"))
+    cfg.log_level = flags.get("log-level") or data.get("log-level") or \
+        ("debug" if cfg.debug else "info")
+    cfg.default_runtime = data.get("default-runtime", "dockyard")
+    cfg.runtimes = dict(data.get("runtimes") or {})
+    return cfg

@@ -1,0 +1,4 @@
+"""The container service and its pieces (records, names, options, monitor, logs)."""
+from .service import ContainerService
+
+__all__ = ["ContainerService"]

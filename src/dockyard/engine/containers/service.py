@@ -1,0 +1,479 @@
+"""The container service: create, start, stop, remove, wait, list — Docker's lifecycle rules."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import time
+from typing import Any
+
+from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_such_container
+from ...linux import syscalls
+from ...shim import launcher
+from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
+from . import monitor, names, options
+from .model import RECORD_FILE, Container, fresh_state
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STOP_TIMEOUT = 10
+
+
+class ContainerService:
+    def __init__(self, data_root: str, images: Any, events: Any, runtimes: dict[str, Any]):
+        self.root = os.path.join(data_root, "containers")
+        os.makedirs(self.root, mode=0o710, exist_ok=True)
+        self.images = images
+        self.events = events
+        self.runtimes = runtimes
+        self.containers: dict[str, Container] = {}
+        self._names: dict[str, str] = {}
+
+    # --- lookup -----------------------------------------------------------------------------------
+    def get(self, ref: str) -> Container:
+        """By full ID, name (with or without '/'), or unique ID prefix — Docker's order."""
+        if ref in self.containers:
+            return self.containers[ref]
+        cid = self._names.get(ref.lstrip("/"))
+        if cid:
+            return self.containers[cid]
+        if ref:
+            matches = [c for i, c in self.containers.items() if i.startswith(ref)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+        raise no_such_container(ref)
+
+    def using_image(self, image_id: str) -> list[tuple[str, bool]]:
+        return [(c.id, c.running) for c in self.containers.values()
+                if c.record["Image"] == image_id]
+
+    def _emit(self, container: Container, action: str, **extra: str) -> None:
+        attributes = {"image": container.config.get("Image", ""), "name": container.name}
+        attributes.update(container.config.get("Labels") or {})
+        attributes.update(extra)
+        self.events.emit("container", action, container.id, attributes)
+
+    # --- create -----------------------------------------------------------------------------------
+    async def create(self, body: dict[str, Any], name: str | None) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise InvalidParameter("config cannot be empty in order to create a container")
+        image_ref = body.get("Image") or ""
+        if not image_ref:
+            raise InvalidParameter("config cannot be empty in order to create a container")
+        if name:
+            name = names.validate(name)
+            if name in self._names:
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
+                               f'container "{self._names[name]}". You have to remove (or '
+                               "rename) that container to be able to reuse that name.")
+        image = self.images.resolve(image_ref)
+        host_config = options.normalise_host_config(body.get("HostConfig"),
+                                                    set(self.runtimes))
+        config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        config = options.merge_config(config, image.config)
+        path, args = options.command_of(config)
+        cid = secrets.token_hex(32)
+        while cid in self.containers or cid[:12].isdigit():
+            cid = secrets.token_hex(32)
+        name = name or names.generate(set(self._names))
+        if not config.get("Hostname"):
+            config["Hostname"] = cid[:12] if host_config["NetworkMode"] != "host" \
+                else os.uname().nodename
+        directory = os.path.join(self.root, cid)
+        network = "none" if host_config["NetworkMode"] == "none" else (
+            "host" if host_config["NetworkMode"] == "host" else None)
+        record: dict[str, Any] = {
+            "Id": cid, "Created": rfc3339nano(), "Path": path, "Args": args,
+            "State": fresh_state(), "Image": image.id,
+            "ResolvConfPath": os.path.join(directory, "resolv.conf"),
+            "HostnamePath": os.path.join(directory, "hostname"),
+            "HostsPath": os.path.join(directory, "hosts"),
+            "LogPath": os.path.join(directory, f"{cid}-json.log")
+            if host_config["LogConfig"]["Type"] == "json-file" else "",
+            "Name": "/" + name, "RestartCount": 0, "Driver": "overlay2", "Platform": "linux",
+            "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
+            "HostConfig": host_config, "GraphDriver": {"Name": "overlay2", "Data": {}},
+            "Mounts": [], "Config": config,
+            "NetworkSettings": {
+                "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
+                "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+                "Networks": {network: _endpoint(network)} if network else {},
+            },
+        }
+        os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
+        container = Container(record, directory)
+        try:
+            overlay = self.images.prepare_rw(cid, image.id)
+            record["GraphDriver"]["Data"] = {
+                "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
+                "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
+            container.save()
+        except BaseException:
+            self.images.remove_rw(cid)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        self.containers[cid] = container
+        self._names[name] = cid
+        self._emit(container, "create")
+        return {"Id": cid, "Warnings": []}
+
+    # --- start ------------------------------------------------------------------------------------
+    async def start(self, ref: str) -> bool:
+        """Start; returns False when it was already running (HTTP 304)."""
+        container = self.get(ref)
+        if container.running or container.starting:
+            return False
+        if container.state["Status"] == "removing":
+            raise Conflict(f"container {container.id} is marked for removal and cannot be "
+                           "started")
+        container.starting = True
+        try:
+            await self._start(container)
+        finally:
+            container.starting = False
+        return True
+
+    async def _start(self, container: Container) -> None:
+        from ...oci.spec import build_spec
+
+        hc = container.host_config
+        runtime = self.runtimes[hc["Runtime"]]
+        mounted = False
+        try:
+            overlay = self.images.prepare_rw(container.id, container.record["Image"])
+            await asyncio.to_thread(syscalls.mount, "overlay", container.rootfs, "overlay", 0,
+                                    overlay.options())
+            mounted = True
+            self._write_etc_files(container)
+            image = self.images.resolve(container.record["Image"])
+            spec = build_spec({**container.record, "Id": container.id}, image.config,
+                              rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
+                              files={"/etc/hostname": container.record["HostnamePath"],
+                                     "/etc/hosts": container.record["HostsPath"],
+                                     "/etc/resolv.conf": container.record["ResolvConfPath"]})
+            from ...linux import atomic
+            atomic.write_json(os.path.join(container.bundle, "config.json"), spec)
+            monitor.remove_exit_file(container.exit_file)
+            await asyncio.to_thread(runtime.prepare, container.id, container.bundle, spec)
+            launched = await asyncio.to_thread(
+                launcher.launch, runtime, container.id, container.bundle, spec,
+                log=self._log_settings(container), exit_file=container.exit_file)
+        except BaseException as exc:
+            if mounted:
+                self._unmount(container)
+            try:
+                runtime.delete(container.id, container.bundle, locals().get("spec") or {})
+            except Exception:  # noqa: BLE001 - best effort clean-up of a failed start
+                log.exception("runtime clean-up failed")
+            if isinstance(exc, launcher.LaunchError):
+                container.state.update(ExitCode=exc.exit_code, Error=exc.message)
+                container.save()
+                raise DockyardError(f"failed to create task for container: {exc.message}") \
+                    from None
+            raise
+        container.record["ContainerSpec"] = None
+        container.mark_running(launched.pid)
+        container.save()
+        container.control = asyncio.ensure_future(
+            monitor.follow(container, launched.control, self._on_exit))
+        await asyncio.to_thread(runtime.start, container.id, container.bundle)
+        self._emit(container, "start")
+
+    def _log_settings(self, container: Container) -> launcher.LogSettings:
+        cfg = container.host_config["LogConfig"]
+        if cfg["Type"] == "none":
+            return launcher.LogSettings(path=None)
+        opts = cfg.get("Config") or {}
+        from ...units import parse_bytes
+        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else 0
+        return launcher.LogSettings(path=container.record["LogPath"], max_size=max_size,
+                                    max_file=int(opts.get("max-file", 1)))
+
+    def _write_etc_files(self, container: Container) -> None:
+        from ...linux import atomic
+
+        hostname = container.config["Hostname"]
+        host_mode = container.host_config["NetworkMode"] == "host"
+        atomic.write_bytes(container.record["HostnamePath"], f"{hostname}\n".encode(), 0o644)
+        if host_mode:
+            with open("/etc/hosts", "rb") as f:
+                hosts = f.read()
+        else:
+            hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+                     "ff02::2\tip6-allrouters\n").encode()
+        atomic.write_bytes(container.record["HostsPath"], hosts, 0o644)
+        try:
+            with open("/etc/resolv.conf", "rb") as f:
+                resolv = f.read()
+        except OSError:
+            resolv = b""
+        atomic.write_bytes(container.record["ResolvConfPath"], resolv, 0o644)
+
+    def _unmount(self, container: Container) -> None:
+        try:
+            syscalls.umount(container.rootfs, syscalls.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (22,):  # EINVAL: not mounted
+                log.warning("unmount %s: %s", container.rootfs, exc)
+
+    async def _on_exit(self, container: Container, code: int, finished_ns: int | None) -> None:
+        runtime = self.runtimes.get(container.host_config["Runtime"])
+        self._unmount(container)
+        if runtime is not None:
+            try:
+                await asyncio.to_thread(runtime.delete, container.id, container.bundle,
+                                        _load_spec(container.bundle))
+            except Exception:  # noqa: BLE001
+                log.exception("runtime delete failed for %s", container.id[:12])
+        container.mark_exited(code, finished_ns)
+        container.control = None
+        container.save()
+        for queue in list(container.subscribers):
+            queue.put_nowait(None)
+        container.wake_exit_waiters()
+        self._emit(container, "die", exitCode=str(code))
+        if container.host_config.get("AutoRemove") and container.id in self.containers:
+            try:
+                await self.remove(container.id, force=True)
+            except DockyardError:
+                log.exception("auto-remove of %s failed", container.id[:12])
+
+    # --- stop / kill ------------------------------------------------------------------------------
+    async def kill(self, ref: str, sig: str | int | None = None) -> None:
+        container = self.get(ref)
+        number = options.parse_signal(sig)
+        if not container.running:
+            raise Conflict(f"Cannot kill container: {ref}: Container {container.id} is not "
+                           "running")
+        self._signal(container, number)
+        self._emit(container, "kill", signal=str(number))
+
+    def _signal(self, container: Container, number: int) -> None:
+        runtime = self.runtimes[container.host_config["Runtime"]]
+        runtime.kill(container.id, container.state["Pid"], number)
+
+    async def stop(self, ref: str, timeout: int | None = None,
+                   sig: str | None = None) -> bool:
+        """Docker's stop: StopSignal, then SIGKILL after the timeout. False if not running."""
+        container = self.get(ref)
+        if not container.running:
+            return False
+        if timeout is None:
+            timeout = container.config.get("StopTimeout")
+            timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        number = options.parse_signal(sig or container.config.get("StopSignal"),
+                                      signal.SIGTERM)
+        self._signal(container, number)
+        self._emit(container, "kill", signal=str(number))
+        if timeout < 0:
+            await container.exit_event.wait()
+        else:
+            try:
+                await asyncio.wait_for(container.exit_event.wait(), timeout)
+            except asyncio.TimeoutError:
+                if container.running:
+                    self._signal(container, signal.SIGKILL)
+                    self._emit(container, "kill", signal=str(int(signal.SIGKILL)))
+                await container.exit_event.wait()
+        self._emit(container, "stop")
+        return True
+
+    async def restart(self, ref: str, timeout: int | None = None) -> None:
+        container = self.get(ref)
+        await self.stop(container.id, timeout)
+        await self.start(container.id)
+        self._emit(container, "restart")
+
+    # --- wait / remove / rename -------------------------------------------------------------------
+    async def wait(self, ref: str, condition: str = "not-running") -> dict[str, Any]:
+        container = self.get(ref)
+        if condition not in ("not-running", "next-exit", "removed", ""):
+            raise InvalidParameter(f"invalid condition: {condition}")
+        if condition == "removed":
+            await container.removed_event.wait()
+        elif condition == "next-exit" or container.running or container.starting:
+            await self._next_exit(container)
+        else:
+            await container.exit_event.wait()
+        return {"StatusCode": container.state["ExitCode"], "Error": None}
+
+    async def _next_exit(self, container: Container) -> None:
+        future = asyncio.get_running_loop().create_future()
+        container.exit_waiters.append(future)
+        await future
+
+    async def remove(self, ref: str, force: bool = False) -> None:
+        container = self.get(ref)
+        if container.running:
+            if not force:
+                raise Conflict(f"cannot remove container \"/{container.name}\": container is "
+                               "running: stop the container before removing or force remove")
+            self._signal(container, signal.SIGKILL)
+            await container.exit_event.wait()
+            if container.id not in self.containers:  # auto-removed meanwhile
+                return
+        if container.state["Status"] == "removing":
+            return
+        container.state["Status"] = "removing"
+        self._unmount(container)
+        self.images.remove_rw(container.id)
+        await asyncio.to_thread(shutil.rmtree, container.dir, True)
+        self.containers.pop(container.id, None)
+        self._names.pop(container.name, None)
+        container.removed_event.set()
+        container.wake_exit_waiters()
+        self._emit(container, "destroy")
+
+    async def rename(self, ref: str, new_name: str) -> None:
+        container = self.get(ref)
+        new_name = names.validate(new_name)
+        if new_name == container.name:
+            raise InvalidParameter("Renaming a container with the same name as its current "
+                                   "name")
+        if new_name in self._names:
+            raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by '
+                           f'container "{self._names[new_name]}". You have to remove (or '
+                           "rename) that container to be able to reuse that name.")
+        old = container.name
+        self._names.pop(old, None)
+        self._names[new_name] = container.id
+        container.record["Name"] = "/" + new_name
+        container.save()
+        self._emit(container, "rename", oldName="/" + old)
+
+    async def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+        until = filters.get("until")
+        deleted = []
+        for container in list(self.containers.values()):
+            if container.running or not _labels_match(container, filters):
+                continue
+            if until and parse_rfc3339(container.record["Created"]) >= parse_timestamp(until[0]):
+                continue
+            await self.remove(container.id)
+            deleted.append(container.id)
+        self.events.emit("container", "prune", "", {"reclaimed": "0"})
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+
+    # --- list / inspect ---------------------------------------------------------------------------
+    def list(self, all_: bool = False, limit: int | None = None,
+             filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+        filters = filters or {}
+        ordered = sorted(self.containers.values(),
+                         key=lambda c: c.record["Created"], reverse=True)
+        if limit is not None and limit > 0:
+            all_ = True
+        result = []
+        for c in ordered:
+            if not all_ and not c.running and "status" not in filters \
+                    and "exited" not in filters:
+                continue
+            if not self._matches(c, filters):
+                continue
+            result.append(c.summary())
+            if limit is not None and 0 < limit <= len(result):
+                break
+        return result
+
+    def _matches(self, c: Container, filters: dict[str, list[str]]) -> bool:
+        for key, values in filters.items():
+            if key == "id" and not any(c.id.startswith(v) for v in values):
+                return False
+            if key == "name" and not any(v.lstrip("/") in c.name for v in values):
+                return False
+            if key == "status" and c.state["Status"] not in values:
+                return False
+            if key == "exited" and (c.running or c.state["StartedAt"] == ZERO_TIME or
+                                    str(c.state["ExitCode"]) not in values):
+                return False
+            if key == "label" and not _labels_match(c, {"label": values}):
+                return False
+            if key == "ancestor" and not any(self._ancestor(c, v) for v in values):
+                return False
+            if key in ("before", "since"):
+                other = self.get(values[0])
+                if key == "before" and not c.record["Created"] < other.record["Created"]:
+                    return False
+                if key == "since" and not c.record["Created"] > other.record["Created"]:
+                    return False
+        return True
+
+    def _ancestor(self, c: Container, ref: str) -> bool:
+        try:
+            return self.images.resolve(ref).id == c.record["Image"]
+        except NotFound:
+            return False
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        return self.get(ref).record
+
+    # --- attach support ---------------------------------------------------------------------------
+    def subscribe(self, container: Container) -> asyncio.Queue[tuple[int, bytes] | None]:
+        queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        container.subscribers.add(queue)
+        return queue
+
+    # --- daemon start-up: live restore ------------------------------------------------------------
+    async def restore(self) -> None:
+        """Reload records; reconnect to monitors of running containers (live restore)."""
+        for cid in sorted(os.listdir(self.root)):
+            path = os.path.join(self.root, cid, RECORD_FILE)
+            try:
+                with open(path, "rb") as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                log.warning("skipping container %s: no readable record", cid[:12])
+                continue
+            container = Container(record, os.path.join(self.root, cid))
+            self.containers[cid] = container
+            self._names[container.name] = cid
+            if container.state["Status"] == "removing":
+                await self.remove(cid)
+                continue
+            if not container.running:
+                continue
+            sock = launcher.connect(cid)
+            if sock is not None:
+                container.exit_event.clear()
+                container.control = asyncio.ensure_future(
+                    monitor.follow(container, sock, self._on_exit))
+                continue
+            info = monitor.read_exit_file(container.exit_file)
+            code, finished = info if info else (255, None)
+            await self._on_exit(container, code, finished)
+
+    async def shutdown(self) -> None:
+        """Leave containers running (live restore); just stop following their monitors."""
+        for container in self.containers.values():
+            if container.control is not None:
+                container.control.cancel()
+
+
+def _endpoint(network: str) -> dict[str, Any]:
+    return {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
+            "NetworkID": network, "EndpointID": "", "Gateway": "", "IPAddress": "",
+            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None}
+
+
+def _labels_match(c: Container, filters: dict[str, list[str]]) -> bool:
+    labels = c.config.get("Labels") or {}
+    for cond in filters.get("label", []):
+        key, sep, value = cond.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+def _load_spec(bundle: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,38 @@
+"""Engine errors. Each class carries the HTTP status the API answers with, as moby's errdefs do."""
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(DockyardError):
+    status = 400
+
+
+class NotFound(DockyardError):
+    status = 404
+
+
+class Conflict(DockyardError):
+    status = 409
+
+
+class NotModified(DockyardError):
+    status = 304
+
+
+class SystemError_(DockyardError):
+    status = 500
+
+
+def no_such_container(ref: str) -> NotFound:
+    return NotFound(f"No such container: {ref}")
+
+
+def no_such_image(ref: str) -> NotFound:
+    return NotFound(f"No such image: {ref}")

@@ -1,0 +1,1 @@
+"""OS adapters: thin, typed wrappers over Linux system calls and filesystem primitives."""

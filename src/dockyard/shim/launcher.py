@@ -1,0 +1,124 @@
+"""Start a container under its monitor without starting a new Python interpreter.
+
+The daemon forks; the child double-forks so the monitor is not the daemon's child, becomes a
+child subreaper, asks the runtime to create the container init (blocked before exec), reports
+the init's pid and execs dockyard-shim, which inherits the init as its child. See
+docs/architecture.md, "Data flow of run".
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from ..linux import syscalls
+
+SHIM_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockyard-shim")
+SHIM_ADDRESS = "\0dockyard-shim/{}"
+
+
+class LaunchError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+@dataclass
+class LogSettings:
+    path: str | None          # None: log driver "none"
+    max_size: int = 0
+    max_file: int = 1
+
+
+@dataclass
+class Launched:
+    pid: int
+    control: socket.socket    # the daemon's end of the shim's control connection
+
+
+def launch(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], *, log: LogSettings,
+           exit_file: str) -> Launched:
+    """Fork the monitor and the container init; return when the init is ready to exec.
+
+    Blocking (tens of milliseconds): call it from a worker thread. Raises LaunchError.
+    """
+    if not os.access(SHIM_BINARY, os.X_OK):
+        raise LaunchError(f"monitor binary missing: {SHIM_BINARY} (reinstall dockyard)", 125)
+    report_r, report_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    daemon_end, shim_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    argv = [SHIM_BINARY, "--id", cid, "--exit-file", exit_file]
+    if log.path:
+        argv += ["--log", log.path, "--log-max-size", str(log.max_size),
+                 "--log-max-file", str(log.max_file)]
+    pid0 = os.fork()
+    if pid0 == 0:  # pragma: no cover - runs in the forked child
+        _child(runtime, cid, bundle, spec, argv, report_r, report_w, out_r, out_w, err_r,
+               err_w, daemon_end, shim_end)
+    for fd in (report_w, out_w, err_w, out_r, err_r):
+        os.close(fd)
+    shim_end.close()
+    os.waitpid(pid0, 0)
+    # One line only: the container init holds a copy of the pipe until it execs, which
+    # happens after runtime.start(), so waiting for EOF here would deadlock.
+    with os.fdopen(report_r, "rb") as reader:
+        line = reader.readline()
+    try:
+        report = json.loads(line)
+    except ValueError:
+        daemon_end.close()
+        raise LaunchError("container monitor failed to start", 125) from None
+    if "error" in report:
+        daemon_end.close()
+        raise LaunchError(report["error"], int(report.get("exitCode", 125)))
+    return Launched(pid=int(report["pid"]), control=daemon_end)
+
+
+def _child(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], argv: list[str],
+           report_r: int, report_w: int, out_r: int, out_w: int, err_r: int, err_w: int,
+           daemon_end: socket.socket, shim_end: socket.socket) -> None:  # pragma: no cover
+    """Forked child: never returns, always ends in os._exit or exec."""
+    def report(obj: dict[str, Any]) -> None:
+        os.write(report_w, json.dumps(obj).encode() + b"\n")
+
+    try:
+        os.close(report_r)
+        daemon_end.close()
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        pid = runtime.create_in_child(cid, bundle, spec, devnull, out_w, err_w)
+        for fd in (devnull, out_w, err_w):
+            os.close(fd)
+        control = shim_end.detach()
+        for fd in (out_r, err_r, control):
+            os.set_inheritable(fd, True)
+        argv += ["--pid", str(pid), "--stdout-fd", str(out_r), "--stderr-fd", str(err_r),
+                 "--control-fd", str(control)]
+        report({"pid": pid})
+        os.close(report_w)
+        os.execv(argv[0], argv)
+    except BaseException as exc:  # noqa: BLE001 - everything must be reported, then _exit
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        code = getattr(exc, "exit_code", 125)
+        try:
+            report({"error": message, "exitCode": code})
+        finally:
+            os._exit(1)
+
+
+def connect(cid: str) -> socket.socket | None:
+    """Reconnect to a running container's monitor (after a daemon restart)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(SHIM_ADDRESS.format(cid))
+    except OSError:
+        sock.close()
+        return None
+    return sock

@@ -1,0 +1,211 @@
+"""Fixtures: real dockyardd daemons on private sockets and data roots, a busybox image made
+from Debian's busybox-static, and clean-up of everything the tests leave in the kernel."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUSYBOX = "/bin/busybox"
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("SKIPPED LOUDLY: dockyard tests need root (namespaces, mounts, cgroups)")
+
+
+class Daemon:
+    """One dockyardd with its own socket, data root, pid file and config file."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.root = os.path.join(base, "root")
+        self.sock = os.path.join(base, "d.sock")
+        self.host = f"unix://{self.sock}"
+        self.config_file = os.path.join(base, "daemon.json")
+        self.log_file = os.path.join(base, "daemon.log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        if not os.path.exists(self.config_file):
+            with open(self.config_file, "w") as f:
+                f.write("{}")
+
+    def start(self) -> None:
+        log = open(self.log_file, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root",
+             self.root, "--pidfile", os.path.join(self.base, "d.pid"), "--config-file",
+             self.config_file], stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dockyardd exited:\n{self.logs()}")
+            if os.path.exists(self.sock) and self.cli("version").returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"dockyardd did not come up:\n{self.logs()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def logs(self) -> str:
+        try:
+            with open(self.log_file) as f:
+                return f.read()[-5000:]
+        except OSError:
+            return ""
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host, "DOCKYARD_HOST": self.host}
+
+    def cli(self, *args: str, input: bytes | None = None, timeout: float = 60
+            ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=self.env(),
+                              capture_output=True, text=True, timeout=timeout,
+                              input=input.decode() if input else None)
+
+    def docker(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", *args], env={**self.env(), "DOCKER_CONFIG":
+                                                      os.path.join(self.base, "dockercfg")},
+                              capture_output=True, text=True, timeout=timeout)
+
+    def ok(self, *args: str, timeout: float = 60) -> str:
+        result = self.cli(*args, timeout=timeout)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result.stdout
+
+    def container_ids(self) -> list[str]:
+        out = self.cli("ps", "-aq", "--no-trunc")
+        return out.stdout.split() if out.returncode == 0 else []
+
+    def cleanup(self) -> None:
+        """Remove every container, stop the daemon, and undo whatever is left in the kernel."""
+        ids = []
+        if self.proc and self.proc.poll() is None:
+            ids = self.container_ids()
+            for cid in ids:
+                self.cli("rm", "-f", cid)
+        self.stop()
+        containers_dir = os.path.join(self.root, "containers")
+        if os.path.isdir(containers_dir):
+            ids += os.listdir(containers_dir)
+        for cid in set(ids):
+            _kill_container_processes(cid)
+        _unmount_under(self.base)
+        for cid in set(ids):
+            _remove_cgroups(cid)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _unmount_under(path: str) -> None:
+    with open("/proc/self/mounts") as f:
+        targets = [line.split()[1] for line in f if line.split()[1].startswith(path)]
+    for target in sorted(targets, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+
+
+def _cgroup_dirs(cid: str) -> list[str]:
+    found = []
+    for base in ("/sys/fs/cgroup", *(f"/sys/fs/cgroup/{c}" for c in os.listdir("/sys/fs/cgroup"))):
+        path = os.path.join(base, "dockyard", cid)
+        if os.path.isdir(path):
+            found.append(path)
+    return found
+
+
+def _kill_container_processes(cid: str) -> None:
+    for path in _cgroup_dirs(cid):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        except OSError:
+            pass
+
+
+def _remove_cgroups(cid: str) -> None:
+    for _ in range(50):
+        remaining = _cgroup_dirs(cid)
+        if not remaining:
+            return
+        for path in remaining:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> str:
+    _require_root()
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("SKIPPED LOUDLY: /bin/busybox missing: apt-get install busybox-static")
+    path = str(tmp_path_factory.mktemp("rootfs") / "busybox.tar")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"), path],
+                   check=True)
+    return path
+
+
+def new_daemon(busybox_tar: str | None) -> Daemon:
+    daemon = Daemon(tempfile.mkdtemp(prefix="dy-", dir="/tmp"))
+    daemon.start()
+    if busybox_tar:
+        daemon.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+    return daemon
+
+
+@pytest.fixture(scope="session")
+def daemon(busybox_tar: str) -> Iterator[Daemon]:
+    """A daemon shared by the tests that don't restart or kill it."""
+    d = new_daemon(busybox_tar)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.fixture
+def own_daemon(busybox_tar: str) -> Iterator[Daemon]:
+    """A daemon of the test's own, for tests that kill or restart it."""
+    d = new_daemon(busybox_tar)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.fixture
+def docker_client(daemon: Daemon) -> Iterator[Any]:
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.host, version="1.45", timeout=60)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
+    return json.loads(daemon.ok("inspect", ref))[0]
