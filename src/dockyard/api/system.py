@@ -19,7 +19,7 @@ _PING_HEADERS = {"Builder-Version": "1", "Docker-Experimental": "false", "Swarm"
                  "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
 
 
-@routes.get("/_ping")
+@routes.get("/_ping", allow_head=False)
 async def ping(request: web.Request) -> web.Response:
     return web.Response(text="OK", headers=_PING_HEADERS)
 

@@ -24,6 +24,13 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _daemon_error(exc: APIError, code: int, prefix: str = "dockyard: ") -> None:
+    """Print a daemon error as the docker CLI does and exit with `code`."""
+    if exc.status == 0:  # could not reach the daemon at all
+        _fail(exc.message, code)
+    _fail(f"{prefix}Error response from daemon: {exc.message}", code)
+
+
 # --- create / run ---------------------------------------------------------------------------
 
 def _parse_env_files(paths: tuple[str, ...]) -> list[str]:
@@ -226,7 +233,7 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -
     try:
         print(_create(_api(ctx), image, command, o))
     except APIError as exc:
-        _fail(f"Error response from daemon: {exc.message}", 125)
+        _daemon_error(exc, 125, "")
 
 
 @click.command(context_settings={"allow_interspersed_args": False,
@@ -243,14 +250,12 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
     try:
         cid = _create(api, image, command, o)
     except APIError as exc:
-        _fail(f"docker: Error response from daemon: {exc.message}".replace("docker:",
-                                                                           "dockyard:"), 125)
+        _daemon_error(exc, 125)
     if detach:
         try:
             api_containers.start(api, cid)
         except APIError as exc:
-            _fail(f"dockyard: Error response from daemon: {exc.message}",
-                  _start_exit_code(exc.message))
+            _daemon_error(exc, _start_exit_code(exc.message))
         print(cid)
         return
     stream = api_containers.attach(api, cid)
@@ -263,8 +268,7 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
                 api_containers.remove(api, cid, force=True)
             except APIError:
                 pass
-        _fail(f"dockyard: Error response from daemon: {exc.message}",
-              _start_exit_code(exc.message))
+        _daemon_error(exc, _start_exit_code(exc.message))
     _pump(stream)
     result = api_containers.wait_result(waiter)
     sys.exit(result.get("StatusCode", 0))

@@ -145,7 +145,7 @@ class APIClient:
         return self.request(method, path, params)
 
     def hijack(self, path: str, params: dict[str, Any] | None = None,
-               json_body: Any = None) -> tuple[socket.socket, BinaryIO]:
+               json_body: Any = None) -> tuple[socket.socket, "HijackedStream"]:
         """POST with `Upgrade: tcp` and return the raw socket plus a reader positioned after
         the response headers (the stream may already be buffered there)."""
         conn = self._connection(None)
@@ -167,10 +167,28 @@ class APIClient:
                 message = raw.decode(errors="replace")
             raise APIError(response.status, message)
         assert sock is not None
-        return sock, response.fp  # type: ignore[return-value]
+        return sock, HijackedStream(conn, response)
 
 
-def demux_frames(reader: BinaryIO) -> Iterator[tuple[int, bytes]]:
+class HijackedStream:
+    """The raw stream after a hijack. Holds the connection and response so that neither is
+    garbage-collected (which would close the socket) while the stream is read."""
+
+    def __init__(self, conn: http.client.HTTPConnection,
+                 response: http.client.HTTPResponse) -> None:
+        self._conn = conn
+        self._response = response
+        self._fp = response.fp
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fp.read1(size) if size > 0 else self._fp.read()
+
+    def close(self) -> None:
+        self._response.close()
+        self._conn.close()
+
+
+def demux_frames(reader: Any) -> Iterator[tuple[int, bytes]]:
     """Split Docker's multiplexed stream (8-byte headers) into (stream, payload) pairs."""
     while True:
         header = _read_exact(reader, 8)

@@ -145,6 +145,7 @@ class ContainerService:
         hc = container.host_config
         runtime = self.runtimes[hc["Runtime"]]
         mounted = False
+        spec: dict[str, Any] = {}
         try:
             overlay = self.images.prepare_rw(container.id, container.record["Image"])
             await asyncio.to_thread(syscalls.mount, "overlay", container.rootfs, "overlay", 0,
@@ -168,7 +169,7 @@ class ContainerService:
             if mounted:
                 self._unmount(container)
             try:
-                runtime.delete(container.id, container.bundle, locals().get("spec") or {})
+                runtime.delete(container.id, container.bundle, spec)
             except Exception:  # noqa: BLE001 - best effort clean-up of a failed start
                 log.exception("runtime clean-up failed")
             if isinstance(exc, launcher.LaunchError):
@@ -177,12 +178,17 @@ class ContainerService:
                 raise DockyardError(f"failed to create task for container: {exc.message}") \
                     from None
             raise
-        container.record["ContainerSpec"] = None
         container.mark_running(launched.pid)
         container.save()
         container.control = asyncio.ensure_future(
             monitor.follow(container, launched.control, self._on_exit))
-        await asyncio.to_thread(runtime.start, container.id, container.bundle)
+        try:
+            await asyncio.to_thread(runtime.start, container.id, container.bundle)
+        except Exception as exc:
+            # The init never ran the user's command: kill it; the monitor records the exit.
+            runtime.kill(container.id, launched.pid, signal.SIGKILL)
+            await container.exit_event.wait()
+            raise DockyardError(f"failed to start container: {exc}") from None
         self._emit(container, "start")
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:

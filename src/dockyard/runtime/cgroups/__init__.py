@@ -1,0 +1,15 @@
+"""cgroup managers for v1 (one hierarchy per controller) and v2 (unified), one module per
+controller, each translating the OCI `linux.resources` section into its files."""
+from __future__ import annotations
+
+import os
+
+from .base import CgroupManager
+
+
+def manager(cgroups_path: str) -> CgroupManager:
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        from .v2 import V2Manager
+        return V2Manager(cgroups_path)
+    from .v1 import V1Manager
+    return V1Manager(cgroups_path)

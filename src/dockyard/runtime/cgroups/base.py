@@ -1,0 +1,56 @@
+"""What every cgroup manager offers, and small file helpers shared by the controllers."""
+from __future__ import annotations
+
+import errno
+import os
+import time
+from typing import Any
+
+from ...errors import InvalidParameter
+
+
+def write(directory: str, name: str, value: str) -> None:
+    try:
+        with open(os.path.join(directory, name), "w") as f:
+            f.write(value)
+    except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.EBUSY, errno.ERANGE):
+            raise InvalidParameter(f"failed to write {value!r} to {name}: "
+                                   f"{os.strerror(exc.errno)}") from None
+        raise
+
+
+def remove_dir(directory: str) -> None:
+    """rmdir, retrying while the last tasks are still leaving the group."""
+    for _ in range(100):
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            time.sleep(0.01)
+
+
+class CgroupManager:
+    def __init__(self, cgroups_path: str) -> None:
+        self.path = "/" + cgroups_path.strip("/")
+
+    def directories(self) -> dict[str, str]:
+        """Controller (or "unified") → host directory of this container's cgroup."""
+        raise NotImplementedError
+
+    def create(self, resources: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def join_self(self) -> None:
+        """Move the calling process in (safe in a forked child: plain writes only)."""
+        for directory in set(self.directories().values()):
+            with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+                f.write("0")
+
+    def destroy(self) -> None:
+        for directory in set(self.directories().values()):
+            remove_dir(directory)

@@ -1,0 +1,37 @@
+"""cgroup v2: a single unified hierarchy; controllers are enabled down the tree."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import cpu, cpuset, memory, pids
+from .base import CgroupManager, write
+
+ROOT = "/sys/fs/cgroup"
+_WANTED = ("cpu", "cpuset", "memory", "pids", "io")
+
+
+class V2Manager(CgroupManager):
+    def directories(self) -> dict[str, str]:
+        return {"unified": os.path.join(ROOT, self.path.lstrip("/"))}
+
+    def create(self, resources: dict[str, Any]) -> None:
+        directory = self.directories()["unified"]
+        with open(os.path.join(ROOT, "cgroup.controllers")) as f:
+            available = set(f.read().split())
+        enable = " ".join(f"+{c}" for c in _WANTED if c in available)
+        current = ROOT
+        for part in self.path.strip("/").split("/"):
+            if enable:
+                try:
+                    write(current, "cgroup.subtree_control", enable)
+                except OSError:
+                    pass
+            current = os.path.join(current, part)
+            os.makedirs(current, exist_ok=True)
+        try:
+            for apply in (memory.apply_v2, cpu.apply_v2, cpuset.apply_v2, pids.apply_v2):
+                apply(directory, resources)
+        except BaseException:
+            self.destroy()
+            raise

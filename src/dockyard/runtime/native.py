@@ -1,0 +1,162 @@
+"""dockyard's own OCI runtime. The container init is forked from the launcher (no new
+Python interpreter), sets itself up from config.json and waits on exec.fifo before exec."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any, NoReturn
+
+from ..linux import syscalls
+from . import RuntimeCreateError, namespaces, process, rootfs
+from .cgroups import manager
+
+FIFO = "exec.fifo"
+
+
+class NativeRuntime:
+    name = "dockyard"
+
+    def prepare(self, cid: str, bundle: str, spec: dict[str, Any]) -> None:
+        linux = spec.get("linux") or {}
+        if linux.get("cgroupsPath"):
+            manager(linux["cgroupsPath"]).create(linux.get("resources") or {})
+
+    def create_in_child(self, cid: str, bundle: str, spec: dict[str, Any], stdin_fd: int,
+                        stdout_fd: int, stderr_fd: int) -> int:
+        fifo = os.path.join(bundle, FIFO)
+        try:
+            os.unlink(fifo)
+        except FileNotFoundError:
+            pass
+        os.mkfifo(fifo, 0o600)
+        cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
+        last_cap = process.last_cap()
+        report_r, report_w = os.pipe()
+        if namespaces.new_pid_namespace(spec):
+            syscalls.unshare(syscalls.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the container init
+            os.close(report_r)
+            _init(spec, bundle, fifo, cgroups, last_cap, (stdin_fd, stdout_fd, stderr_fd),
+                  report_w)
+        os.close(report_w)
+        with os.fdopen(report_r, "rb") as reader:
+            line = reader.readline()
+        if line.startswith(b"ready"):
+            return pid
+        os.waitpid(pid, 0)
+        try:
+            report = json.loads(line)
+            raise RuntimeCreateError(report["message"], int(report["exit_code"]))
+        except (ValueError, KeyError):
+            raise RuntimeCreateError("container init exited during setup", 125) from None
+
+    def start(self, cid: str, bundle: str) -> None:
+        fifo = os.path.join(bundle, FIFO)
+        fd = os.open(fifo, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.read(fd, 1)
+        finally:
+            os.close(fd)
+            os.unlink(fifo)
+
+    def kill(self, cid: str, pid: int, sig: int) -> None:
+        if pid <= 0:
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def delete(self, cid: str, bundle: str, spec: dict[str, Any]) -> None:
+        path = (spec.get("linux") or {}).get("cgroupsPath")
+        if path:
+            cgroups = manager(path)
+            for directory in set(cgroups.directories().values()):
+                _kill_remaining(directory)
+            cgroups.destroy()
+        try:
+            os.unlink(os.path.join(bundle, FIFO))
+        except FileNotFoundError:
+            pass
+
+
+def _kill_remaining(directory: str) -> None:
+    try:
+        with open(os.path.join(directory, "cgroup.procs")) as f:
+            pids = [int(p) for p in f.read().split()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, last_cap: int,
+          stdio: tuple[int, int, int], report_w: int) -> NoReturn:  # pragma: no cover
+    """The container init: set everything up, report ready, wait for start, exec."""
+    try:
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        cgroups.join_self()
+        new_net = namespaces.enter(spec)
+        if new_net:
+            namespaces.loopback_up()
+        if spec.get("hostname") and any(n["type"] == "uts" for n in namespaces.wanted(spec)):
+            syscalls.sethostname(spec["hostname"])
+            if spec.get("domainname"):
+                syscalls.setdomainname(spec["domainname"])
+        syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        root = spec["root"]["path"]
+        if not os.path.isabs(root):
+            root = os.path.join(bundle, root)
+        syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
+        rootfs.mount_all(root, spec, cgroups)
+        fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+        rootfs.pivot(root)
+        for key, value in (spec["linux"].get("sysctl") or {}).items():
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(str(value))
+        proc = spec["process"]
+        if "oomScoreAdj" in proc:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(proc["oomScoreAdj"]))
+        rootfs.mask_paths(spec["linux"].get("maskedPaths") or [])
+        rootfs.readonly_paths(spec["linux"].get("readonlyPaths") or [])
+        cwd = proc.get("cwd") or "/"
+        os.makedirs(cwd, exist_ok=True)
+        if spec["root"].get("readonly"):
+            rootfs.readonly_root()
+        process.set_rlimits(proc)
+        env = list(proc.get("env") or [])
+        executable = process.find_executable(proc["args"][0], env)
+        process.switch_user(proc, last_cap)
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise process.ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
+                                    f"{exc.strerror.lower() if exc.strerror else exc}", 128)
+        os.write(report_w, b"ready\n")
+        fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.execve(executable, proc["args"], dict(e.split("=", 1) for e in env if "=" in e))
+    except process.ExecError as exc:
+        _fail(report_w, exc.message, exc.exit_code)
+    except OSError as exc:
+        _fail(report_w, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 128)
+    except BaseException as exc:  # noqa: BLE001 - report anything; the init must not return
+        _fail(report_w, f"{exc.__class__.__name__}: {exc}", 128)
+    os._exit(128)
+
+
+def _fail(report_w: int, message: str, code: int) -> NoReturn:  # pragma: no cover
+    try:
+        os.write(report_w, json.dumps({"message": message, "exit_code": code}).encode() + b"\n")
+    finally:
+        os._exit(code)

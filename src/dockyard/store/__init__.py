@@ -1,0 +1,1 @@
+"""Image storage: content store, references, image metadata, layers and overlay snapshots."""
