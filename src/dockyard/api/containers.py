@@ -161,15 +161,23 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
-class _DiscardParser:
-    """Stands in for aiohttp's payload parser once a connection is hijacked; stdin for
-    attached containers arrives with the interactive-containers work."""
+class _HijackedProtocol(asyncio.Protocol):
+    """Takes a hijacked connection over from aiohttp. A client without stdin half-closes its
+    side (the docker CLI does): keep the transport open for output. Client input is dropped
+    for now; stdin for attached containers comes with the interactive-containers work."""
 
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        return False, b""
+    def __init__(self, original: Any) -> None:
+        self.original = original
 
-    def feed_eof(self) -> None:
+    def data_received(self, data: bytes) -> None:
         pass
+
+    def eof_received(self) -> bool:
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.original is not None:  # lets aiohttp finish its own bookkeeping
+            self.original.connection_lost(exc)
 
 
 @routes.post("/containers/{id}/attach")
@@ -185,8 +193,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     head = (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: " + (_RAW if tty else _MUX).encode() +
             b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n") if upgrade else \
         (b"HTTP/1.1 200 OK\r\nContent-Type: " + (_RAW if tty else _MUX).encode() + b"\r\n\r\n")
-    if request.protocol is not None and hasattr(request.protocol, "set_parser"):
-        request.protocol.set_parser(_DiscardParser())
+    transport.set_protocol(_HijackedProtocol(request.protocol))
     transport.write(head)
     try:
         if qbool(request, "logs") and container.record.get("LogPath"):
