@@ -32,14 +32,15 @@ class NativeRuntime:
         os.mkfifo(fifo, 0o600)
         cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
         last_cap = process.last_cap()
+        available = process.permitted_mask()
         report_r, report_w = os.pipe()
         if namespaces.new_pid_namespace(spec):
             syscalls.unshare(syscalls.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the container init
             os.close(report_r)
-            _init(spec, bundle, fifo, cgroups, last_cap, (stdin_fd, stdout_fd, stderr_fd),
-                  report_w)
+            _init(spec, bundle, fifo, cgroups, (last_cap, available),
+                  (stdin_fd, stdout_fd, stderr_fd), report_w)
         os.close(report_w)
         with os.fdopen(report_r, "rb") as reader:
             line = reader.readline()
@@ -95,7 +96,7 @@ def _kill_remaining(directory: str) -> None:
             pass
 
 
-def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, last_cap: int,
+def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tuple[int, int],
           stdio: tuple[int, int, int], report_w: int) -> NoReturn:  # pragma: no cover
     """The container init: set everything up, report ready, wait for start, exec."""
     try:
@@ -134,7 +135,7 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, last_cap: 
         process.set_rlimits(proc)
         env = list(proc.get("env") or [])
         executable = process.find_executable(proc["args"][0], env)
-        process.switch_user(proc, last_cap)
+        process.switch_user(proc, *caps)
         try:
             os.chdir(cwd)
         except OSError as exc:

@@ -58,10 +58,19 @@ def _last_cap() -> int:
         return int(f.read())
 
 
-def switch_user(process: dict[str, Any], last_cap: int) -> None:
+def permitted_mask() -> int:
+    """The capabilities this process (the daemon's fork) holds: no container gets more."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapPrm:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+def switch_user(process: dict[str, Any], last_cap: int, available: int) -> None:
     """Drop the bounding set, change to the user, then set the remaining capability sets."""
     caps = process.get("capabilities") or {}
-    bounding = mask(caps.get("bounding") or [])
+    bounding = mask(caps.get("bounding") or []) & available
     for number in range(last_cap + 1):
         if not bounding & (1 << number):
             syscalls.prctl(syscalls.PR_CAPBSET_DROP, number)
@@ -71,11 +80,12 @@ def switch_user(process: dict[str, Any], last_cap: int) -> None:
     os.setgid(int(user.get("gid", 0)))
     os.setuid(int(user.get("uid", 0)))
     syscalls.prctl(syscalls.PR_SET_KEEPCAPS, 0)
-    syscalls.capset(mask(caps.get("effective") or []), mask(caps.get("permitted") or []),
-                    mask(caps.get("inheritable") or []))
+    syscalls.capset(mask(caps.get("effective") or []) & available,
+                    mask(caps.get("permitted") or []) & available,
+                    mask(caps.get("inheritable") or []) & available)
     for name in caps.get("ambient") or []:
         number = mask([name]).bit_length() - 1
-        if number >= 0:
+        if number >= 0 and available & (1 << number):
             syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_RAISE, number)
     if process.get("noNewPrivileges"):
         syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)

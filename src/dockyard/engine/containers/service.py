@@ -175,8 +175,10 @@ class ContainerService:
             if isinstance(exc, launcher.LaunchError):
                 container.state.update(ExitCode=exc.exit_code, Error=exc.message)
                 container.save()
+                await self._after_failed_start(container)
                 raise DockyardError(f"failed to create task for container: {exc.message}") \
                     from None
+            await self._after_failed_start(container)
             raise
         container.mark_running(launched.pid)
         container.save()
@@ -190,6 +192,13 @@ class ContainerService:
             await container.exit_event.wait()
             raise DockyardError(f"failed to start container: {exc}") from None
         self._emit(container, "start")
+
+    async def _after_failed_start(self, container: Container) -> None:
+        """Waiters learn the start failed; an auto-remove container goes away (as in
+        Docker, whose CLI waits for that removal)."""
+        container.wake_exit_waiters()
+        if container.host_config.get("AutoRemove"):
+            await self.remove(container.id, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
         cfg = container.host_config["LogConfig"]
