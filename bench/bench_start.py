@@ -61,6 +61,14 @@ def children_named(name: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def monitor_of(cli: list[str], cid: str, env: dict[str, str]) -> int:
+    """The container's monitor: the parent of its init process."""
+    pid = subprocess.run(cli + ["inspect", "-f", "{{.State.Pid}}", cid], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 def bench_dockyard(tar: str) -> dict[str, float]:
     base = tempfile.mkdtemp(prefix="dyb-", dir="/tmp")
     sock = f"{base}/d.sock"
@@ -84,9 +92,9 @@ def bench_dockyard(tar: str) -> dict[str, float]:
                              check=True, capture_output=True, text=True).stdout.strip()
         time.sleep(0.5)
         result["daemon_rss_mb"] = rss_kb(daemon.pid) / 1024
-        shims = children_named("dockyard-shim")
-        result["monitor_pss_mb"] = (pss_kb(shims[0]) / 1024) if shims else float("nan")
-        result["monitor_rss_mb"] = (rss_kb(shims[0]) / 1024) if shims else float("nan")
+        shim = monitor_of(ours, cid, env)
+        result["monitor_pss_mb"] = pss_kb(shim) / 1024
+        result["monitor_rss_mb"] = rss_kb(shim) / 1024
         subprocess.run(ours + ["rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
         return result
     finally:
@@ -120,9 +128,9 @@ def bench_docker(tar: str) -> dict[str, float] | None:
         for name in ("containerd",):
             rss += sum(rss_kb(p) for p in children_named(name))
         result["daemon_rss_mb"] = rss / 1024
-        shims = children_named("containerd-shim-runc-v2") or children_named("containerd-shim")
-        result["monitor_pss_mb"] = (pss_kb(shims[0]) / 1024) if shims else float("nan")
-        result["monitor_rss_mb"] = (rss_kb(shims[0]) / 1024) if shims else float("nan")
+        shim = monitor_of(["docker"], cid, env)
+        result["monitor_pss_mb"] = pss_kb(shim) / 1024
+        result["monitor_rss_mb"] = rss_kb(shim) / 1024
         subprocess.run(["docker", "rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
         return result
     finally:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import io
+import tempfile
 from typing import Any
 
 from aiohttp import web
@@ -39,8 +39,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         repo, tag = repo.rsplit(":", 1)
     changes = request.query.getall("changes", [])
     if source == "-":
-        body = await request.read()
-        stream: Any = io.BytesIO(body)
+        stream: Any = await _spool(request)
     else:
         import urllib.request
         stream = await asyncio.to_thread(urllib.request.urlopen, source)
@@ -52,6 +51,49 @@ async def create(request: web.Request) -> web.StreamResponse:
 @routes.post("/images/prune")
 async def prune(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(_images(request).prune, qfilters(request)))
+
+
+async def _spool(request: web.Request) -> Any:
+    """The request body in an anonymous temp file: archives can be larger than memory."""
+    spool = tempfile.TemporaryFile()
+    async for chunk in request.content.iter_chunked(1 << 20):
+        await asyncio.to_thread(spool.write, chunk)
+    spool.seek(0)
+    return spool
+
+
+@routes.get("/images/get")
+async def save_many(request: web.Request) -> web.StreamResponse:
+    return await _save(request, request.query.getall("names", []))
+
+
+@routes.post("/images/load")
+async def load(request: web.Request) -> web.StreamResponse:
+    with await _spool(request) as body:
+        messages = await asyncio.to_thread(_images(request).load, body)
+    if qbool(request, "quiet"):
+        messages = []
+    return await stream_json_lines(request, [{"stream": m + "\n"} for m in messages])
+
+
+async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
+    chunks = _images(request).save(names)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    while True:
+        chunk = await asyncio.to_thread(next, chunks, None)
+        if chunk is None:
+            break
+        if chunk:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+@routes.get(r"/images/{name:.+}/get")
+async def save_one(request: web.Request) -> web.StreamResponse:
+    return await _save(request, [request.match_info["name"]])
 
 
 @routes.get(r"/images/{name:.+}/json")

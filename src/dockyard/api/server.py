@@ -30,22 +30,27 @@ async def docker_middleware(request: web.Request,
                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     try:
-        response = await handler(request)
-    except DockyardError as exc:
-        response = error_response(exc.status, exc.message)
-    except web.HTTPException as exc:
-        if exc.status < 400:
+        return await handler(request)
+    except Exception as exc:
+        if request.get("prepared"):  # a stream already started: only closing is left
             raise
-        response = error_response(exc.status, exc.text or exc.reason)
-    except json.JSONDecodeError as exc:
-        response = error_response(400, f"invalid JSON: {exc}")
-    except Exception as exc:  # the API must answer with Docker's error body, never a traceback
-        log.exception("handler failed: %s %s", request.method, request.path)
-        response = error_response(500, str(exc) or exc.__class__.__name__)
-    return response
+        return _error_for(request, exc)
+
+
+def _error_for(request: web.Request, exc: Exception) -> web.Response:
+    """Docker's error body and status for an exception; never a traceback."""
+    if isinstance(exc, DockyardError):
+        return error_response(exc.status, exc.message)
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:
+            raise exc
+        return error_response(exc.status, exc.text or exc.reason)
+    log.exception("handler failed: %s %s", request.method, request.path)
+    return error_response(500, str(exc) or exc.__class__.__name__)
 
 
 async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    request["prepared"] = True
     response.headers["Api-Version"] = API_VERSION
     response.headers["Server"] = f"Docker/{__version__} (linux)"
     response.headers["Ostype"] = "linux"

@@ -239,6 +239,51 @@ def inspect_images(ctx: click.Context, names: tuple[str, ...], fmt: str | None) 
     _inspect(ctx, names, fmt, "image")
 
 
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-o", "--output", default=None)
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def save(ctx: click.Context, names: tuple[str, ...], output: str | None) -> None:
+    """Save one or more images to a tar archive (streamed to STDOUT by default)."""
+    if output is None and sys.stdout.isatty():
+        print("Cowardly refusing to save to a terminal. Use the -o flag or redirect",
+              file=sys.stderr)
+        sys.exit(1)
+    response = api_images.save(_api(ctx), list(names))
+    target = open(output + ".tmp", "wb") if output else sys.stdout.buffer
+    try:
+        while chunk := response.read1(1 << 20):
+            target.write(chunk)
+    finally:
+        if output:
+            target.close()
+    if output:
+        import os
+        os.replace(output + ".tmp", output)
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-i", "--input", "input_", default=None)
+@click.option("-q", "--quiet", is_flag=True)
+@click.pass_context
+def load(ctx: click.Context, input_: str | None, quiet: bool) -> None:
+    """Load an image from a tar archive or STDIN."""
+    if input_ is None and sys.stdin.isatty():
+        print("requested load from stdin, but stdin is empty", file=sys.stderr)
+        sys.exit(1)
+    source = open(input_, "rb") if input_ else sys.stdin.buffer
+    try:
+        for item in api_images.load(_api(ctx), source, quiet):
+            if "error" in item:
+                print(item["error"], file=sys.stderr)
+                sys.exit(1)
+            if "stream" in item:
+                sys.stdout.write(item["stream"])
+    finally:
+        if input_:
+            source.close()
+
+
 @click.group(context_settings={"help_option_names": ["--help"]})
 def image() -> None:
     """Manage images."""
@@ -246,10 +291,11 @@ def image() -> None:
 
 def register(cli: click.Group) -> None:
     for name, command in (("images", images), ("rmi", rmi), ("tag", tag),
-                          ("history", history), ("import", import_)):
+                          ("history", history), ("import", import_), ("save", save),
+                          ("load", load)):
         cli.add_command(command, name)
     for name, command in (("ls", images), ("list", images), ("rm", rmi), ("tag", tag),
                           ("history", history), ("import", import_), ("prune", prune),
-                          ("inspect", inspect_images)):
+                          ("inspect", inspect_images), ("save", save), ("load", load)):
         image.add_command(command, name)
     cli.add_command(image, "image")

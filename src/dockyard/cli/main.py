@@ -13,7 +13,7 @@ _COMMANDS = {
     "logs": "containers", "wait": "containers", "rename": "containers",
     "container": "containers", "inspect": "system",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
-    "history": "images", "import": "images", 
+    "history": "images", "import": "images", "save": "images", "load": "images", 
     "version": "system", "info": "system", "system": "system", "events": "system",
 }
 

@@ -51,3 +51,12 @@ def pull(api: APIClient, name: str) -> list[dict[str, Any]]:
         name.rsplit("/", 1)[-1] else (name, "", "latest")
     return list(api.stream_json("POST", "/images/create", {"fromImage": image or name,
                                                            "tag": tag_ or "latest"}))
+
+
+def save(api: APIClient, names: list[str]) -> Any:
+    return api.stream_raw("GET", "/images/get", {"names": names})
+
+
+def load(api: APIClient, source: BinaryIO, quiet: bool = False) -> list[dict[str, Any]]:
+    return list(api.stream_json("POST", "/images/load", {"quiet": quiet}, data=source,
+                                headers={"Content-Type": "application/x-tar"}))

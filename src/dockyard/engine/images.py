@@ -5,7 +5,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import Conflict, InvalidParameter, NotFound, no_such_image
 from ..store import reference
@@ -41,7 +41,7 @@ class ImageService:
     def __init__(self, data_root: str, events: Any) -> None:
         self.content = ContentStore(data_root)
         self.meta = MetadataStore(data_root)
-        self.snapshots = Snapshotter(data_root)
+        self.snapshots = Snapshotter(data_root, self.content)
         self.events = events
         self.containers_using: ContainersUsing = lambda image_id: []
         self._lock = threading.RLock()
@@ -301,8 +301,14 @@ class ImageService:
                   sizes: dict[str, int]) -> str:
         """Store a config blob and its record (its layers must already be unpacked)."""
         raw = json.dumps(config, separators=(",", ":")).encode()
+        image_id = self.content.write(raw)
+        self.add_image_raw(image_id, config, chains, sizes)
+        return image_id
+
+    def add_image_raw(self, image_id: str, config: dict[str, Any], chains: list[str],
+                      sizes: dict[str, int]) -> None:
+        """Record an image whose config blob is stored and whose layers are unpacked."""
         with self._lock:
-            image_id = self.content.write(raw)
             diff_ids = (config.get("rootfs") or {}).get("diff_ids", [])
             record = self.meta.images.get(image_id) or {
                 "id": image_id, "diff_ids": diff_ids, "chain_ids": chain_ids(diff_ids),
@@ -310,7 +316,62 @@ class ImageService:
                 "created": config.get("created", rfc3339nano()), "parent": "",
                 "repo_digests": [], "last_tag_time": rfc3339nano()}
             self.meta.put_image(record)
-        return image_id
+
+    # --- archives -------------------------------------------------------------------------------
+    def save(self, refs: list[str]) -> Iterator[bytes]:
+        """`docker save`: resolve everything first (404 before any byte), then stream."""
+        from ..store import archive
+
+        selected: list[tuple[Image, list[str]]] = []
+        for ref in refs:
+            image = self.resolve(ref)
+            key = self._ref_key(ref)
+            tags = [reference.parse(key).familiar_string()] if key in self.meta.refs else \
+                image.repo_tags
+            selected.append((image, tags))
+        for image, _ in selected:
+            self.events.emit("image", "save", image.id, {"name": image.id})
+        return archive.save(selected, self.content.open)
+
+    def load(self, stream: BinaryIO) -> list[str]:
+        """`docker load`: Docker or OCI archives. Returns Docker's "Loaded image" lines."""
+        import shutil
+
+        from ..store import archive
+
+        workdir = archive.temp_dir(self.meta.dir)
+        messages = []
+        try:
+            archive.extract(stream, workdir)
+            for item in archive.read_layout(workdir):
+                config = json.loads(item["config_raw"])
+                expected = (config.get("rootfs") or {}).get("diff_ids", [])
+                chains, sizes, parent = [], {}, None
+                for layer_path in item["layers"]:
+                    with open(layer_path, "rb") as f:
+                        diff_id, chain, size = self.snapshots.unpack(parent, f)
+                    chains.append(chain)
+                    sizes[chain] = size
+                    parent = chain
+                    if len(chains) > len(expected) or expected[len(chains) - 1] != diff_id:
+                        raise InvalidParameter(f"invalid archive: layer {diff_id} does not "
+                                               "match the image configuration")
+                if len(chains) != len(expected):
+                    raise InvalidParameter("invalid archive: layers missing")
+                image_id = self.content.write(item["config_raw"])
+                self.add_image_raw(image_id, config, chains, sizes)
+                if not item["tags"]:
+                    messages.append(f"Loaded image ID: {image_id}")
+                for tag in item["tags"]:
+                    target = reference.parse(tag)
+                    with self._lock:
+                        self.meta.refs[str(target)] = image_id
+                        self.meta.save_refs()
+                    messages.append(f"Loaded image: {target.familiar_string()}")
+                self.events.emit("image", "load", image_id, {"name": image_id})
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return messages
 
     # --- containers' writable layers ---------------------------------------------------------------
     def prepare_rw(self, container_id: str, image_id: str) -> OverlayMount:

@@ -17,6 +17,9 @@ class ContentStore:
     def __init__(self, root: str) -> None:
         self.root = os.path.join(root, "content", "blobs", "sha256")
         os.makedirs(self.root, mode=0o700, exist_ok=True)
+        for name in os.listdir(self.root):  # partial blobs from an interrupted write
+            if name.startswith((".ingest-", ".tmp-")):
+                os.unlink(os.path.join(self.root, name))
 
     def path(self, digest: str) -> str:
         algo, _, hexpart = digest.partition(":")
@@ -67,6 +70,20 @@ class ContentStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def temp_file(self) -> tuple[str, BinaryIO]:
+        """A temp file in the store for a blob whose digest is known only once written."""
+        path = os.path.join(self.root, f".ingest-{os.getpid()}-{os.urandom(6).hex()}")
+        return path, open(path, "wb")
+
+    def commit_temp(self, path: str, digest: str) -> None:
+        if os.path.exists(self.path(digest)):
+            os.unlink(path)
+            return
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.rename(path, self.path(digest))
+        atomic.fsync_dir(self.root)
 
     def delete(self, digest: str) -> None:
         try:

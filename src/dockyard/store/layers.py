@@ -23,8 +23,9 @@ OPAQUE = ".wh..wh..opq"
 class _HashingReader:
     """Decompresses (gzip auto-detected) and hashes the uncompressed tar stream."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, sink: BinaryIO | None = None) -> None:
         self.raw = raw
+        self.sink = sink
         self.hash = hashlib.sha256()
         self.size = 0
         self._inflate: zlib._Decompress | None = None
@@ -52,6 +53,8 @@ class _HashingReader:
         self._fill(size)
         data, self._pending = self._pending[:size], self._pending[size:]
         self.hash.update(data)
+        if self.sink is not None and data:
+            self.sink.write(data)
         self.size += len(data)
         return data
 
@@ -91,9 +94,11 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
-def apply_layer(stream: BinaryIO, target: str) -> tuple[str, int]:
-    """Unpack into `target` (an empty dir); return (diff ID, uncompressed size)."""
-    reader = _HashingReader(stream)
+def apply_layer(stream: BinaryIO, target: str, sink: BinaryIO | None = None
+                ) -> tuple[str, int]:
+    """Unpack into `target` (an empty dir); return (diff ID, uncompressed size). The
+    uncompressed tar is also written to `sink` when given (kept for `save` and `push`)."""
+    reader = _HashingReader(stream, sink)
     try:
         archive = tarfile.open(fileobj=reader, mode="r|")  # type: ignore[arg-type]
     except tarfile.TarError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import Any
 
 from ..linux import atomic
@@ -16,6 +17,9 @@ class MetadataStore:
         self.dir = os.path.join(root, "image")
         self.images_dir = os.path.join(self.dir, "images")
         os.makedirs(self.images_dir, mode=0o700, exist_ok=True)
+        for name in os.listdir(self.dir):  # an archive load interrupted by a crash
+            if name.startswith(".load-"):
+                shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
         self.refs_file = os.path.join(self.dir, "repositories.json")
         self.refs: dict[str, str] = self._load_refs()
         self.images: dict[str, dict[str, Any]] = self._load_images()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..linux import atomic
+from .content import ContentStore
 from .layers import apply_layer
 
 COMMITTED = "committed"
@@ -34,7 +35,8 @@ class OverlayMount:
 
 
 class Snapshotter:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, content: ContentStore) -> None:
+        self.content = content
         self.root = os.path.join(root, "overlay")
         self.containers = os.path.join(self.root, "containers")
         self.empty = os.path.join(self.root, "empty")
@@ -49,11 +51,15 @@ class Snapshotter:
 
     def unpack(self, parent_chain: str | None, stream: BinaryIO) -> tuple[str, str, int]:
         """Unpack a layer on top of `parent_chain`; returns (diff ID, chain ID, size).
-        The layer lands in a temp dir and is renamed into place only when complete."""
+        The layer lands in a temp dir and is renamed into place only when complete; its
+        uncompressed tar is kept in the content store under its diff ID."""
         tmp = os.path.join(self.root, f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
         os.makedirs(os.path.join(tmp, "diff"))
+        blob_tmp, sink = self.content.temp_file()
         try:
-            diff_id, size = apply_layer(stream, os.path.join(tmp, "diff"))
+            with sink:
+                diff_id, size = apply_layer(stream, os.path.join(tmp, "diff"), sink)
+            self.content.commit_temp(blob_tmp, diff_id)
             chain = "sha256:" + hashlib.sha256(f"{parent_chain} {diff_id}".encode()
                                                ).hexdigest() if parent_chain else diff_id
             final = self.layer_dir(chain)
@@ -62,12 +68,15 @@ class Snapshotter:
                 return diff_id, chain, size
             shutil.rmtree(final, ignore_errors=True)
             atomic.write_bytes(os.path.join(tmp, "size"), str(size).encode())
+            atomic.write_bytes(os.path.join(tmp, "diff_id"), diff_id.encode())
             atomic.write_bytes(os.path.join(tmp, COMMITTED), b"")
             os.rename(tmp, final)
             atomic.fsync_dir(self.root)
             return diff_id, chain, size
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            if os.path.exists(blob_tmp):
+                os.unlink(blob_tmp)
             raise
 
     def size(self, chain_id: str) -> int:
@@ -101,5 +110,10 @@ class Snapshotter:
                 shutil.rmtree(path, ignore_errors=True)
             elif len(name) == 64 and f"sha256:{name}" not in in_use:
                 freed += self.size(f"sha256:{name}")
+                try:
+                    with open(os.path.join(path, "diff_id")) as f:
+                        self.content.delete(f.read().strip())
+                except OSError:
+                    pass
                 shutil.rmtree(path, ignore_errors=True)
         return freed
