@@ -79,8 +79,10 @@ def bench_dockyard(tar: str) -> dict[str, float]:
                                "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
                                "--config-file", f"{base}/daemon.json"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cli = shutil.which("dockyard") or ""
-    ours = [cli] if cli else [sys.executable, "-m", "dockyard.cli"]
+    # The console script next to this interpreter (a pyenv shim on PATH would add a bash
+    # wrapper's start-up to every run).
+    cli = os.path.join(os.path.dirname(sys.executable), "dockyard")
+    ours = [cli] if os.access(cli, os.X_OK) else [sys.executable, "-m", "dockyard.cli"]
     try:
         wait_socket(sock, daemon, ours + ["version"], env)
         subprocess.run(ours + ["import", tar, "busybox:latest"], env=env, check=True,

@@ -280,3 +280,46 @@ def test_same_bundle_under_runc(daemon: Daemon, runtime: str) -> None:
     assert out.split() == ["1000", "rc", "1"]
     result = daemon.cli("run", "--rm", "--runtime", runtime, "busybox", "sh", "-c", "exit 7")
     assert result.returncode == 7
+
+
+def test_ulimit_and_no_new_privileges(daemon: Daemon) -> None:
+    out = daemon.ok("run", "--rm", "--ulimit", "nofile=512:1024", "busybox", "sh", "-c",
+                    "ulimit -n; ulimit -Hn")
+    assert out.split() == ["512", "1024"]
+    status = daemon.ok("run", "--rm", "--security-opt", "no-new-privileges", "busybox",
+                       "grep", "NoNewPrivs", "/proc/self/status")
+    assert status.split()[1] == "1"
+    status = daemon.ok("run", "--rm", "busybox", "grep", "NoNewPrivs", "/proc/self/status")
+    assert status.split()[1] == "0"
+
+
+def test_masked_and_readonly_paths(daemon: Daemon) -> None:
+    assert os.path.exists("/proc/timer_list"), "host /proc/timer_list needed for this check"
+    out = daemon.ok("run", "--rm", "busybox", "sh", "-c",
+                    "wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname 2>&1 "
+                    "|| echo ro")
+    assert out.split() == ["0", "ro"]
+    out = daemon.ok("run", "--rm", "--privileged", "busybox", "sh", "-c",
+                    "test -s /proc/timer_list && echo visible")
+    assert out == "visible\n"
+    out = daemon.ok("run", "--rm", "busybox", "sh", "-c", "ls /dev | sort | tr '\\n' ' '")
+    for node in ("full", "null", "pts", "random", "shm", "tty", "urandom", "zero"):
+        assert node in out.split()
+
+
+def test_daemon_config_file_rules(tmp_path) -> None:
+    import subprocess
+    import sys
+    cfg = tmp_path / "daemon.json"
+    cfg.write_text('{"data-root": "/tmp/x", "bogus-key": 1}')
+    result = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--config-file",
+                             str(cfg)], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "don't match any configuration option: bogus-key" in result.stderr
+    cfg.write_text('{"data-root": "/tmp/x"}')
+    result = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--config-file",
+                             str(cfg), "--data-root", "/tmp/y"], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode != 0
+    assert "specified both as a flag and in the configuration file: data-root" in \
+        result.stderr

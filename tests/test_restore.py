@@ -46,3 +46,28 @@ def test_images_survive_daemon_kill_during_import(own_daemon: Daemon, busybox_ta
         d.start()
         assert set(before) <= set(d.ok("images", "-q").split())
         assert d.ok("run", "--rm", "busybox", "echo", "fine") == "fine\n"
+
+
+def test_images_survive_daemon_kill_during_load(own_daemon: Daemon, tmp_path) -> None:
+    import subprocess
+    import sys
+    d = own_daemon
+    archive = tmp_path / "bb.tar"
+    d.ok("save", "-o", str(archive), "busybox")
+    d.ok("tag", "busybox", "keep:1")
+    d.ok("rmi", "busybox")
+    for delay in (0.02, 0.1, 0.3):
+        proc = subprocess.Popen([sys.executable, "-m", "dockyard.cli", "load", "-i",
+                                 str(archive)], env=d.env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        d.kill9()
+        proc.wait(30)
+        d.start()
+        images = d.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+        assert "keep:1" in images
+        if "busybox:latest" in images:  # the load completed before the kill: it must work
+            assert d.ok("run", "--rm", "busybox", "true") == ""
+            d.ok("rmi", "busybox")
+    assert d.ok("load", "-i", str(archive)) == "Loaded image: busybox:latest\n"
+    assert d.ok("run", "--rm", "busybox", "echo", "intact") == "intact\n"

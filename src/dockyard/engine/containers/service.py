@@ -158,8 +158,8 @@ class ContainerService:
                               files={"/etc/hostname": container.record["HostnamePath"],
                                      "/etc/hosts": container.record["HostsPath"],
                                      "/etc/resolv.conf": container.record["ResolvConfPath"]})
-            from ...linux import atomic
-            atomic.write_json(os.path.join(container.bundle, "config.json"), spec)
+            _write_plain(os.path.join(container.bundle, "config.json"),
+                         json.dumps(spec).encode())
             monitor.remove_exit_file(container.exit_file)
             await asyncio.to_thread(runtime.prepare, container.id, container.bundle, spec)
             launched = await asyncio.to_thread(
@@ -211,11 +211,9 @@ class ContainerService:
                                     max_file=int(opts.get("max-file", 1)))
 
     def _write_etc_files(self, container: Container) -> None:
-        from ...linux import atomic
-
         hostname = container.config["Hostname"]
         host_mode = container.host_config["NetworkMode"] == "host"
-        atomic.write_bytes(container.record["HostnamePath"], f"{hostname}\n".encode(), 0o644)
+        _write_plain(container.record["HostnamePath"], f"{hostname}\n".encode())
         if host_mode:
             with open("/etc/hosts", "rb") as f:
                 hosts = f.read()
@@ -223,13 +221,13 @@ class ContainerService:
             hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
                      "ff02::2\tip6-allrouters\n").encode()
-        atomic.write_bytes(container.record["HostsPath"], hosts, 0o644)
+        _write_plain(container.record["HostsPath"], hosts)
         try:
             with open("/etc/resolv.conf", "rb") as f:
                 resolv = f.read()
         except OSError:
             resolv = b""
-        atomic.write_bytes(container.record["ResolvConfPath"], resolv, 0o644)
+        _write_plain(container.record["ResolvConfPath"], resolv)
 
     def _unmount(self, container: Container) -> None:
         try:
@@ -239,6 +237,8 @@ class ContainerService:
                 log.warning("unmount %s: %s", container.rootfs, exc)
 
     async def _on_exit(self, container: Container, code: int, finished_ns: int | None) -> None:
+        for queue in list(container.subscribers):  # all output is in: end attach streams now
+            queue.put_nowait(None)
         runtime = self.runtimes.get(container.host_config["Runtime"])
         self._unmount(container)
         if runtime is not None:
@@ -250,8 +250,6 @@ class ContainerService:
         container.mark_exited(code, finished_ns)
         container.control = None
         container.save()
-        for queue in list(container.subscribers):
-            queue.put_nowait(None)
         container.wake_exit_waiters()
         self._emit(container, "die", exitCode=str(code))
         if container.host_config.get("AutoRemove") and container.id in self.containers:
@@ -484,6 +482,13 @@ def _labels_match(c: Container, filters: dict[str, list[str]]) -> bool:
         if key not in labels or (sep and labels[key] != value):
             return False
     return True
+
+
+def _write_plain(path: str, data: bytes) -> None:
+    """Files regenerated at every start need no fsync: a crash just rewrites them."""
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
 
 
 def _load_spec(bundle: str) -> dict[str, Any]:
