@@ -300,8 +300,8 @@ def test_masked_and_readonly_paths(daemon: Daemon) -> None:
                     "|| echo ro")
     assert out.split() == ["0", "ro"]
     out = daemon.ok("run", "--rm", "--privileged", "busybox", "sh", "-c",
-                    "test -s /proc/timer_list && echo visible")
-    assert out == "visible\n"
+                    "wc -c < /proc/timer_list")
+    assert int(out) > 0, "privileged containers see unmasked /proc"
     out = daemon.ok("run", "--rm", "busybox", "sh", "-c", "ls /dev | sort | tr '\\n' ' '")
     for node in ("full", "null", "pts", "random", "shm", "tty", "urandom", "zero"):
         assert node in out.split()
