@@ -113,6 +113,7 @@ class Daemon:
         _unmount_under(self.base)
         for cid in set(ids):
             _remove_cgroups(cid)
+        _remove_empty_parent_cgroups()
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -156,6 +157,15 @@ def _remove_cgroups(cid: str) -> None:
             except OSError:
                 pass
         time.sleep(0.05)
+
+
+def _remove_empty_parent_cgroups() -> None:
+    """The shared `dockyard` parent groups go once no container (of any daemon) uses them."""
+    for base in ("/sys/fs/cgroup", *(f"/sys/fs/cgroup/{c}" for c in os.listdir("/sys/fs/cgroup"))):
+        try:
+            os.rmdir(os.path.join(base, "dockyard"))
+        except OSError:
+            pass
 
 
 @pytest.fixture(scope="session")

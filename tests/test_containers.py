@@ -323,3 +323,19 @@ def test_daemon_config_file_rules(tmp_path) -> None:
     assert result.returncode != 0
     assert "specified both as a flag and in the configuration file: data-root" in \
         result.stderr
+
+
+def test_ps_last_latest_no_trunc(daemon: Daemon) -> None:
+    first = daemon.ok("create", "--name", "older", "busybox", "echo",
+                      "a-very-long-argument-list-here").strip()
+    second = daemon.ok("create", "--name", "newer", "busybox", "true").strip()
+    try:
+        assert daemon.ok("ps", "-lq") == second[:12] + "\n"
+        assert daemon.ok("ps", "-q", "-n", "2").split() == [second[:12], first[:12]]
+        row = next(r for r in daemon.ok("ps", "-a").splitlines() if "older" in r)
+        assert '"echo a-very-long-ar…"' in row and "Created" in row
+        full = next(r for r in daemon.ok("ps", "-a", "--no-trunc").splitlines()
+                    if "older" in r)
+        assert first in full and '"echo a-very-long-argument-list-here"' in full
+    finally:
+        daemon.ok("rm", first, second)

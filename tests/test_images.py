@@ -246,3 +246,31 @@ def test_docker_py_images(docker_client) -> None:
     assert any("busybox:latest" in i.tags for i in docker_client.images.list())
     history = image.history()
     assert history[0]["Id"] == image.id
+
+
+def test_import_from_url(daemon: Daemon, busybox_tar: str) -> None:
+    import http.server
+    import threading
+
+    directory = os.path.dirname(busybox_tar)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=directory, **kwargs)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{os.path.basename(busybox_tar)}"
+        image_id = daemon.ok("import", url, "fromurl:1").strip()
+        assert image_id.startswith("sha256:")
+        history = json.loads(daemon.ok("image", "inspect", "fromurl:1"))[0]
+        assert history["Comment"] == f"Imported from {url}"
+        assert daemon.ok("run", "--rm", "fromurl:1", "echo", "ok") == "ok\n"
+    finally:
+        server.shutdown()
+        daemon.cli("rmi", "fromurl:1")
