@@ -92,12 +92,14 @@ def bench_dockyard(tar: str) -> dict[str, float]:
             result["docker_cli"] = median_run(["docker", "run", "--rm", "busybox", "true"], env)
         cid = subprocess.run(ours + ["run", "-d", "busybox", "sleep", "60"], env=env,
                              check=True, capture_output=True, text=True).stdout.strip()
-        time.sleep(0.5)
-        result["daemon_rss_mb"] = rss_kb(daemon.pid) / 1024
-        shim = monitor_of(ours, cid, env)
-        result["monitor_pss_mb"] = pss_kb(shim) / 1024
-        result["monitor_rss_mb"] = rss_kb(shim) / 1024
-        subprocess.run(ours + ["rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            result["daemon_rss_mb"] = rss_kb(daemon.pid) / 1024
+            shim = monitor_of(ours, cid, env)
+            result["monitor_pss_mb"] = pss_kb(shim) / 1024
+            result["monitor_rss_mb"] = rss_kb(shim) / 1024
+        finally:
+            subprocess.run(ours + ["rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
         return result
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -125,15 +127,17 @@ def bench_docker(tar: str) -> dict[str, float] | None:
         cid = subprocess.run(["docker", "run", "-d", "--network", "none", "busybox", "sleep",
                               "60"], env=env, check=True, capture_output=True,
                              text=True).stdout.strip()
-        time.sleep(0.5)
-        rss = rss_kb(daemon.pid)
-        for name in ("containerd",):
-            rss += sum(rss_kb(p) for p in children_named(name))
-        result["daemon_rss_mb"] = rss / 1024
-        shim = monitor_of(["docker"], cid, env)
-        result["monitor_pss_mb"] = pss_kb(shim) / 1024
-        result["monitor_rss_mb"] = rss_kb(shim) / 1024
-        subprocess.run(["docker", "rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            rss = rss_kb(daemon.pid)
+            for name in ("containerd",):
+                rss += sum(rss_kb(p) for p in children_named(name))
+            result["daemon_rss_mb"] = rss / 1024
+            shim = monitor_of(["docker"], cid, env)
+            result["monitor_pss_mb"] = pss_kb(shim) / 1024
+            result["monitor_rss_mb"] = rss_kb(shim) / 1024
+        finally:
+            subprocess.run(["docker", "rm", "-f", cid], env=env, stdout=subprocess.DEVNULL)
         return result
     finally:
         daemon.send_signal(signal.SIGTERM)

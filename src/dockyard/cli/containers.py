@@ -11,12 +11,12 @@ import click
 
 from ..client import containers as api_containers
 from ..client.transport import APIClient, APIError
+from .common import api_of, for_each
 
 _SHORT = 12
 
 
-def _api(ctx: click.Context) -> APIClient:
-    return ctx.find_root().obj
+_api = api_of
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -286,20 +286,6 @@ def _pump(stream: Any) -> None:
 
 # --- lifecycle --------------------------------------------------------------------------------
 
-def _each(ctx: click.Context, refs: tuple[str, ...], action: Any) -> None:
-    """Apply to each container, printing the reference on success as docker does."""
-    failed = False
-    for ref in refs:
-        try:
-            action(ref)
-            print(ref)
-        except APIError as exc:
-            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
-            failed = True
-    if failed:
-        sys.exit(1)
-
-
 @click.command(context_settings={"help_option_names": ["--help"]})
 @click.option("-a", "--attach", is_flag=True)
 @click.option("-i", "--interactive", is_flag=True)
@@ -316,7 +302,7 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool,
         api_containers.start(api, ref)
         _pump(stream)
         sys.exit(api_containers.wait_result(waiter).get("StatusCode", 0))
-    _each(ctx, containers, lambda ref: api_containers.start(api, ref))
+    for_each(containers, lambda ref: api_containers.start(api, ref))
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -328,7 +314,7 @@ def stop(ctx: click.Context, containers: tuple[str, ...], timeout: int | None,
          signal: str | None) -> None:
     """Stop one or more running containers."""
     api = _api(ctx)
-    _each(ctx, containers, lambda ref: api_containers.stop(api, ref, timeout, signal))
+    for_each(containers, lambda ref: api_containers.stop(api, ref, timeout, signal))
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -338,7 +324,7 @@ def stop(ctx: click.Context, containers: tuple[str, ...], timeout: int | None,
 def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None) -> None:
     """Restart one or more containers."""
     api = _api(ctx)
-    _each(ctx, containers, lambda ref: api_containers.restart(api, ref, timeout))
+    for_each(containers, lambda ref: api_containers.restart(api, ref, timeout))
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -348,7 +334,7 @@ def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None
 def kill(ctx: click.Context, containers: tuple[str, ...], signal: str | None) -> None:
     """Kill one or more running containers."""
     api = _api(ctx)
-    _each(ctx, containers, lambda ref: api_containers.kill(api, ref, signal))
+    for_each(containers, lambda ref: api_containers.kill(api, ref, signal))
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -359,7 +345,7 @@ def kill(ctx: click.Context, containers: tuple[str, ...], signal: str | None) ->
 def rm(ctx: click.Context, containers: tuple[str, ...], force: bool, volumes: bool) -> None:
     """Remove one or more containers."""
     api = _api(ctx)
-    _each(ctx, containers, lambda ref: api_containers.remove(api, ref, force, volumes))
+    for_each(containers, lambda ref: api_containers.remove(api, ref, force, volumes))
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -368,15 +354,7 @@ def rm(ctx: click.Context, containers: tuple[str, ...], force: bool, volumes: bo
 def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
     """Block until one or more containers stop, then print their exit codes."""
     api = _api(ctx)
-    failed = False
-    for ref in containers:
-        try:
-            print(api_containers.wait(api, ref)["StatusCode"], flush=True)
-        except APIError as exc:
-            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
-            failed = True
-    if failed:
-        sys.exit(1)
+    for_each(containers, lambda ref: [str(api_containers.wait(api, ref)["StatusCode"])])
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})
@@ -437,7 +415,7 @@ def _parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep:
-            _fail(f"bad format of filter (expected name=value)", 125)
+            _fail("bad format of filter (expected name=value)", 125)
         filters.setdefault(key, []).append(value)
     return filters
 

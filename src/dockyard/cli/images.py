@@ -9,11 +9,10 @@ from typing import Any
 import click
 
 from ..client import images as api_images
-from ..client.transport import APIClient, APIError
+from .common import api_of, for_each
 
 
-def _api(ctx: click.Context) -> APIClient:
-    return ctx.find_root().obj
+_api = api_of
 
 
 def _short(image_id: str, no_trunc: bool) -> str:
@@ -101,17 +100,9 @@ def images(ctx: click.Context, all_: bool, quiet: bool, digests: bool, no_trunc:
 @click.pass_context
 def rmi(ctx: click.Context, names: tuple[str, ...], force: bool, no_prune: bool) -> None:
     """Remove one or more images."""
-    failed = False
-    for name in names:
-        try:
-            for item in api_images.remove(_api(ctx), name, force, no_prune):
-                for key, value in item.items():
-                    print(f"{key}: {value}")
-        except APIError as exc:
-            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
-            failed = True
-    if failed:
-        sys.exit(1)
+    for_each(names, lambda name: [f"{key}: {value}" for item in
+                                   api_images.remove(_api(ctx), name, force, no_prune)
+                                   for key, value in item.items()])
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from ..client.transport import APIClient, APIError
+from ..client.transport import APIError
+from .common import api_of
 
 
-def _api(ctx: click.Context) -> APIClient:
-    return ctx.find_root().obj
+_api = api_of
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})

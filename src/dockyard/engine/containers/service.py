@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import signal
-import time
 from typing import Any
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_such_container

@@ -1,0 +1,29 @@
+"""Helpers every command module shares."""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterable
+
+import click
+
+from ..client.transport import APIClient, APIError
+
+
+def api_of(ctx: click.Context) -> APIClient:
+    return ctx.find_root().obj
+
+
+def for_each(refs: Iterable[str], action: Callable[[str], Iterable[str] | None]) -> None:
+    """Run `action` on every reference as the docker CLI does: print its lines (or the
+    reference itself), report each daemon error, and exit 1 if any failed."""
+    failed = False
+    for ref in refs:
+        try:
+            lines = action(ref)
+            for line in ([ref] if lines is None else lines):
+                print(line, flush=True)
+        except APIError as exc:
+            print(f"Error response from daemon: {exc.message}", file=sys.stderr)
+            failed = True
+    if failed:
+        sys.exit(1)
