@@ -44,6 +44,13 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
+def unmount_under(base: str) -> None:
+    with open("/proc/self/mounts") as f:
+        targets = [line.split()[1] for line in f if line.split()[1].startswith(base)]
+    for target in sorted(targets, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+
+
 def wait_socket(path: str, proc: subprocess.Popen[bytes], check: list[str],
                 env: dict[str, str]) -> None:
     for _ in range(300):
@@ -104,7 +111,7 @@ def bench_dockyard(tar: str) -> dict[str, float]:
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
-        subprocess.run(["umount", "-R", "-l", base], capture_output=True)
+        unmount_under(base)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -142,7 +149,7 @@ def bench_docker(tar: str) -> dict[str, float] | None:
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(60)
-        subprocess.run(["umount", "-R", "-l", base], capture_output=True)
+        unmount_under(base)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ if ! dpkg -s busybox-static runc gcc >/dev/null 2>&1; then
     apt-get install -y -qq busybox-static runc gcc >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the console scripts
 
 SOCK=/run/dockyard/dockyard.sock
 if ! dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then

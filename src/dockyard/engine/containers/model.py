@@ -56,7 +56,8 @@ class Container:
         self.removed_event = asyncio.Event()
         self.exit_waiters: list[asyncio.Future[None]] = []   # wait?condition=next-exit
         self.starting = False
-        self.stopping = False
+        self.restart_task: asyncio.Future[None] | None = None   # a policy restart pending
+        self.restart_delay = 0.0
         if not self.state["Running"]:
             self.exit_event.set()
 
@@ -131,6 +132,9 @@ class Container:
             return f"Up {up} (Paused)" if state["Paused"] else f"Up {up}"
         if state["Status"] == "removing":
             return "Removal In Progress"
+        if state["Restarting"]:
+            ago = human_duration(now - parse_rfc3339(state["FinishedAt"]))
+            return f"Restarting ({state['ExitCode']}) {ago} ago"
         if state["Status"] == "dead":
             return "Dead"
         if state["StartedAt"] == ZERO_TIME or state["FinishedAt"] == ZERO_TIME:

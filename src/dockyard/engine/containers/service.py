@@ -14,7 +14,7 @@ from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_su
 from ...linux import syscalls
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
-from . import monitor, names, options
+from . import monitor, names, options, restart
 from .model import RECORD_FILE, Container, fresh_state
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,15 @@ class ContainerService:
                 raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
                                f'container "{self._names[name]}". You have to remove (or '
                                "rename) that container to be able to reuse that name.")
+        if body.get("Tty") or body.get("OpenStdin"):
+            raise InvalidParameter("interactive containers (-i, -t: stdin and TTY) are not "
+                                   "supported yet")
         image = self.images.resolve(image_ref)
         host_config = options.normalise_host_config(body.get("HostConfig"),
                                                     set(self.runtimes))
+        from ...oci.spec import validate
+        validate(host_config)
+        host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = options.merge_config(config, image.config)
         path, args = options.command_of(config)
@@ -131,12 +137,21 @@ class ContainerService:
         if container.state["Status"] == "removing":
             raise Conflict(f"container {container.id} is marked for removal and cannot be "
                            "started")
+        self._cancel_restart(container)
+        container.record["HasBeenManuallyStopped"] = False
+        container.record["RestartCount"] = 0
         container.starting = True
         try:
             await self._start(container)
         finally:
             container.starting = False
         return True
+
+    def _cancel_restart(self, container: Container) -> None:
+        if container.restart_task is not None:
+            container.restart_task.cancel()
+            container.restart_task = None
+            container.state.update(Restarting=False, Status="exited")
 
     async def _start(self, container: Container) -> None:
         from ...oci.spec import build_spec
@@ -251,19 +266,53 @@ class ContainerService:
         container.save()
         container.wake_exit_waiters()
         self._emit(container, "die", exitCode=str(code))
+        if self._wants_restart(container, code):
+            return
         if container.host_config.get("AutoRemove") and container.id in self.containers:
             try:
                 await self.remove(container.id, force=True)
             except DockyardError:
                 log.exception("auto-remove of %s failed", container.id[:12])
 
+    def _wants_restart(self, container: Container, code: int) -> bool:
+        """Schedule a policy restart after back-off; True if one was scheduled."""
+        policy = container.host_config.get("RestartPolicy") or {}
+        if container.id not in self.containers or not restart.should_restart(
+                policy, code, container.record.get("RestartCount", 0),
+                container.record.get("HasBeenManuallyStopped", False)):
+            return False
+        ran_for = parse_rfc3339(container.state["FinishedAt"]) - \
+            parse_rfc3339(container.state["StartedAt"])
+        container.restart_delay = restart.next_delay(container.restart_delay, ran_for)
+        container.state.update(Restarting=True, Status="restarting")
+        container.save()
+        container.restart_task = asyncio.ensure_future(self._restart_later(container))
+        return True
+
+    async def _restart_later(self, container: Container) -> None:
+        await asyncio.sleep(container.restart_delay)
+        container.restart_task = None
+        container.record["RestartCount"] = container.record.get("RestartCount", 0) + 1
+        container.state["Restarting"] = False
+        try:
+            await self._start(container)
+        except DockyardError as exc:
+            log.warning("restart of %s failed: %s", container.id[:12], exc.message)
+            container.state.update(Status="exited")
+            container.save()
+
     # --- stop / kill ------------------------------------------------------------------------------
     async def kill(self, ref: str, sig: str | int | None = None) -> None:
         container = self.get(ref)
         number = options.parse_signal(sig)
+        if container.restart_task is not None:
+            self._cancel_restart(container)
+            container.record["HasBeenManuallyStopped"] = True
+            container.save()
         if not container.running:
             raise Conflict(f"Cannot kill container: {ref}: Container {container.id} is not "
                            "running")
+        container.record["HasBeenManuallyStopped"] = True
         self._signal(container, number)
         self._emit(container, "kill", signal=str(number))
 
@@ -275,7 +324,13 @@ class ContainerService:
                    sig: str | None = None) -> bool:
         """Docker's stop: StopSignal, then SIGKILL after the timeout. False if not running."""
         container = self.get(ref)
+        container.record["HasBeenManuallyStopped"] = True
+        if container.restart_task is not None:
+            self._cancel_restart(container)
+            container.save()
+            return True
         if not container.running:
+            container.save()
             return False
         if timeout is None:
             timeout = container.config.get("StopTimeout")
@@ -323,7 +378,14 @@ class ContainerService:
 
     async def remove(self, ref: str, force: bool = False) -> None:
         container = self.get(ref)
+        if container.restart_task is not None:
+            if not force:
+                raise Conflict(f"cannot remove container \"/{container.name}\": container is "
+                               "restarting: stop the container before removing or force "
+                               "remove")
+            self._cancel_restart(container)
         if container.running:
+            container.record["HasBeenManuallyStopped"] = True
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
                                "running: stop the container before removing or force remove")
@@ -449,6 +511,9 @@ class ContainerService:
                 await self.remove(cid)
                 continue
             if not container.running:
+                if restart.start_on_boot(container.host_config.get("RestartPolicy") or {},
+                                         container.record.get("HasBeenManuallyStopped", False)):
+                    await self._boot_start(container)
                 continue
             sock = launcher.connect(cid)
             if sock is not None:
@@ -459,6 +524,12 @@ class ContainerService:
             info = monitor.read_exit_file(container.exit_file)
             code, finished = info if info else (255, None)
             await self._on_exit(container, code, finished)
+
+    async def _boot_start(self, container: Container) -> None:
+        try:
+            await self._start(container)
+        except DockyardError as exc:
+            log.warning("could not restart %s at boot: %s", container.id[:12], exc.message)
 
     async def shutdown(self) -> None:
         """Leave containers running (live restore); just stop following their monitors."""
