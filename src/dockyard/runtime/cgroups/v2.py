@@ -12,15 +12,19 @@ _WANTED = ("cpu", "cpuset", "memory", "pids", "io")
 
 
 class V2Manager(CgroupManager):
+    def __init__(self, cgroups_path: str, root: str = ROOT) -> None:
+        super().__init__(cgroups_path)
+        self.root = root
+
     def directories(self) -> dict[str, str]:
-        return {"unified": os.path.join(ROOT, self.path.lstrip("/"))}
+        return {"unified": os.path.join(self.root, self.path.lstrip("/"))}
 
     def create(self, resources: dict[str, Any]) -> None:
         directory = self.directories()["unified"]
-        with open(os.path.join(ROOT, "cgroup.controllers")) as f:
+        with open(os.path.join(self.root, "cgroup.controllers")) as f:
             available = set(f.read().split())
         enable = " ".join(f"+{c}" for c in _WANTED if c in available)
-        current = ROOT
+        current = self.root
         for part in self.path.strip("/").split("/"):
             if enable:
                 try:
