@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import struct
 from typing import Any
 
 from aiohttp import web
@@ -12,12 +11,11 @@ from aiohttp import web
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
 from ..errors import InvalidParameter
+from . import hijack
 from .server import engine_of, qbool, qfilters, qint, read_json
 
 routes = web.RouteTableDef()
 
-_RAW = "application/vnd.docker.raw-stream"
-_MUX = "application/vnd.docker.multiplexed-stream"
 
 
 def _containers(request: web.Request) -> Any:
@@ -118,10 +116,6 @@ async def rename(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _frame(kind: int, payload: bytes, tty: bool) -> bytes:
-    return payload if tty else struct.pack(">B3xI", kind, len(payload)) + payload
-
-
 @routes.get("/containers/{id}/logs")
 async def container_logs(request: web.Request) -> web.StreamResponse:
     container = _containers(request).get(request.match_info["id"])
@@ -142,7 +136,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     timestamps = qbool(request, "timestamps")
     tty = bool(container.config.get("Tty"))
     follow = qbool(request, "follow") and container.running
-    response = web.StreamResponse(headers={"Content-Type": _RAW if tty else _MUX})
+    response = web.StreamResponse(headers={"Content-Type": hijack.RAW if tty else hijack.MUX})
     response.enable_chunked_encoding()
     await response.prepare(request)
     offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
@@ -150,34 +144,15 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
                                  until=until, tail=tail):
         kind, data = logfiles.render(entry, timestamps)
-        await response.write(_frame(kind, data, tty))
+        await response.write(hijack.frame(kind, data, tty))
     if follow:
         async for entry in logfiles.follow_file(log_path, offset, container.exit_event):
             if logfiles.select([entry], stdout=stdout, stderr=stderr, since=since,
                                until=until, tail=None):
                 kind, data = logfiles.render(entry, timestamps)
-                await response.write(_frame(kind, data, tty))
+                await response.write(hijack.frame(kind, data, tty))
     await response.write_eof()
     return response
-
-
-class _HijackedProtocol(asyncio.Protocol):
-    """Takes a hijacked connection over from aiohttp. A client without stdin half-closes its
-    side (the docker CLI does): keep the transport open for output. Client input is dropped
-    for now; stdin for attached containers comes with the interactive-containers work."""
-
-    def __init__(self, original: Any) -> None:
-        self.original = original
-
-    def data_received(self, data: bytes) -> None:
-        pass
-
-    def eof_received(self) -> bool:
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.original is not None:  # lets aiohttp finish its own bookkeeping
-            self.original.connection_lost(exc)
 
 
 @routes.post("/containers/{id}/attach")
@@ -187,14 +162,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     want = {1: qbool(request, "stdout"), 2: qbool(request, "stderr")}
     tty = bool(container.config.get("Tty"))
     queue = service.subscribe(container) if qbool(request, "stream") else None
-    upgrade = request.headers.get("Upgrade", "").lower() == "tcp"
-    transport = request.transport
-    assert transport is not None
-    head = (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: " + (_RAW if tty else _MUX).encode() +
-            b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n") if upgrade else \
-        (b"HTTP/1.1 200 OK\r\nContent-Type: " + (_RAW if tty else _MUX).encode() + b"\r\n\r\n")
-    transport.set_protocol(_HijackedProtocol(request.protocol))
-    transport.write(head)
+    transport = hijack.take_over(request, tty)
     try:
         if qbool(request, "logs") and container.record.get("LogPath"):
             entries = await asyncio.to_thread(
@@ -202,24 +170,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
             for entry in logfiles.select(entries, stdout=want[1], stderr=want[2], since=0,
                                          until=0, tail=None):
                 kind, data = logfiles.render(entry, False)
-                transport.write(_frame(kind, data, tty))
+                transport.write(hijack.frame(kind, data, tty))
         if queue is not None:
-            while True:
-                item = await queue.get()
-                if item is None or transport.is_closing():
-                    break
-                kind, data = item
-                if want.get(kind):
-                    transport.write(_frame(kind, data, tty))
+            await hijack.pump(transport, queue, want, tty)
     finally:
         if queue is not None:
             container.subscribers.discard(queue)
-    if transport.can_write_eof():
-        transport.write_eof()
-    transport.close()
-    raise _Hijacked()
-
-
-class _Hijacked(web.HTTPException):
-    """Ends a handler whose connection was taken over; aiohttp must not write a response."""
-    status_code = 200
+    hijack.finish(transport)
+    raise AssertionError("unreachable")

@@ -489,6 +489,40 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, last: int, latest: bool, no_
                        [[row[k] for _, k in _PS_COLUMNS] for row in rows]), end="")
 
 
+@click.command("exec", context_settings={"allow_interspersed_args": False,
+                                         "help_option_names": ["--help"]})
+@click.option("-d", "--detach", is_flag=True)
+@click.option("-e", "--env", multiple=True)
+@click.option("--env-file", multiple=True)
+@click.option("-u", "--user", default=None)
+@click.option("-w", "--workdir", default=None)
+@click.option("--privileged", is_flag=True)
+@click.option("-i", "--interactive", is_flag=True)
+@click.option("-t", "--tty", is_flag=True)
+@click.argument("container_ref", metavar="CONTAINER")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def exec_(ctx: click.Context, container_ref: str, command: tuple[str, ...], detach: bool,
+          env: tuple[str, ...], env_file: tuple[str, ...], user: str | None,
+          workdir: str | None, privileged: bool, interactive: bool, tty: bool) -> None:
+    """Execute a command in a running container."""
+    api = _api(ctx)
+    body: dict[str, Any] = {
+        "Cmd": list(command), "Env": _parse_env_files(env_file) + _env(env),
+        "User": user or "", "WorkingDir": workdir or "", "Privileged": privileged,
+        "AttachStdin": interactive, "AttachStdout": not detach, "AttachStderr": not detach,
+        "Tty": tty, "Detach": detach}
+    try:
+        exec_id = api_containers.exec_create(api, container_ref, body)
+        stream = api_containers.exec_start(api, exec_id, detach)
+    except APIError as exc:
+        _daemon_error(exc, _start_exit_code(exc.message) if exc.status == 400 else 1, "")
+    if stream is None:
+        return
+    _pump(stream)
+    sys.exit(api_containers.exec_inspect(api, exec_id).get("ExitCode") or 0)
+
+
 @click.group(context_settings={"help_option_names": ["--help"]})
 def container() -> None:
     """Manage containers."""
@@ -497,7 +531,7 @@ def container() -> None:
 def register(cli: click.Group) -> None:
     commands = {"run": run, "create": create, "start": start, "stop": stop,
                 "restart": restart, "kill": kill, "rm": rm, "ps": ps, "logs": logs,
-                "wait": wait, "rename": rename}
+                "wait": wait, "rename": rename, "exec": exec_}
     for name, command in commands.items():
         cli.add_command(command, name)
         container.add_command(command, name)

@@ -10,7 +10,7 @@ import click
 _COMMANDS = {
     "run": "containers", "create": "containers", "start": "containers", "stop": "containers",
     "restart": "containers", "kill": "containers", "rm": "containers", "ps": "containers",
-    "logs": "containers", "wait": "containers", "rename": "containers",
+    "logs": "containers", "wait": "containers", "rename": "containers", "exec": "containers",
     "container": "containers", "inspect": "system",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 

@@ -87,3 +87,20 @@ def logs(api: APIClient, cid: str, *, follow: bool = False, timestamps: bool = F
             yield 1, chunk
     else:
         yield from demux_frames(response)  # type: ignore[arg-type]
+
+
+def exec_create(api: APIClient, cid: str, body: dict[str, Any]) -> str:
+    return api.post(f"/containers/{cid}/exec", json=body)["Id"]
+
+
+def exec_start(api: APIClient, exec_id: str, detach: bool = False) -> BinaryIO | None:
+    if detach:
+        api.post(f"/exec/{exec_id}/start", json={"Detach": True, "Tty": False})
+        return None
+    _sock, reader = api.hijack(f"/exec/{exec_id}/start", json_body={"Detach": False,
+                                                                    "Tty": False})
+    return reader  # type: ignore[return-value]
+
+
+def exec_inspect(api: APIClient, exec_id: str) -> dict[str, Any]:
+    return api.get(f"/exec/{exec_id}/json")

@@ -40,6 +40,21 @@ def enter(spec: dict[str, Any], skip: tuple[str, ...] = ("pid",)) -> bool:
     return bool(flags & syscalls.CLONE_NEWNET)
 
 
+_PROC_NAMES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts",
+               "cgroup": "cgroup"}
+
+
+def open_all(spec: dict[str, Any], pid: int) -> dict[str, int]:
+    """File descriptors of the namespaces the spec gave the container, read from its init."""
+    fds = {}
+    for ns in wanted(spec):
+        kind = ns["type"]
+        if kind in _PROC_NAMES:
+            fds[kind] = os.open(f"/proc/{pid}/ns/{_PROC_NAMES[kind]}",
+                                os.O_RDONLY | os.O_CLOEXEC)
+    return fds
+
+
 def new_pid_namespace(spec: dict[str, Any]) -> bool:
     return any(ns["type"] == "pid" and not ns.get("path") for ns in wanted(spec))
 

@@ -53,6 +53,36 @@ class NativeRuntime:
         except (ValueError, KeyError):
             raise RuntimeCreateError("container init exited during setup", 125) from None
 
+    def exec_in_child(self, cid: str, bundle: str, spec: dict[str, Any],
+                      process_spec: dict[str, Any], container_pid: int, stdin_fd: int,
+                      stdout_fd: int, stderr_fd: int) -> int:
+        """Start `process_spec` inside the running container (called in the forked launcher
+        child, like create_in_child). Returns the host pid once it is about to exec."""
+        cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
+        caps = (process.last_cap(), process.permitted_mask())
+        ns_fds = namespaces.open_all(spec, container_pid)
+        report_r, report_w = os.pipe()
+        if "pid" in ns_fds:
+            syscalls.setns(ns_fds.pop("pid"), syscalls.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the exec'd process
+            os.close(report_r)
+            _exec_init(process_spec, ns_fds, cgroups, caps, (stdin_fd, stdout_fd, stderr_fd),
+                       report_w)
+        os.close(report_w)
+        for fd in ns_fds.values():
+            os.close(fd)
+        with os.fdopen(report_r, "rb") as reader:
+            line = reader.readline()
+        if line.startswith(b"ready"):
+            return pid
+        os.waitpid(pid, 0)
+        try:
+            report = json.loads(line)
+            raise RuntimeCreateError(report["message"], int(report["exit_code"]))
+        except (ValueError, KeyError):
+            raise RuntimeCreateError("exec process exited during setup", 126) from None
+
     def start(self, cid: str, bundle: str) -> None:
         fifo = os.path.join(bundle, FIFO)
         fd = os.open(fifo, os.O_RDONLY | os.O_CLOEXEC)
@@ -154,6 +184,38 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
     except BaseException as exc:  # noqa: BLE001 - report anything; the init must not return
         _fail(report_w, f"{exc.__class__.__name__}: {exc}", 128)
     os._exit(128)
+
+
+def _exec_init(proc: dict[str, Any], ns_fds: dict[str, int], cgroups: Any,
+               caps: tuple[int, int], stdio: tuple[int, int, int],
+               report_w: int) -> NoReturn:  # pragma: no cover
+    """An exec'd process: join the container's cgroup and namespaces, become its user."""
+    try:
+        os.setsid()
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        cgroups.join_self()
+        for kind in ("ipc", "uts", "network", "cgroup", "mount"):  # mount last: it moves /
+            if kind in ns_fds:
+                syscalls.setns(ns_fds[kind], namespaces.FLAGS[kind])
+        process.set_rlimits(proc)
+        env = list(proc.get("env") or [])
+        executable = process.find_executable(proc["args"][0], env)
+        cwd = proc.get("cwd") or "/"
+        process.switch_user(proc, *caps)
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise process.ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
+                                    f"{exc.strerror.lower() if exc.strerror else exc}", 126)
+        os.write(report_w, b"ready\n")
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.execve(executable, proc["args"], dict(e.split("=", 1) for e in env if "=" in e))
+    except process.ExecError as exc:
+        _fail(report_w, exc.message, exc.exit_code)
+    except BaseException as exc:  # noqa: BLE001 - report anything; must not return
+        _fail(report_w, f"{exc.__class__.__name__}: {exc}", 126)
+    os._exit(126)
 
 
 def _fail(report_w: int, message: str, code: int) -> NoReturn:  # pragma: no cover

@@ -41,6 +41,17 @@ class RuncRuntime:
         with open(pid_file) as f:
             return int(f.read().strip())
 
+    def exec_in_child(self, cid: str, bundle: str, spec: dict[str, Any],
+                      process_spec: dict[str, Any], container_pid: int, stdin_fd: int,
+                      stdout_fd: int, stderr_fd: int) -> int:
+        """`runc exec` in the foreground: its exit status is the process's."""
+        path = os.path.join(bundle, f"exec-{os.getpid()}.json")
+        with open(path, "w") as f:
+            json.dump(process_spec, f)
+        proc = subprocess.Popen(self._cmd("exec", "--process", path, cid), stdin=stdin_fd,
+                                stdout=stdout_fd, stderr=stderr_fd, close_fds=True)
+        return proc.pid
+
     def start(self, cid: str, bundle: str) -> None:
         subprocess.run(self._cmd("start", cid), check=True, capture_output=True)
 

@@ -11,7 +11,7 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..linux import syscalls
 
@@ -39,11 +39,14 @@ class Launched:
     control: socket.socket    # the daemon's end of the shim's control connection
 
 
-def launch(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], *, log: LogSettings,
-           exit_file: str) -> Launched:
-    """Fork the monitor and the container init; return when the init is ready to exec.
+CreateFn = Callable[[int, int, int], int]
 
-    Blocking (tens of milliseconds): call it from a worker thread. Raises LaunchError.
+
+def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: str) -> Launched:
+    """Fork the monitor and, through `create(stdin, stdout, stderr) -> pid` (a runtime's
+    create_in_child or exec_in_child, run in the forked child), the process it watches.
+    Returns once that process is ready. Blocking (tens of milliseconds): call it from a
+    worker thread. Raises LaunchError.
     """
     if not os.access(SHIM_BINARY, os.X_OK):
         raise LaunchError(f"monitor binary missing: {SHIM_BINARY} (reinstall dockyard)", 125)
@@ -51,14 +54,14 @@ def launch(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], *, log: Lo
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     daemon_end, shim_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    argv = [SHIM_BINARY, "--id", cid, "--exit-file", exit_file]
+    argv = [SHIM_BINARY, "--id", monitor_id, "--exit-file", exit_file]
     if log.path:
         argv += ["--log", log.path, "--log-max-size", str(log.max_size),
                  "--log-max-file", str(log.max_file)]
     pid0 = os.fork()
     if pid0 == 0:  # pragma: no cover - runs in the forked child
-        _child(runtime, cid, bundle, spec, argv, report_r, report_w, out_r, out_w, err_r,
-               err_w, daemon_end, shim_end)
+        _child(create, argv, report_r, report_w, out_r, out_w, err_r, err_w, daemon_end,
+               shim_end)
     for fd in (report_w, out_w, err_w, out_r, err_r):
         os.close(fd)
     shim_end.close()
@@ -78,8 +81,7 @@ def launch(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], *, log: Lo
     return Launched(pid=int(report["pid"]), control=daemon_end)
 
 
-def _child(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], argv: list[str],
-           report_r: int, report_w: int, out_r: int, out_w: int, err_r: int, err_w: int,
+def _child(create: CreateFn, argv: list[str], report_r: int, report_w: int, out_r: int, out_w: int, err_r: int, err_w: int,
            daemon_end: socket.socket, shim_end: socket.socket) -> None:  # pragma: no cover
     """Forked child: never returns, always ends in os._exit or exec."""
     def report(obj: dict[str, Any]) -> None:
@@ -93,7 +95,7 @@ def _child(runtime: Any, cid: str, bundle: str, spec: dict[str, Any], argv: list
             os._exit(0)
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         devnull = os.open("/dev/null", os.O_RDONLY)
-        pid = runtime.create_in_child(cid, bundle, spec, devnull, out_w, err_w)
+        pid = create(devnull, out_w, err_w)
         for fd in (devnull, out_w, err_w):
             os.close(fd)
         control = shim_end.detach()

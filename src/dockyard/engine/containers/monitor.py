@@ -13,18 +13,19 @@ import socket
 import struct
 from typing import Awaitable, Callable
 
-from .model import Container
-
 log = logging.getLogger(__name__)
 
 FRAME_STDOUT, FRAME_STDERR, FRAME_EXIT = 1, 2, 3
 _HEADER = struct.Struct(">B3xI")
 
-ExitHandler = Callable[[Container, int, int | None], Awaitable[None]]
+ExitHandler = Callable[[int, int | None], Awaitable[None]]
+Subscribers = set[asyncio.Queue[tuple[int, bytes] | None]]
 
 
-async def follow(container: Container, sock: socket.socket, on_exit: ExitHandler) -> None:
-    """Pump frames until the container exits; then call on_exit(container, code, finished_ns)."""
+async def follow(subscribers: Subscribers, exit_file: str, sock: socket.socket,
+                 on_exit: ExitHandler) -> None:
+    """Pump output frames to the subscribers until the watched process exits; then call
+    on_exit(code, finished_ns). Used for containers and for exec processes alike."""
     code: int | None = None
     try:
         sock.setblocking(False)
@@ -35,7 +36,7 @@ async def follow(container: Container, sock: socket.socket, on_exit: ExitHandler
                 kind, size = _HEADER.unpack(header)
                 payload = await reader.readexactly(size) if size else b""
                 if kind in (FRAME_STDOUT, FRAME_STDERR):
-                    for queue in list(container.subscribers):
+                    for queue in list(subscribers):
                         queue.put_nowait((kind, payload))
                 elif kind == FRAME_EXIT:
                     code = int(payload or b"255")
@@ -45,13 +46,13 @@ async def follow(container: Container, sock: socket.socket, on_exit: ExitHandler
     except (asyncio.IncompleteReadError, ConnectionError, OSError):
         pass
     finished_ns = None
-    exit_info = read_exit_file(container.exit_file)
+    exit_info = read_exit_file(exit_file)
     if exit_info is not None:
         code, finished_ns = exit_info
     if code is None:
-        log.warning("monitor of %s went away without an exit status", container.id[:12])
+        log.warning("monitor went away without an exit status (%s)", exit_file)
         code = 255
-    await on_exit(container, code, finished_ns)
+    await on_exit(code, finished_ns)
 
 
 def read_exit_file(path: str) -> tuple[int, int | None] | None:

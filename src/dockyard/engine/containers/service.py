@@ -15,6 +15,7 @@ from ...linux import syscalls
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
 from . import monitor, names, options, restart
+from .execs import ExecManager
 from .model import RECORD_FILE, Container, fresh_state
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class ContainerService:
         self.runtimes = runtimes
         self.containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
+        self.execs = ExecManager(self)
 
     # --- lookup -----------------------------------------------------------------------------------
     def get(self, ref: str) -> Container:
@@ -176,9 +178,13 @@ class ContainerService:
                          json.dumps(spec).encode())
             monitor.remove_exit_file(container.exit_file)
             await asyncio.to_thread(runtime.prepare, container.id, container.bundle, spec)
+            def create(stdin: int, stdout: int, stderr: int) -> int:
+                return runtime.create_in_child(container.id, container.bundle, spec, stdin,
+                                               stdout, stderr)
+
             launched = await asyncio.to_thread(
-                launcher.launch, runtime, container.id, container.bundle, spec,
-                log=self._log_settings(container), exit_file=container.exit_file)
+                launcher.launch, create, container.id, log=self._log_settings(container),
+                exit_file=container.exit_file)
         except BaseException as exc:
             if mounted:
                 self._unmount(container)
@@ -197,7 +203,8 @@ class ContainerService:
         container.mark_running(launched.pid)
         container.save()
         container.control = asyncio.ensure_future(
-            monitor.follow(container, launched.control, self._on_exit))
+            monitor.follow(container.subscribers, container.exit_file, launched.control,
+                           lambda code, ns: self._on_exit(container, code, ns)))
         try:
             await asyncio.to_thread(runtime.start, container.id, container.bundle)
         except Exception as exc:
@@ -519,7 +526,8 @@ class ContainerService:
             if sock is not None:
                 container.exit_event.clear()
                 container.control = asyncio.ensure_future(
-                    monitor.follow(container, sock, self._on_exit))
+                    monitor.follow(container.subscribers, container.exit_file, sock,
+                                   lambda code, ns, c=container: self._on_exit(c, code, ns)))
                 continue
             info = monitor.read_exit_file(container.exit_file)
             code, finished = info if info else (255, None)

@@ -1,0 +1,46 @@
+"""Exec endpoints: create in a container, start (detached or hijacked), inspect."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from . import hijack
+from .server import engine_of, read_json
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/containers/{id}/exec")
+async def create(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    exec_id = engine_of(request).containers.execs.create(request.match_info["id"], body)
+    return web.json_response({"Id": exec_id}, status=201)
+
+
+@routes.post("/exec/{id}/start")
+async def start(request: web.Request) -> web.StreamResponse:
+    execs = engine_of(request).containers.execs
+    body = await read_json(request) or {}
+    instance = execs.get(request.match_info["id"])
+    if body.get("Detach"):
+        await execs.start(instance.id)
+        return web.Response(status=200)
+    want = {1: bool(instance.config.get("AttachStdout", True)),
+            2: bool(instance.config.get("AttachStderr", True))}
+    queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+    instance.subscribers.add(queue)
+    try:
+        await execs.start(instance.id)   # errors still get a normal HTTP answer here
+        transport = hijack.take_over(request, False)
+        await hijack.pump(transport, queue, want, False)
+    finally:
+        instance.subscribers.discard(queue)
+    hijack.finish(transport)
+    raise AssertionError("unreachable")
+
+
+@routes.get("/exec/{id}/json")
+async def inspect(request: web.Request) -> web.Response:
+    return web.json_response(engine_of(request).containers.execs.get(
+        request.match_info["id"]).inspect())

@@ -1,0 +1,137 @@
+"""Exec instances: extra processes started inside a running container (`docker exec`).
+
+Each runs under its own dockyard-shim, launched like a container but entering the
+container's namespaces and cgroup instead of creating them."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import Conflict, InvalidParameter, NotFound
+from ...oci.capabilities import ALL_CAPS
+from ...oci.user import resolve_user
+from ...shim import launcher
+from . import monitor
+from .model import Container
+
+
+@dataclass
+class ExecInstance:
+    id: str
+    container: Container
+    config: dict[str, Any]
+    running: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = field(default_factory=set)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def inspect(self) -> dict[str, Any]:
+        cmd = self.config.get("Cmd") or []
+        return {
+            "ID": self.id, "Running": self.running, "ExitCode": self.exit_code,
+            "ProcessConfig": {"tty": bool(self.config.get("Tty")),
+                              "entrypoint": cmd[0] if cmd else "", "arguments": cmd[1:],
+                              "privileged": bool(self.config.get("Privileged")),
+                              "user": self.config.get("User") or ""},
+            "OpenStdin": bool(self.config.get("AttachStdin")),
+            "OpenStderr": bool(self.config.get("AttachStderr")),
+            "OpenStdout": bool(self.config.get("AttachStdout")),
+            "CanRemove": False, "ContainerID": self.container.id,
+            "DetachKeys": self.config.get("DetachKeys") or "", "Pid": self.pid,
+        }
+
+
+class ExecManager:
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.instances: dict[str, ExecInstance] = {}
+
+    def get(self, exec_id: str) -> ExecInstance:
+        instance = self.instances.get(exec_id)
+        if instance is None:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return instance
+
+    def create(self, ref: str, body: dict[str, Any]) -> str:
+        container = self.service.get(ref)
+        if not isinstance(body, dict) or not body.get("Cmd"):
+            raise InvalidParameter("No exec command specified")
+        if not container.running:
+            raise Conflict(f"Container {container.id} is not running")
+        if body.get("Tty") or body.get("AttachStdin"):
+            raise InvalidParameter("interactive exec (-i, -t: stdin and TTY) is not "
+                                   "supported yet")
+        exec_id = secrets.token_hex(32)
+        self.instances[exec_id] = ExecInstance(exec_id, container, dict(body))
+        container.record["ExecIDs"] = [*(container.record.get("ExecIDs") or []), exec_id]
+        self.service._emit(container, f"exec_create: {' '.join(body['Cmd'])}",
+                           execID=exec_id)
+        return exec_id
+
+    def process_spec(self, instance: ExecInstance) -> dict[str, Any]:
+        """The container's process section, changed by the exec options as Docker does."""
+        with open(os.path.join(instance.container.bundle, "config.json")) as f:
+            spec = json.load(f)
+        proc = dict(spec["process"])
+        cfg = instance.config
+        env = list(proc.get("env") or [])
+        for item in cfg.get("Env") or []:
+            key = item.split("=", 1)[0]
+            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+        proc.update(args=list(cfg["Cmd"]), env=env, terminal=False)
+        if cfg.get("WorkingDir"):
+            proc["cwd"] = cfg["WorkingDir"]
+        if cfg.get("User"):
+            uid, gid, groups, _ = resolve_user(instance.container.rootfs, cfg["User"], [])
+            proc["user"] = {"uid": uid, "gid": gid, "additionalGids": groups}
+        if cfg.get("Privileged"):
+            proc["capabilities"] = {k: list(ALL_CAPS) for k in
+                                    ("bounding", "effective", "permitted")}
+        return {"spec": spec, "process": proc}
+
+    async def start(self, exec_id: str) -> ExecInstance:
+        instance = self.get(exec_id)
+        if instance.running or instance.exit_code is not None:
+            raise Conflict(f"Error: Exec command {exec_id} has already run")
+        container = instance.container
+        if not container.running:
+            raise Conflict(f"Container {container.id} is not running")
+        prepared = self.process_spec(instance)
+        runtime = self.service.runtimes[container.host_config["Runtime"]]
+        exit_file = os.path.join(container.dir, f"exec-{exec_id}.json")
+
+        def create(stdin: int, stdout: int, stderr: int) -> int:
+            return runtime.exec_in_child(container.id, container.bundle, prepared["spec"],
+                                         prepared["process"], container.state["Pid"], stdin,
+                                         stdout, stderr)
+
+        try:
+            launched = await asyncio.to_thread(launcher.launch, create, exec_id,
+                                               log=launcher.LogSettings(path=None),
+                                               exit_file=exit_file)
+        except launcher.LaunchError as exc:
+            instance.exit_code = exc.exit_code
+            instance.done.set()
+            for queue in list(instance.subscribers):
+                queue.put_nowait(None)
+            raise InvalidParameter(f"OCI runtime exec failed: {exc.message}") from None
+        instance.running, instance.pid = True, launched.pid
+        self.service._emit(container, f"exec_start: {' '.join(instance.config['Cmd'])}",
+                           execID=exec_id)
+
+        async def on_exit(code: int, finished_ns: int | None) -> None:
+            instance.running, instance.exit_code = False, code
+            monitor.remove_exit_file(exit_file)
+            for queue in list(instance.subscribers):
+                queue.put_nowait(None)
+            instance.done.set()
+            self.service._emit(container, "exec_die", execID=exec_id, exitCode=str(code))
+
+        asyncio.ensure_future(monitor.follow(instance.subscribers, exit_file, launched.control,
+                                             on_exit))
+        return instance
