@@ -15,7 +15,7 @@ if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the consol
 SOCK=/run/dockyard/dockyard.sock
 if ! dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then
     mkdir -p /var/log/dockyard
-    nohup dockyardd >>/var/log/dockyard/dockyardd.log 2>&1 &
+    nohup setsid dockyardd >>/var/log/dockyard/dockyardd.log 2>&1 &
     for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 fi
 if ! dockyard image inspect busybox >/dev/null 2>&1; then

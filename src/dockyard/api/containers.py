@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..engine.containers import filesystem, processes
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
 from ..errors import InvalidParameter
@@ -114,6 +115,45 @@ async def rename(request: web.Request) -> web.Response:
         raise InvalidParameter("name cannot be empty")
     await _containers(request).rename(request.match_info["id"], name)
     return web.Response(status=204)
+
+
+@routes.post("/containers/{id}/pause")
+async def pause(request: web.Request) -> web.Response:
+    await processes.pause(_containers(request), request.match_info["id"])
+    return web.Response(status=204)
+
+
+@routes.post("/containers/{id}/unpause")
+async def unpause(request: web.Request) -> web.Response:
+    await processes.unpause(_containers(request), request.match_info["id"])
+    return web.Response(status=204)
+
+
+@routes.get("/containers/{id}/top")
+async def top(request: web.Request) -> web.Response:
+    return web.json_response(await processes.top(_containers(request),
+                                                  request.match_info["id"],
+                                                  request.query.get("ps_args", "")))
+
+
+@routes.get("/containers/{id}/changes")
+async def changes(request: web.Request) -> web.Response:
+    result = await asyncio.to_thread(filesystem.diff, _containers(request),
+                                     request.match_info["id"])
+    return web.json_response(result or None)
+
+
+@routes.get("/containers/{id}/export")
+async def export(request: web.Request) -> web.StreamResponse:
+    chunks = filesystem.export(_containers(request), request.match_info["id"])
+    response = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        if chunk:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.get("/containers/{id}/logs")

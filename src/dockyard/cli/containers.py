@@ -538,6 +538,9 @@ def register(cli: click.Group) -> None:
     container.add_command(ps, "ls")
     container.add_command(ps, "list")
     container.add_command(prune, "prune")
+    from .inspection import COMMANDS as inspection_commands
     from .system import inspect_containers
     container.add_command(inspect_containers, "inspect")
+    for name, command in inspection_commands.items():
+        container.add_command(command, name)
     cli.add_command(container, "container")

@@ -12,6 +12,8 @@ _COMMANDS = {
     "restart": "containers", "kill": "containers", "rm": "containers", "ps": "containers",
     "logs": "containers", "wait": "containers", "rename": "containers", "exec": "containers",
     "container": "containers", "inspect": "system",
+    "pause": "inspection", "unpause": "inspection", "top": "inspection", "diff": "inspection",
+    "export": "inspection", "port": "inspection",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
     "version": "system", "info": "system", "system": "system", "events": "system",

@@ -104,3 +104,23 @@ def exec_start(api: APIClient, exec_id: str, detach: bool = False) -> BinaryIO |
 
 def exec_inspect(api: APIClient, exec_id: str) -> dict[str, Any]:
     return api.get(f"/exec/{exec_id}/json")
+
+
+def pause(api: APIClient, cid: str) -> None:
+    api.post(f"/containers/{cid}/pause")
+
+
+def unpause(api: APIClient, cid: str) -> None:
+    api.post(f"/containers/{cid}/unpause")
+
+
+def top(api: APIClient, cid: str, ps_args: str | None = None) -> dict[str, Any]:
+    return api.get(f"/containers/{cid}/top", {"ps_args": ps_args})
+
+
+def changes(api: APIClient, cid: str) -> list[dict[str, Any]] | None:
+    return api.get(f"/containers/{cid}/changes")
+
+
+def export(api: APIClient, cid: str) -> http.client.HTTPResponse:
+    return api.stream_raw("GET", f"/containers/{cid}/export")

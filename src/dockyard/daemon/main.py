@@ -113,3 +113,7 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
         os.unlink(cfg.pidfile)
     except FileNotFoundError:
         pass
+    # Everything is on disk; don't let a worker thread stuck in a kernel call (a process in
+    # a frozen cgroup, say) keep the daemon from exiting.
+    logging.shutdown()
+    os._exit(0)

@@ -100,6 +100,12 @@ class NativeRuntime:
         except ProcessLookupError:
             pass
 
+    def pause(self, cid: str, spec: dict[str, Any], paused: bool) -> None:
+        manager((spec.get("linux") or {}).get("cgroupsPath") or "/").freeze(paused)
+
+    def pids(self, cid: str, spec: dict[str, Any]) -> list[int]:
+        return manager((spec.get("linux") or {}).get("cgroupsPath") or "/").pids()
+
     def delete(self, cid: str, bundle: str, spec: dict[str, Any]) -> None:
         path = (spec.get("linux") or {}).get("cgroupsPath")
         if path:

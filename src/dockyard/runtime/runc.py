@@ -63,6 +63,15 @@ class RuncRuntime:
             except ProcessLookupError:
                 pass
 
+    def pause(self, cid: str, spec: dict[str, Any], paused: bool) -> None:
+        subprocess.run(self._cmd("pause" if paused else "resume", cid), check=True,
+                       capture_output=True)
+
+    def pids(self, cid: str, spec: dict[str, Any]) -> list[int]:
+        out = subprocess.run(self._cmd("ps", "--format", "json", cid), check=True,
+                             capture_output=True, text=True).stdout
+        return [int(p) for p in json.loads(out or "[]")]
+
     def delete(self, cid: str, bundle: str, spec: dict[str, Any]) -> None:
         subprocess.run(self._cmd("delete", "--force", cid), capture_output=True)
 

@@ -63,6 +63,9 @@ class ExecManager:
             raise InvalidParameter("No exec command specified")
         if not container.running:
             raise Conflict(f"Container {container.id} is not running")
+        if container.state["Paused"]:
+            raise Conflict(f"Container {container.id} is paused, unpause the container "
+                           "before exec")
         if body.get("Tty") or body.get("AttachStdin"):
             raise InvalidParameter("interactive exec (-i, -t: stdin and TTY) is not "
                                    "supported yet")

@@ -326,6 +326,9 @@ class ContainerService:
     def _signal(self, container: Container, number: int) -> None:
         runtime = self.runtimes[container.host_config["Runtime"]]
         runtime.kill(container.id, container.state["Pid"], number)
+        if container.state["Paused"]:  # frozen tasks act on signals only once thawed
+            runtime.pause(container.id, _load_spec(container.bundle), False)
+            container.state.update(Paused=False, Status="running")
 
     async def stop(self, ref: str, timeout: int | None = None,
                    sig: str | None = None) -> bool:

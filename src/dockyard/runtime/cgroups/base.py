@@ -51,6 +51,15 @@ class CgroupManager:
             with open(os.path.join(directory, "cgroup.procs"), "w") as f:
                 f.write("0")
 
+    def freeze(self, frozen: bool) -> None:
+        raise NotImplementedError
+
+    def pids(self) -> list[int]:
+        """Every process in the container's cgroup (host pids)."""
+        directory = next(iter(self.directories().values()))
+        with open(os.path.join(directory, "cgroup.procs")) as f:
+            return [int(p) for p in f.read().split()]
+
     def destroy(self) -> None:
         for directory in set(self.directories().values()):
             remove_dir(directory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import cpu, cpuset, devices, memory, pids
+from . import cpu, cpuset, devices, freezer, memory, pids
 from .base import CgroupManager
 
 _APPLY = {"memory": memory.apply_v1, "cpu": cpu.apply_v1, "cpuset": cpuset.apply_v1,
@@ -46,6 +46,14 @@ class V1Manager(CgroupManager):
         except BaseException:
             self.destroy()
             raise
+
+    def freeze(self, frozen: bool) -> None:
+        freezer.set_frozen_v1(self.directories()["freezer"], frozen)
+
+    def pids(self) -> list[int]:
+        directory = self.directories().get("pids") or self.directories()["memory"]
+        with open(os.path.join(directory, "cgroup.procs")) as f:
+            return [int(p) for p in f.read().split()]
 
     def mounts(self) -> list[tuple[str, str]]:
         """(name under /sys/fs/cgroup, host dir) pairs to bind into the container."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import cpu, cpuset, memory, pids
+from . import cpu, cpuset, freezer, memory, pids
 from .base import CgroupManager, write
 
 ROOT = "/sys/fs/cgroup"
@@ -39,3 +39,6 @@ class V2Manager(CgroupManager):
         except BaseException:
             self.destroy()
             raise
+
+    def freeze(self, frozen: bool) -> None:
+        freezer.set_frozen_v2(self.directories()["unified"], frozen)

@@ -1,0 +1,82 @@
+"""pause/unpause, top, diff, export."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+import time
+
+from conftest import Daemon, inspect
+
+
+def test_pause_unpause(daemon: Daemon) -> None:
+    daemon.ok("run", "-d", "--name", "frozen", "busybox", "sh", "-c",
+              "while true; do echo tick >> /tmp/n; sleep 0.05; done")
+    try:
+        time.sleep(0.3)
+        daemon.ok("pause", "frozen")
+        info = inspect(daemon, "frozen")
+        assert info["State"]["Paused"] and info["State"]["Status"] == "paused"
+        assert "(Paused)" in daemon.ok("ps", "--filter", "name=frozen")
+        assert "is already paused" in daemon.cli("pause", "frozen").stderr
+        assert "unpause the container before exec" in daemon.cli("exec", "frozen",
+                                                                 "true").stderr
+        daemon.ok("unpause", "frozen")
+        first = int(daemon.ok("exec", "frozen", "sh", "-c", "wc -l < /tmp/n"))
+        time.sleep(0.3)
+        assert int(daemon.ok("exec", "frozen", "sh", "-c", "wc -l < /tmp/n")) > first
+        assert "is not paused" in daemon.cli("unpause", "frozen").stderr
+        daemon.ok("pause", "frozen")
+        daemon.ok("stop", "-t", "1", "frozen")   # a paused container still stops
+        assert inspect(daemon, "frozen")["State"]["Status"] == "exited"
+    finally:
+        daemon.cli("rm", "-f", "frozen")
+
+
+def test_top(daemon: Daemon) -> None:
+    daemon.ok("run", "-d", "--name", "topper", "busybox", "sleep", "1000")
+    try:
+        out = daemon.ok("top", "topper").splitlines()
+        assert out[0].split()[:3] == ["UID", "PID", "PPID"]
+        assert len(out) == 2 and out[1].split()[-2:] == ["sleep", "1000"]
+        pid = inspect(daemon, "topper")["State"]["Pid"]
+        assert out[1].split()[1] == str(pid)
+        aux = daemon.ok("top", "topper", "aux").splitlines()
+        assert aux[0].split()[:2] == ["USER", "PID"]
+    finally:
+        daemon.cli("rm", "-f", "topper")
+
+
+def test_diff_and_export(daemon: Daemon) -> None:
+    daemon.ok("run", "--name", "changed", "busybox", "sh", "-c",
+              "rm /etc/passwd; echo x > /newfile; echo >> /etc/group")
+    try:
+        lines = daemon.ok("diff", "changed").splitlines()
+        assert "D /etc/passwd" in lines and "A /newfile" in lines
+        assert "C /etc/group" in lines and "C /etc" in lines
+        assert not any(line.endswith(("/etc/hostname", "/etc/hosts")) for line in lines)
+        data = subprocess.run([sys.executable, "-m", "dockyard.cli", "export", "changed"],
+                              env=daemon.env(), capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            names = set(tar.getnames())
+            assert tar.extractfile("newfile").read() == b"x\n"
+        assert "etc/passwd" not in names and "bin/busybox" in names
+        assert "etc/group" in names
+    finally:
+        daemon.ok("rm", "changed")
+
+
+def test_docker_py_top_diff_pause(docker_client) -> None:
+    container = docker_client.containers.run("busybox", ["sleep", "100"], detach=True)
+    try:
+        top = container.top()
+        assert top["Titles"][1] == "PID" and len(top["Processes"]) == 1
+        container.pause()
+        container.reload()
+        assert container.status == "paused"
+        container.unpause()
+        container.exec_run(["touch", "/made"])
+        assert {"Path": "/made", "Kind": 1} in container.diff()
+    finally:
+        container.remove(force=True)
