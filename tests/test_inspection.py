@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import tarfile
@@ -80,3 +81,39 @@ def test_docker_py_top_diff_pause(docker_client) -> None:
         assert {"Path": "/made", "Kind": 1} in container.diff()
     finally:
         container.remove(force=True)
+
+
+def test_stats(daemon: Daemon, docker_client) -> None:
+    daemon.ok("run", "-d", "--name", "busyloop", "-m", "64m", "busybox", "sh", "-c",
+              "while true; do :; done")
+    try:
+        out = daemon.ok("stats", "--no-stream", "busyloop").splitlines()
+        assert re.match(r"CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+"
+                        r"NET I/O\s+BLOCK I/O\s+PIDS$", out[0])
+        fields = out[1].split()
+        assert fields[1] == "busyloop" and float(fields[2].rstrip("%")) > 20
+        assert "/ 64MiB" in out[1]
+        container = docker_client.containers.get("busyloop")
+        sample = container.stats(stream=False)
+        assert sample["memory_stats"]["limit"] == 64 * 1024 * 1024
+        assert sample["cpu_stats"]["cpu_usage"]["total_usage"] > 0
+        assert sample["pids_stats"]["current"] == 1
+        stream = container.stats(stream=True, decode=True)
+        first, second = next(stream), next(stream)
+        assert second["precpu_stats"]["cpu_usage"]["total_usage"] == \
+            first["cpu_stats"]["cpu_usage"]["total_usage"]
+        stream.close()
+    finally:
+        daemon.cli("rm", "-f", "busyloop")
+
+
+def test_events_stream(daemon: Daemon) -> None:
+    import json as _json
+    since = str(time.time() - 0.5)
+    daemon.ok("run", "--rm", "--name", "evented", "busybox", "true")
+    out = daemon.ok("events", "--since", since, "--until", str(time.time() + 0.5),
+                    "--filter", "container=evented", "--format", "{{json .}}")
+    actions = [_json.loads(line)["Action"] for line in out.splitlines()]
+    assert actions[:3] == ["create", "start", "die"] and actions[-1] == "destroy"
+    event = _json.loads(out.splitlines()[0])
+    assert event["Type"] == "container" and event["Actor"]["Attributes"]["name"] == "evented"

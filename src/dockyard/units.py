@@ -43,6 +43,16 @@ def human_size(size: float, precision: int = 3) -> str:
     return f"{text}{units[i]}"
 
 
+def bytes_size(size: float) -> str:
+    """units.BytesSize: binary units, 4 significant digits ("1.5MiB", "23.42GiB")."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    i = 0
+    while size >= 1024 and i < len(units) - 1:
+        size /= 1024.0
+        i += 1
+    return f"{size:.4g}{units[i]}"
+
+
 def parse_bytes(text: str) -> int:
     """units.RAMInBytes: "512m", "1g", "100k", "2048" (binary multiples, as docker -m uses)."""
     value = text.strip().lower()

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ..engine.containers import filesystem, processes
+from ..engine.containers import filesystem, processes, stats
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
 from ..errors import InvalidParameter
 from . import hijack
-from .server import engine_of, qbool, qfilters, qint, read_json
+from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
 routes = web.RouteTableDef()
 
@@ -154,6 +154,19 @@ async def export(request: web.Request) -> web.StreamResponse:
             await response.write(chunk)
     await response.write_eof()
     return response
+
+
+@routes.get("/containers/{id}/stats")
+async def container_stats(request: web.Request) -> web.StreamResponse:
+    service = _containers(request)
+    service.get(request.match_info["id"])
+    follow = qbool(request, "stream", True)
+    samples = stats.stream(service, request.match_info["id"], follow,
+                           qbool(request, "one-shot"))
+    if not follow:
+        async for sample in samples:
+            return web.json_response(sample)
+    return await stream_json_lines(request, samples)
 
 
 @routes.get("/containers/{id}/logs")

@@ -543,4 +543,6 @@ def register(cli: click.Group) -> None:
     container.add_command(inspect_containers, "inspect")
     for name, command in inspection_commands.items():
         container.add_command(command, name)
+    from .stats import stats
+    container.add_command(stats, "stats")
     cli.add_command(container, "container")

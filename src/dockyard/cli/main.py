@@ -13,7 +13,7 @@ _COMMANDS = {
     "logs": "containers", "wait": "containers", "rename": "containers", "exec": "containers",
     "container": "containers", "inspect": "system",
     "pause": "inspection", "unpause": "inspection", "top": "inspection", "diff": "inspection",
-    "export": "inspection", "port": "inspection",
+    "export": "inspection", "port": "inspection", "stats": "stats",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
     "version": "system", "info": "system", "system": "system", "events": "system",
