@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -117,3 +118,24 @@ def test_events_stream(daemon: Daemon) -> None:
     assert actions[:3] == ["create", "start", "die"] and actions[-1] == "destroy"
     event = _json.loads(out.splitlines()[0])
     assert event["Type"] == "container" and event["Actor"]["Attributes"]["name"] == "evented"
+
+
+def test_update_live(daemon: Daemon, docker_client) -> None:
+    cid = daemon.ok("run", "-d", "--name", "updatable", "-m", "64m", "busybox", "sleep",
+                    "100").strip()
+    try:
+        assert daemon.ok("update", "-m", "128m", "--memory-swap", "256m", "--pids-limit",
+                         "20", "--restart", "on-failure:3", "updatable") == "updatable\n"
+        memory_dir = f"/sys/fs/cgroup/memory/dockyard/{cid}"
+        if os.path.isdir(memory_dir):
+            with open(f"{memory_dir}/memory.limit_in_bytes") as f:
+                assert int(f.read()) == 128 * 1024 * 1024
+        info = inspect(daemon, "updatable")["HostConfig"]
+        assert info["Memory"] == 128 * 1024 * 1024 and info["PidsLimit"] == 20
+        assert info["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+        result = daemon.cli("update", "-m", "512m", "updatable")
+        assert result.returncode == 1 and "update the memoryswap" in result.stderr
+        docker_client.containers.get("updatable").update(cpu_shares=512)
+        assert inspect(daemon, "updatable")["HostConfig"]["CpuShares"] == 512
+    finally:
+        daemon.cli("rm", "-f", "updatable")

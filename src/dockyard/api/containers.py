@@ -156,6 +156,14 @@ async def export(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@routes.post("/containers/{id}/update")
+async def update(request: web.Request) -> web.Response:
+    from ..engine.containers.update import update as apply_update
+    body = await read_json(request)
+    return web.json_response(await apply_update(_containers(request),
+                                                request.match_info["id"], body))
+
+
 @routes.get("/containers/{id}/stats")
 async def container_stats(request: web.Request) -> web.StreamResponse:
     service = _containers(request)

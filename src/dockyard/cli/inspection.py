@@ -92,8 +92,42 @@ def port(ctx: click.Context, container: str, private_port: str | None) -> None:
         sys.exit(1)
 
 
+@click.command(context_settings=_CTX)
+@click.option("-m", "--memory", default=None)
+@click.option("--memory-swap", default=None)
+@click.option("--memory-reservation", default=None)
+@click.option("--cpus", default=None)
+@click.option("-c", "--cpu-shares", type=int, default=None)
+@click.option("--cpu-quota", type=int, default=None)
+@click.option("--cpu-period", type=int, default=None)
+@click.option("--cpuset-cpus", default=None)
+@click.option("--cpuset-mems", default=None)
+@click.option("--pids-limit", type=int, default=None)
+@click.option("--restart", default=None)
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def update(ctx: click.Context, containers: tuple[str, ...], **o: object) -> None:
+    """Update configuration of one or more containers."""
+    from .containers import _bytes, _restart_policy
+
+    body: dict[str, object] = {
+        "Memory": _bytes(o["memory"], "--memory") or None,       # type: ignore[arg-type]
+        "MemorySwap": _bytes(o["memory_swap"], "--memory-swap") or None,  # type: ignore
+        "MemoryReservation": _bytes(o["memory_reservation"],     # type: ignore[arg-type]
+                                    "--memory-reservation") or None,
+        "NanoCpus": int(float(o["cpus"]) * 1e9) if o["cpus"] else None,  # type: ignore
+        "CpuShares": o["cpu_shares"], "CpuQuota": o["cpu_quota"],
+        "CpuPeriod": o["cpu_period"], "CpusetCpus": o["cpuset_cpus"],
+        "CpusetMems": o["cpuset_mems"], "PidsLimit": o["pids_limit"],
+    }
+    if o["restart"]:
+        body["RestartPolicy"] = _restart_policy(o["restart"])    # type: ignore[arg-type]
+    body = {k: v for k, v in body.items() if v is not None}
+    for_each(containers, lambda ref: api_containers.update(api_of(ctx), ref, body) and None)
+
+
 COMMANDS = {"pause": pause, "unpause": unpause, "top": top, "diff": diff, "export": export,
-            "port": port}
+            "port": port, "update": update}
 
 
 def register(cli: click.Group) -> None:

@@ -14,6 +14,7 @@ _COMMANDS = {
     "container": "containers", "inspect": "system",
     "pause": "inspection", "unpause": "inspection", "top": "inspection", "diff": "inspection",
     "export": "inspection", "port": "inspection", "stats": "stats",
+    "update": "inspection",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
     "version": "system", "info": "system", "system": "system", "events": "system",

@@ -124,3 +124,7 @@ def changes(api: APIClient, cid: str) -> list[dict[str, Any]] | None:
 
 def export(api: APIClient, cid: str) -> http.client.HTTPResponse:
     return api.stream_raw("GET", f"/containers/{cid}/export")
+
+
+def update(api: APIClient, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+    return api.post(f"/containers/{cid}/update", json=body)

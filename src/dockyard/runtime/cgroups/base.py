@@ -51,6 +51,10 @@ class CgroupManager:
             with open(os.path.join(directory, "cgroup.procs"), "w") as f:
                 f.write("0")
 
+    def update(self, resources: dict[str, Any]) -> None:
+        """Apply `linux.resources` to an existing group (live, for `docker update`)."""
+        raise NotImplementedError
+
     def freeze(self, frozen: bool) -> None:
         raise NotImplementedError
 

@@ -40,12 +40,16 @@ class V1Manager(CgroupManager):
                 cpuset.inherit_v1(parent)
             os.makedirs(directory, exist_ok=True)
         try:
-            for name, apply in _APPLY.items():
-                if name in dirs:
-                    apply(dirs[name], resources)
+            self.update(resources)
         except BaseException:
             self.destroy()
             raise
+
+    def update(self, resources: dict[str, Any]) -> None:
+        dirs = self.directories()
+        for name, apply in _APPLY.items():
+            if name in dirs:
+                apply(dirs[name], resources)
 
     def freeze(self, frozen: bool) -> None:
         freezer.set_frozen_v1(self.directories()["freezer"], frozen)

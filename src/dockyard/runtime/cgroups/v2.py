@@ -20,7 +20,6 @@ class V2Manager(CgroupManager):
         return {"unified": os.path.join(self.root, self.path.lstrip("/"))}
 
     def create(self, resources: dict[str, Any]) -> None:
-        directory = self.directories()["unified"]
         with open(os.path.join(self.root, "cgroup.controllers")) as f:
             available = set(f.read().split())
         enable = " ".join(f"+{c}" for c in _WANTED if c in available)
@@ -34,11 +33,15 @@ class V2Manager(CgroupManager):
             current = os.path.join(current, part)
             os.makedirs(current, exist_ok=True)
         try:
-            for apply in (memory.apply_v2, cpu.apply_v2, cpuset.apply_v2, pids.apply_v2):
-                apply(directory, resources)
+            self.update(resources)
         except BaseException:
             self.destroy()
             raise
+
+    def update(self, resources: dict[str, Any]) -> None:
+        directory = self.directories()["unified"]
+        for apply in (memory.apply_v2, cpu.apply_v2, cpuset.apply_v2, pids.apply_v2):
+            apply(directory, resources)
 
     def freeze(self, frozen: bool) -> None:
         freezer.set_frozen_v2(self.directories()["unified"], frozen)
