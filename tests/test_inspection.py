@@ -139,3 +139,17 @@ def test_update_live(daemon: Daemon, docker_client) -> None:
         assert inspect(daemon, "updatable")["HostConfig"]["CpuShares"] == 512
     finally:
         daemon.cli("rm", "-f", "updatable")
+
+
+def test_system_df_and_prune(daemon: Daemon) -> None:
+    daemon.ok("run", "--name", "filler", "busybox", "sh", "-c",
+              "dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null")
+    out = daemon.ok("system", "df").splitlines()
+    assert re.match(r"TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$", out[0])
+    assert out[1].startswith("Images ") and out[2].startswith("Containers ")
+    pruned = daemon.ok("system", "prune", "-f")
+    assert "Deleted Containers:" in pruned and inspect(daemon, "busybox")["Id"]
+    reclaimed = pruned.strip().splitlines()[-1]
+    assert reclaimed.startswith("Total reclaimed space: ") and reclaimed != \
+        "Total reclaimed space: 0B"
+    assert daemon.cli("inspect", "filler").returncode == 1

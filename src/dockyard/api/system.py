@@ -6,11 +6,13 @@ import json
 import os
 import platform
 import time
+from typing import Any
 
 from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
 from ..engine.timeutil import parse_timestamp
+from ..linux.fsutil import disk_usage
 from .server import engine_of, qfilters
 
 routes = web.RouteTableDef()
@@ -53,6 +55,29 @@ async def version(request: web.Request) -> web.Response:
 @routes.get("/info")
 async def info(request: web.Request) -> web.Response:
     return web.json_response(engine_of(request).info())
+
+
+@routes.get("/system/df")
+async def system_df(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    return web.json_response(await asyncio.to_thread(_disk_usage, engine))
+
+
+def _disk_usage(engine: Any) -> dict[str, Any]:
+    images = engine.images.list(all=True)
+    used_by: dict[str, int] = {}
+    containers = []
+    for summary in engine.containers.list(all_=True):
+        used_by[summary["ImageID"]] = used_by.get(summary["ImageID"], 0) + 1
+        overlay = engine.images.prepare_rw(summary["Id"], summary["ImageID"])
+        size_rw = disk_usage(overlay.upperdir)
+        image_size = next((i["Size"] for i in images if i["Id"] == summary["ImageID"]), 0)
+        containers.append({**summary, "SizeRw": size_rw, "SizeRootFs": size_rw + image_size})
+    for image in images:
+        image["Containers"] = used_by.get(image["Id"], 0)
+        image["SharedSize"] = 0
+    return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
+            "Containers": containers, "Volumes": [], "BuildCache": []}
 
 
 @routes.get("/events")

@@ -9,13 +9,14 @@ _TOKEN = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
 def render_table(header: list[str], rows: list[list[str]]) -> str:
+    """Like the docker CLI's tabwriter: cells padded by 3, at least 10 wide."""
     widths = [len(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     lines = []
     for row in [header, *rows]:
-        cells = [cell.ljust(widths[i] + 3) if i < len(row) - 1 else cell
+        cells = [cell.ljust(max(widths[i] + 3, 10)) if i < len(row) - 1 else cell
                  for i, cell in enumerate(row)]
         lines.append("".join(cells).rstrip() + "\n")
     return "".join(lines)

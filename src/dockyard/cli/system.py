@@ -145,6 +145,87 @@ def events(ctx: click.Context, since: str | None, until: str | None,
               f"{event['Actor']['ID']} ({attrs})", flush=True)
 
 
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-v", "--verbose", is_flag=True)
+@click.option("--format", "fmt", default=None)
+@click.pass_context
+def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
+    """Show docker disk usage."""
+    from ..units import human_size
+    from .formatting import render_table, render_template
+
+    data = _api(ctx).get("/system/df")
+    images, containers = data["Images"] or [], data["Containers"] or []
+    image_size = sum(i["Size"] for i in images)
+    unused_images = sum(i["Size"] for i in images if not i.get("Containers"))
+    running = [c for c in containers if c["State"] == "running"]
+    rw = sum(c.get("SizeRw", 0) for c in containers)
+    rw_reclaimable = sum(c.get("SizeRw", 0) for c in containers if c["State"] != "running")
+
+    def pct(part: int, whole: int) -> str:
+        return f"{human_size(part)} ({int(part * 100 / whole) if whole else 0}%)"
+
+    rows = [
+        {"Type": "Images", "TotalCount": str(len(images)),
+         "Active": str(sum(1 for i in images if i.get("Containers"))),
+         "Size": human_size(image_size), "Reclaimable": pct(unused_images, image_size)},
+        {"Type": "Containers", "TotalCount": str(len(containers)), "Active": str(len(running)),
+         "Size": human_size(rw), "Reclaimable": pct(rw_reclaimable, rw)},
+        {"Type": "Local Volumes", "TotalCount": "0", "Active": "0", "Size": "0B",
+         "Reclaimable": "0B"},
+        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
+         "Reclaimable": "0B"},
+    ]
+    if fmt:
+        for r in rows:
+            print(render_template(fmt, r))
+        return
+    print(render_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+                       [[r["Type"], r["TotalCount"], r["Active"], r["Size"], r["Reclaimable"]]
+                        for r in rows]), end="")
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("-a", "--all", "all_", is_flag=True)
+@click.option("-f", "--force", is_flag=True)
+@click.option("--volumes", is_flag=True)
+@click.option("--filter", "filters", multiple=True)
+@click.pass_context
+def prune(ctx: click.Context, all_: bool, force: bool, volumes: bool,
+          filters: tuple[str, ...]) -> None:
+    """Remove unused data."""
+    from ..client import containers as api_containers
+    from ..client import images as api_images
+    from ..units import human_size
+    from .containers import _parse_filters
+
+    if not force:
+        print("WARNING! This will remove:\n  - all stopped containers\n"
+              + ("  - all images without at least one container associated to them\n"
+                 if all_ else "  - all dangling images\n"))
+        if not click.confirm("Are you sure you want to continue?", default=False):
+            return
+    flt = _parse_filters(filters)
+    api = _api(ctx)
+    reclaimed = 0
+    result = api_containers.prune(api, flt or None)
+    reclaimed += result.get("SpaceReclaimed") or 0
+    if result.get("ContainersDeleted"):
+        print("Deleted Containers:\n" + "\n".join(result["ContainersDeleted"]) + "\n")
+    image_filters = dict(flt)
+    if all_:
+        image_filters["dangling"] = ["false"]
+    result = api_images.prune(api, image_filters or None)
+    reclaimed += result.get("SpaceReclaimed") or 0
+    if result.get("ImagesDeleted"):
+        print("Deleted Images:")
+        for item in result["ImagesDeleted"]:
+            for key, value in item.items():
+                print(f"{key.lower()}: {value}")
+        print()
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+
+
 @click.group(context_settings={"help_option_names": ["--help"]})
 def system() -> None:
     """Manage dockyard."""
@@ -156,4 +237,6 @@ def register(cli: click.Group) -> None:
         cli.add_command(command, name)
     system.add_command(info, "info")
     system.add_command(events, "events")
+    system.add_command(df, "df")
+    system.add_command(prune, "prune")
     cli.add_command(system, "system")

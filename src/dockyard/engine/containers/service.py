@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_such_container
 from ...linux import syscalls
+from ...linux.fsutil import disk_usage
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
 from . import monitor, names, options, restart
@@ -435,15 +436,18 @@ class ContainerService:
     async def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:
         until = filters.get("until")
         deleted = []
+        reclaimed = 0
         for container in list(self.containers.values()):
             if container.running or not _labels_match(container, filters):
                 continue
             if until and parse_rfc3339(container.record["Created"]) >= parse_timestamp(until[0]):
                 continue
+            overlay = self.images.prepare_rw(container.id, container.record["Image"])
+            reclaimed += await asyncio.to_thread(disk_usage, overlay.upperdir)
             await self.remove(container.id)
             deleted.append(container.id)
-        self.events.emit("container", "prune", "", {"reclaimed": "0"})
-        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+        self.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed}
 
     # --- list / inspect ---------------------------------------------------------------------------
     def list(self, all_: bool = False, limit: int | None = None,
