@@ -69,3 +69,17 @@ def parse_bytes(text: str) -> int:
     if suffix not in multipliers or amount < 0:
         raise ValueError(f"invalid size: '{text}'")
     return int(amount * multipliers[suffix])
+
+
+def parse_duration(text: str) -> int:
+    """Go's time.ParseDuration ("30s", "1m30s", "500ms", "2h") in nanoseconds."""
+    import re
+
+    units = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+             "m": 60_000_000_000, "h": 3_600_000_000_000}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        if text == "0":
+            return 0
+        raise ValueError(f'time: invalid duration "{text}"')
+    return int(sum(float(n) * units[u] for n, u in parts))

@@ -144,6 +144,12 @@ def container_options(f: Any) -> Any:
         click.option("--sysctl", multiple=True),
         click.option("--group-add", multiple=True),
         click.option("--oom-score-adj", type=int, default=None),
+        click.option("--health-cmd", default=None),
+        click.option("--health-interval", default=None),
+        click.option("--health-timeout", default=None),
+        click.option("--health-retries", type=int, default=None),
+        click.option("--health-start-period", default=None),
+        click.option("--no-healthcheck", is_flag=True),
         click.option("-i", "--interactive", is_flag=True),
         click.option("-t", "--tty", is_flag=True),
     ]
@@ -188,6 +194,9 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
         "HostConfig": host_config,
     }
+    healthcheck = _healthcheck(o)
+    if healthcheck:
+        body["Healthcheck"] = healthcheck
     if o["entrypoint"] is not None:
         body["Entrypoint"] = [o["entrypoint"]] if o["entrypoint"] else [""]
     for key, flag in (("WorkingDir", "workdir"), ("User", "user"), ("Hostname", "hostname"),
@@ -196,6 +205,27 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         if o[flag] is not None:
             body[key] = o[flag]
     return body
+
+
+def _healthcheck(o: dict[str, Any]) -> dict[str, Any] | None:
+    from ..units import parse_duration
+
+    if o["no_healthcheck"]:
+        return {"Test": ["NONE"]}
+    check: dict[str, Any] = {}
+    if o["health_cmd"]:
+        check["Test"] = ["CMD-SHELL", o["health_cmd"]]
+    for key, flag in (("Interval", "health_interval"), ("Timeout", "health_timeout"),
+                      ("StartPeriod", "health_start_period")):
+        if o[flag]:
+            try:
+                check[key] = parse_duration(o[flag])
+            except ValueError as exc:
+                _fail(f'invalid argument "{o[flag]}" for "--{flag.replace("_", "-")}" flag: '
+                      f"{exc}", 125)
+    if o["health_retries"] is not None:
+        check["Retries"] = o["health_retries"]
+    return check or None
 
 
 def _create(api: APIClient, image: str, command: tuple[str, ...], o: dict[str, Any]) -> str:

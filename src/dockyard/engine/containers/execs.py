@@ -57,6 +57,13 @@ class ExecManager:
             raise NotFound(f"No such exec instance: {exec_id}")
         return instance
 
+    def forget(self, exec_id: str) -> None:
+        """Drop a finished internal exec (health probes) so they don't pile up."""
+        instance = self.instances.pop(exec_id, None)
+        if instance is not None:
+            ids = instance.container.record.get("ExecIDs") or []
+            instance.container.record["ExecIDs"] = [i for i in ids if i != exec_id] or None
+
     def create(self, ref: str, body: dict[str, Any]) -> str:
         container = self.service.get(ref)
         if not isinstance(body, dict) or not body.get("Cmd"):

@@ -58,6 +58,7 @@ class Container:
         self.starting = False
         self.restart_task: asyncio.Future[None] | None = None   # a policy restart pending
         self.restart_delay = 0.0
+        self.health_task: asyncio.Future[None] | None = None
         if not self.state["Running"]:
             self.exit_event.set()
 
@@ -128,8 +129,13 @@ class Container:
         now = time.time() if now is None else now
         state = self.state
         if state["Running"]:
-            up = human_duration(now - parse_rfc3339(state["StartedAt"]))
-            return f"Up {up} (Paused)" if state["Paused"] else f"Up {up}"
+            up = f"Up {human_duration(now - parse_rfc3339(state['StartedAt']))}"
+            if state["Paused"]:
+                return f"{up} (Paused)"
+            status = (state.get("Health") or {}).get("Status")
+            if status == "starting":
+                return f"{up} (health: starting)"
+            return f"{up} ({status})" if status else up
         if state["Status"] == "removing":
             return "Removal In Progress"
         if state["Restarting"]:

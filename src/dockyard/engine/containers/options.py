@@ -36,8 +36,9 @@ def merge_config(config: dict[str, Any], image_config: dict[str, Any]) -> dict[s
                                   **(config.get("ExposedPorts") or {})}
     if img.get("Volumes") or config.get("Volumes"):
         merged["Volumes"] = {**(img.get("Volumes") or {}), **(config.get("Volumes") or {})}
-    if img.get("Healthcheck") and not config.get("Healthcheck"):
-        merged["Healthcheck"] = img["Healthcheck"]
+    if img.get("Healthcheck") or config.get("Healthcheck"):
+        own = {k: v for k, v in (config.get("Healthcheck") or {}).items() if v}
+        merged["Healthcheck"] = {**(img.get("Healthcheck") or {}), **own}
     for key, default in (("Hostname", ""), ("Domainname", ""), ("User", ""),
                          ("AttachStdin", False), ("AttachStdout", False),
                          ("AttachStderr", False), ("Tty", False), ("OpenStdin", False),

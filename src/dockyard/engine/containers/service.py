@@ -15,7 +15,7 @@ from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
-from . import monitor, names, options, restart
+from . import health, monitor, names, options, restart
 from .execs import ExecManager
 from .model import RECORD_FILE, Container, fresh_state
 
@@ -213,6 +213,7 @@ class ContainerService:
             runtime.kill(container.id, launched.pid, signal.SIGKILL)
             await container.exit_event.wait()
             raise DockyardError(f"failed to start container: {exc}") from None
+        container.health_task = health.start(self, container)
         self._emit(container, "start")
 
     async def _after_failed_start(self, container: Container) -> None:
@@ -261,6 +262,9 @@ class ContainerService:
     async def _on_exit(self, container: Container, code: int, finished_ns: int | None) -> None:
         for queue in list(container.subscribers):  # all output is in: end attach streams now
             queue.put_nowait(None)
+        if container.health_task is not None:
+            container.health_task.cancel()
+            container.health_task = None
         runtime = self.runtimes.get(container.host_config["Runtime"])
         self._unmount(container)
         if runtime is not None:
@@ -535,6 +539,7 @@ class ContainerService:
                 container.control = asyncio.ensure_future(
                     monitor.follow(container.subscribers, container.exit_file, sock,
                                    lambda code, ns, c=container: self._on_exit(c, code, ns)))
+                container.health_task = health.start(self, container)
                 continue
             info = monitor.read_exit_file(container.exit_file)
             code, finished = info if info else (255, None)
