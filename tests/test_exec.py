@@ -55,7 +55,7 @@ def test_exec_detached_and_inspect(daemon: Daemon, box: str, docker_client) -> N
     api = docker_client.api
     exec_id = api.exec_create(box, ["sh", "-c", "exit 3"])["Id"]
     api.exec_start(exec_id, detach=True)
-    for _ in range(50):
+    for _ in range(200):
         info = api.exec_inspect(exec_id)
         if not info["Running"] and info["ExitCode"] is not None:
             break
