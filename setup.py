@@ -1,7 +1,8 @@
-"""Builds the C container monitor (dockyard-shim) next to the Python package.
+"""Builds the two small C programs next to the Python package: the container monitor
+(dockyard-shim) and the `--init` process (dockyard-init).
 
-The monitor is one small process per container that must outlive the daemon, so it is a
-C program rather than a Python interpreter (a few hundred KB instead of ~10 MB each).
+The monitor is one process per container that must outlive the daemon, so it is a C program
+rather than a Python interpreter (a few hundred KB instead of ~10 MB each).
 """
 import os
 
@@ -9,7 +10,8 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.dist import Distribution
 
-SHIM_SOURCE = os.path.join("src", "dockyard", "shim", "shim.c")
+PROGRAMS = {"dockyard-shim": os.path.join("src", "dockyard", "shim", "shim.c"),
+            "dockyard-init": os.path.join("src", "dockyard", "shim", "init.c")}
 
 
 class BuildShim(build_ext):
@@ -21,12 +23,15 @@ class BuildShim(build_ext):
         customize_compiler(compiler)
         out_dir = os.path.join("src" if self.inplace else self.build_lib, "dockyard", "shim")
         os.makedirs(out_dir, exist_ok=True)
-        objects = compiler.compile([SHIM_SOURCE], output_dir=self.build_temp,
-                                   extra_preargs=["-O2", "-Wall", "-Wextra"])
-        compiler.link_executable(objects, "dockyard-shim", output_dir=out_dir)
+        for name, source in PROGRAMS.items():
+            objects = compiler.compile([source], output_dir=self.build_temp,
+                                       extra_preargs=["-O2", "-Wall", "-Wextra"])
+            compiler.link_executable(objects, name, output_dir=out_dir,
+                                     extra_postargs=["-static"] if name == "dockyard-init"
+                                     else None)
 
     def get_outputs(self) -> list[str]:
-        return [os.path.join(self.build_lib, "dockyard", "shim", "dockyard-shim")]
+        return [os.path.join(self.build_lib, "dockyard", "shim", name) for name in PROGRAMS]
 
 
 class BinaryDistribution(Distribution):

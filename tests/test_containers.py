@@ -339,3 +339,23 @@ def test_ps_last_latest_no_trunc(daemon: Daemon) -> None:
         assert first in full and '"echo a-very-long-argument-list-here"' in full
     finally:
         daemon.ok("rm", first, second)
+
+
+def test_init_reaps_and_forwards_signals(daemon: Daemon) -> None:
+    out = daemon.ok("run", "--rm", "--init", "busybox", "sh", "-c",
+                    "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$")
+    first, second = out.splitlines()
+    assert first.startswith("/sbin/docker-init -- sh") and second != "1"
+    # an orphaned zombie is reaped by the init
+    out = daemon.ok("run", "--rm", "--init", "busybox", "sh", "-c",
+                    "(sleep 0.1 &) ; sleep 0.5; ps -o stat,comm | grep -c '^Z' || true")
+    assert out.strip() == "0"
+    # SIGTERM reaches the command, which is not PID 1 and so dies of it at once
+    daemon.ok("run", "-d", "--init", "--name", "initted", "busybox", "sleep", "1000")
+    try:
+        t0 = time.time()
+        daemon.ok("stop", "initted")
+        assert time.time() - t0 < 5
+        assert inspect(daemon, "initted")["State"]["ExitCode"] == 143
+    finally:
+        daemon.cli("rm", "-f", "initted")

@@ -144,6 +144,7 @@ def container_options(f: Any) -> Any:
         click.option("--sysctl", multiple=True),
         click.option("--group-add", multiple=True),
         click.option("--oom-score-adj", type=int, default=None),
+        click.option("--init", "init", is_flag=True),
         click.option("--health-cmd", default=None),
         click.option("--health-interval", default=None),
         click.option("--health-timeout", default=None),
@@ -183,6 +184,7 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "LogConfig": {"Type": o["log_driver"] or "json-file", "Config": log_opts},
         "Sysctls": dict(item.partition("=")[::2] for item in o["sysctl"]) or None,
         "GroupAdd": list(o["group_add"]) or None, "OomScoreAdj": o["oom_score_adj"] or 0,
+        "Init": True if o["init"] else None,
     }
     if o["runtime"]:
         host_config["Runtime"] = o["runtime"]

@@ -122,6 +122,17 @@ def with_bind_files(files: dict[str, str], readonly_root: bool) -> SpecOpt:
     return opt
 
 
+def with_init(init_binary: str | None) -> SpecOpt:
+    """`--init`: a tiny init at PID 1 (bind-mounted where Docker puts docker-init)."""
+    def opt(spec: dict[str, Any]) -> None:
+        if not init_binary:
+            return
+        spec["mounts"].append({"destination": "/sbin/docker-init", "type": "bind",
+                               "source": init_binary, "options": ["rbind", "ro"]})
+        spec["process"]["args"] = ["/sbin/docker-init", "--", *spec["process"]["args"]]
+    return opt
+
+
 def with_capabilities(cap_add: list[str], cap_drop: list[str], privileged: bool) -> SpecOpt:
     def opt(spec: dict[str, Any]) -> None:
         if privileged:
@@ -235,7 +246,8 @@ def with_resources(hc: dict[str, Any], cgroups_path: str) -> SpecOpt:
 # --- the composition --------------------------------------------------------------------------
 
 def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootfs: str,
-               cgroups_path: str, files: dict[str, str]) -> dict[str, Any]:
+               cgroups_path: str, files: dict[str, str],
+               init_binary: str | None = None) -> dict[str, Any]:
     """The container's config.json. `container` is its record (Config, HostConfig, Path,
     Args); user names are resolved in `rootfs`, which must be mounted."""
     config = container["Config"]
@@ -260,6 +272,7 @@ def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootf
         with_default_mounts(int(hc.get("ShmSize") or 64 * 1024 * 1024),
                             bool(hc.get("Privileged"))),
         with_bind_files(files, bool(hc.get("ReadonlyRootfs"))),
+        with_init(init_binary if hc.get("Init") else None),
         with_capabilities(hc.get("CapAdd") or [], hc.get("CapDrop") or [],
                           bool(hc.get("Privileged"))),
         with_security(bool(hc.get("Privileged")), hc.get("SecurityOpt") or [],

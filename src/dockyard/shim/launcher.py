@@ -16,6 +16,7 @@ from typing import Any, Callable
 from ..linux import syscalls
 
 SHIM_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockyard-shim")
+INIT_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockyard-init")
 SHIM_ADDRESS = "\0dockyard-shim/{}"
 
 

@@ -34,7 +34,7 @@ DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": None, "OomKillDisable": None,
     "PidsLimit": None, "Ulimits": None, "CpuCount": 0, "CpuPercent": 0,
     "IOMaximumIOps": 0, "IOMaximumBandwidth": 0, "MaskedPaths": None, "ReadonlyPaths": None,
-    "Sysctls": None, "Tmpfs": None, "Mounts": None,
+    "Sysctls": None, "Tmpfs": None, "Mounts": None, "Init": None,
 }
 
 

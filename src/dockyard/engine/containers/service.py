@@ -174,7 +174,8 @@ class ContainerService:
                               rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
                               files={"/etc/hostname": container.record["HostnamePath"],
                                      "/etc/hosts": container.record["HostsPath"],
-                                     "/etc/resolv.conf": container.record["ResolvConfPath"]})
+                                     "/etc/resolv.conf": container.record["ResolvConfPath"]},
+                              init_binary=launcher.INIT_BINARY)
             _write_plain(os.path.join(container.bundle, "config.json"),
                          json.dumps(spec).encode())
             monitor.remove_exit_file(container.exit_file)
