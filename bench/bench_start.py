@@ -101,6 +101,9 @@ def bench_dockyard(tar: str) -> dict[str, float]:
                              check=True, capture_output=True, text=True).stdout.strip()
         try:
             time.sleep(0.5)
+            result["exec_cli"] = median_run(ours + ["exec", cid, "true"], env)
+            if shutil.which("docker"):
+                result["exec_docker_cli"] = median_run(["docker", "exec", cid, "true"], env)
             result["daemon_rss_mb"] = rss_kb(daemon.pid) / 1024
             shim = monitor_of(ours, cid, env)
             result["monitor_pss_mb"] = pss_kb(shim) / 1024
@@ -136,6 +139,7 @@ def bench_docker(tar: str) -> dict[str, float] | None:
                              text=True).stdout.strip()
         try:
             time.sleep(0.5)
+            result["exec_docker_cli"] = median_run(["docker", "exec", cid, "true"], env)
             rss = rss_kb(daemon.pid)
             for name in ("containerd",):
                 rss += sum(rss_kb(p) for p in children_named(name))
@@ -169,6 +173,10 @@ def main() -> None:
     row("run --rm busybox true (our CLI)", ours["cli"], docker_run, "s")
     if "docker_cli" in ours:
         row("run --rm busybox true (docker CLI)", ours["docker_cli"], docker_run, "s")
+    docker_exec = theirs["exec_docker_cli"] if theirs else None
+    row("exec CTR true (our CLI)", ours["exec_cli"], docker_exec, "s")
+    if "exec_docker_cli" in ours:
+        row("exec CTR true (docker CLI)", ours["exec_docker_cli"], docker_exec, "s")
     row("daemon RSS", ours["daemon_rss_mb"], theirs and theirs["daemon_rss_mb"], "M")
     row("per-container monitor PSS", ours["monitor_pss_mb"],
         theirs and theirs["monitor_pss_mb"], "M")

@@ -42,7 +42,7 @@ def test_exec_options(daemon: Daemon, box: str) -> None:
 def test_exec_errors(daemon: Daemon, box: str) -> None:
     result = daemon.cli("exec", box, "no-such-command")
     assert result.returncode == 127
-    assert "executable file not found in $PATH" in result.stderr
+    assert "executable file not found in $PATH" in result.stdout + result.stderr
     daemon.ok("create", "--name", "idle", "busybox", "true")
     try:
         result = daemon.cli("exec", "idle", "true")

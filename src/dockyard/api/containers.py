@@ -237,5 +237,5 @@ async def attach(request: web.Request) -> web.StreamResponse:
     finally:
         if queue is not None:
             container.subscribers.discard(queue)
-    hijack.finish(transport)
+    await hijack.finish(transport)
     raise AssertionError("unreachable")

@@ -5,6 +5,7 @@ import asyncio
 
 from aiohttp import web
 
+from ..errors import DockyardError
 from . import hijack
 from .server import engine_of, read_json
 
@@ -30,13 +31,18 @@ async def start(request: web.Request) -> web.StreamResponse:
             2: bool(instance.config.get("AttachStderr", True))}
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
     instance.subscribers.add(queue)
+    # As in Docker: upgrade first, then start the process. A client's HTTP parser may read
+    # past the headers, so stream bytes must not be on the wire before it has them.
+    transport = hijack.take_over(request, False)
     try:
-        await execs.start(instance.id)   # errors still get a normal HTTP answer here
-        transport = hijack.take_over(request, False)
+        await execs.start(instance.id)
         await hijack.pump(transport, queue, want, False)
+    except DockyardError as exc:
+        # Docker writes the error on the stdout stream; the exit code is in exec inspect.
+        transport.write(hijack.frame(1, exc.message.encode() + b"\r\n", False))
     finally:
         instance.subscribers.discard(queue)
-    hijack.finish(transport)
+    await hijack.finish(transport)
     raise AssertionError("unreachable")
 
 

@@ -66,7 +66,13 @@ async def pump(transport: asyncio.Transport, queue: asyncio.Queue[tuple[int, byt
             transport.write(frame(kind, data, tty))
 
 
-def finish(transport: asyncio.Transport) -> None:
+async def finish(transport: asyncio.Transport) -> None:
+    """Flush, half-close, close, and end the handler. The flush matters: aiohttp tears the
+    transport down once the handler is gone, dropping whatever was still buffered."""
+    for _ in range(3000):
+        if transport.is_closing() or not transport.get_write_buffer_size():
+            break
+        await asyncio.sleep(0.01)
     if transport.can_write_eof():
         transport.write_eof()
     transport.close()
