@@ -11,6 +11,9 @@ if ! dpkg -s busybox-static runc gcc >/dev/null 2>&1; then
 fi
 python3 -m pip install -q -e '.[test]'
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the console scripts
+# Byte-compile now: an editable install runs from the tree, and with PYTHONDONTWRITEBYTECODE
+# set every CLI start would otherwise recompile the modules it imports.
+python3 -m compileall -q src >/dev/null
 
 SOCK=/run/dockyard/dockyard.sock
 if ! dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then
