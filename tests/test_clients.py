@@ -50,6 +50,9 @@ def test_docker_cli_errors(daemon: Daemon) -> None:
     assert "executable file not found" in result.stderr
     result = docker("inspect", "no-such-thing")
     assert result.returncode == 1
+    result = docker("rm", "no-such-container")
+    assert "No such container: no-such-container" in result.stderr
+    assert '{"message"' not in result.stderr, "the CLI must decode our error body"
 
 
 def test_docker_py_run_and_logs(docker_client) -> None:

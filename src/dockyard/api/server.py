@@ -22,7 +22,9 @@ def _vtuple(v: str) -> tuple[int, ...]:
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return web.json_response({"message": message}, status=status)
+    # Exactly "application/json" (no charset): the docker CLI decodes error bodies only then.
+    return web.Response(body=json.dumps({"message": message}).encode() + b"\n",
+                        status=status, content_type="application/json")
 
 
 @web.middleware

@@ -27,3 +27,18 @@ def for_each(refs: Iterable[str], action: Callable[[str], Iterable[str] | None])
             failed = True
     if failed:
         sys.exit(1)
+
+
+def copy_stream_out(response: object, output: str | None) -> None:
+    """Write a streamed archive to `output` (atomically) or to stdout."""
+    import os
+
+    target = open(output + ".tmp", "wb") if output else sys.stdout.buffer
+    try:
+        while chunk := response.read1(1 << 20):  # type: ignore[attr-defined]
+            target.write(chunk)
+    finally:
+        if output:
+            target.close()
+    if output:
+        os.replace(output + ".tmp", output)

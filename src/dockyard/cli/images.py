@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..client import images as api_images
-from .common import api_of, for_each
+from .common import api_of, copy_stream_out, for_each
 
 
 _api = api_of
@@ -240,17 +240,7 @@ def save(ctx: click.Context, names: tuple[str, ...], output: str | None) -> None
         print("Cowardly refusing to save to a terminal. Use the -o flag or redirect",
               file=sys.stderr)
         sys.exit(1)
-    response = api_images.save(_api(ctx), list(names))
-    target = open(output + ".tmp", "wb") if output else sys.stdout.buffer
-    try:
-        while chunk := response.read1(1 << 20):
-            target.write(chunk)
-    finally:
-        if output:
-            target.close()
-    if output:
-        import os
-        os.replace(output + ".tmp", output)
+    copy_stream_out(api_images.save(_api(ctx), list(names)), output)
 
 
 @click.command(context_settings={"help_option_names": ["--help"]})

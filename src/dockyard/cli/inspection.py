@@ -6,7 +6,7 @@ import sys
 import click
 
 from ..client import containers as api_containers
-from .common import api_of, for_each
+from .common import api_of, copy_stream_out, for_each
 
 _CTX = {"help_option_names": ["--help"]}
 
@@ -58,14 +58,7 @@ def export(ctx: click.Context, container: str, output: str | None) -> None:
         print("cowardly refusing to save to a terminal. Use the -o flag or redirect",
               file=sys.stderr)
         sys.exit(1)
-    response = api_containers.export(api_of(ctx), container)
-    target = open(output, "wb") if output else sys.stdout.buffer
-    try:
-        while chunk := response.read1(1 << 20):
-            target.write(chunk)
-    finally:
-        if output:
-            target.close()
+    copy_stream_out(api_containers.export(api_of(ctx), container), output)
 
 
 @click.command(context_settings=_CTX)

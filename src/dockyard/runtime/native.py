@@ -42,16 +42,7 @@ class NativeRuntime:
             _init(spec, bundle, fifo, cgroups, (last_cap, available),
                   (stdin_fd, stdout_fd, stderr_fd), report_w)
         os.close(report_w)
-        with os.fdopen(report_r, "rb") as reader:
-            line = reader.readline()
-        if line.startswith(b"ready"):
-            return pid
-        os.waitpid(pid, 0)
-        try:
-            report = json.loads(line)
-            raise RuntimeCreateError(report["message"], int(report["exit_code"]))
-        except (ValueError, KeyError):
-            raise RuntimeCreateError("container init exited during setup", 125) from None
+        return _await_ready(report_r, pid, "container init exited during setup", 125)
 
     def exec_in_child(self, cid: str, bundle: str, spec: dict[str, Any],
                       process_spec: dict[str, Any], container_pid: int, stdin_fd: int,
@@ -72,16 +63,7 @@ class NativeRuntime:
         os.close(report_w)
         for fd in ns_fds.values():
             os.close(fd)
-        with os.fdopen(report_r, "rb") as reader:
-            line = reader.readline()
-        if line.startswith(b"ready"):
-            return pid
-        os.waitpid(pid, 0)
-        try:
-            report = json.loads(line)
-            raise RuntimeCreateError(report["message"], int(report["exit_code"]))
-        except (ValueError, KeyError):
-            raise RuntimeCreateError("exec process exited during setup", 126) from None
+        return _await_ready(report_r, pid, "exec process exited during setup", 126)
 
     def start(self, cid: str, bundle: str) -> None:
         fifo = os.path.join(bundle, FIFO)
@@ -117,6 +99,21 @@ class NativeRuntime:
             os.unlink(os.path.join(bundle, FIFO))
         except FileNotFoundError:
             pass
+
+
+def _await_ready(report_r: int, pid: int, vanished: str, vanished_code: int) -> int:
+    """Wait for the child's "ready" line; anything else is its error report."""
+    with os.fdopen(report_r, "rb") as reader:
+        line = reader.readline()
+    if line.startswith(b"ready"):
+        return pid
+    os.waitpid(pid, 0)
+    try:
+        report = json.loads(line)
+        message, code = report["message"], int(report["exit_code"])
+    except (ValueError, KeyError):
+        message, code = vanished, vanished_code
+    raise RuntimeCreateError(message, code)
 
 
 def _kill_remaining(directory: str) -> None:
