@@ -1,27 +1,123 @@
-"""Image endpoints (/images/...). Names may contain slashes, so routes match greedily."""
+"""Image endpoints (/images/...). Names may contain slashes, so the routes taking a name
+match greedily and end in a fixed suffix (json, history, tag, get, push); the fixed paths
+(json, create, load, get, prune) are registered first.
+
+The image service blocks (disk work): every call runs in a worker thread. Request bodies
+(import, load) are read by the worker as a stream, straight from the connection.
+"""
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from typing import Any
+import json
+from typing import Any, Iterator
 
 from aiohttp import web
 
-from ..errors import NotFound
+from ..errors import DockyardError, InvalidParameter, NotFound
 from ..store import reference
-from .server import engine_of, qbool, qfilters, stream_json_lines
+from .server import engine_of, qbool, qfilters
 
 routes = web.RouteTableDef()
 
+_BATCH = 1 << 20
+
+
+class NotImplementedYet(DockyardError):
+    status = 501
+
 
 def _images(request: web.Request) -> Any:
-    return engine_of(request).images
+    service = engine_of(request).images
+    service.loop = asyncio.get_running_loop()   # events emitted by worker threads go here
+    return service
 
+
+def _version(request: web.Request) -> tuple[int, ...]:
+    from .. import API_VERSION
+    text = request.get("api_version") or API_VERSION
+    try:
+        return tuple(int(x) for x in text.split("."))
+    except ValueError:
+        return (1, 45)
+
+
+class _BodyReader:
+    """The request body as a blocking file object for a worker thread."""
+
+    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
+        self.content = request.content
+        self.loop = loop
+        self.buffer = b""
+        self.eof = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = [self.buffer]
+            self.buffer = b""
+            while not self.eof:
+                parts.append(self._fetch())
+            return b"".join(parts)
+        while not self.buffer and not self.eof:
+            self.buffer = self._fetch()
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def _fetch(self) -> bytes:
+        chunk = asyncio.run_coroutine_threadsafe(self.content.read(_BATCH), self.loop).result()
+        if not chunk:
+            self.eof = True
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+async def _drain(request: web.Request) -> None:
+    """Read what is left of a body we failed on, so the client sees our answer."""
+    try:
+        while await request.content.read(_BATCH):
+            pass
+    except Exception:  # noqa: BLE001 - the client went away: nothing left to tell it
+        pass
+
+
+async def _with_body(request: web.Request, func: Any, *args: Any) -> Any:
+    body = _BodyReader(request, asyncio.get_running_loop())
+    try:
+        return await asyncio.to_thread(func, body, *args)
+    except BaseException:
+        await _drain(request)
+        raise
+
+
+async def _json_stream(request: web.Request, items: list[dict[str, Any]]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for item in items:
+        await response.write(json.dumps(item).encode() + b"\r\n")
+    await response.write_eof()
+    return response
+
+
+# --- fixed paths ----------------------------------------------------------------------------
 
 @routes.get("/images/json")
 async def list_images(request: web.Request) -> web.Response:
-    result = await asyncio.to_thread(_images(request).list, qbool(request, "all"),
-                                     qfilters(request), qbool(request, "digests"))
+    filters = qfilters(request)
+    legacy = request.query.get("filter")
+    if legacy:
+        filters.setdefault("reference", []).append(legacy)
+    result = await asyncio.to_thread(_images(request).list, qbool(request, "all"), filters,
+                                     qbool(request, "digests"),
+                                     qbool(request, "shared-size"))
+    version = _version(request)
+    for summary in result:
+        if version < (1, 43) and not summary["RepoTags"] and not summary["RepoDigests"]:
+            summary["RepoTags"] = ["<none>:<none>"]
+            summary["RepoDigests"] = ["<none>@<none>"]
+        if version >= (1, 44):
+            summary.pop("VirtualSize", None)
     return web.json_response(result)
 
 
@@ -30,36 +126,39 @@ async def create(request: web.Request) -> web.StreamResponse:
     service = _images(request)
     from_image = request.query.get("fromImage")
     if from_image:
-        name = reference.parse(from_image).familiar
-        raise NotFound(f"pull access denied for {name}, repository does not exist or may "
-                       "require 'docker login': pulling from registries is not available yet")
-    source = request.query.get("fromSrc", "-")
-    repo, tag = request.query.get("repo") or None, request.query.get("tag") or None
-    if repo and not tag and ":" in repo.rsplit("/", 1)[-1]:
-        repo, tag = repo.rsplit(":", 1)
+        await _drain(request)
+        ref = reference.parse_normalized_named(from_image)
+        raise NotFound(f"pull access denied for {ref.familiar}, repository does not exist or "
+                       "may require 'docker login'")
+    source = request.query.get("fromSrc", "-") or "-"
+    repo = request.query.get("repo") or None
+    tag = request.query.get("tag") or None
+    message = request.query.get("message", "")
     changes = request.query.getall("changes", [])
+    platform = request.query.get("platform") or None
     if source == "-":
-        stream: Any = await _spool(request)
+        image_id = await _with_body(
+            request, lambda body: service.import_image(body, repo, tag, message, changes,
+                                                       platform))
     else:
-        import urllib.request
-        stream = await asyncio.to_thread(urllib.request.urlopen, source)
-    image_id = await asyncio.to_thread(service.import_image, stream, repo, tag,
-                                       request.query.get("message", ""), changes, source)
-    return await stream_json_lines(request, [{"status": image_id}])
+        await _drain(request)
+        image_id = await asyncio.to_thread(service.import_image, source, repo, tag, message,
+                                           changes, platform)
+    return await _json_stream(request, [{"status": image_id}])
+
+
+@routes.post("/images/load")
+async def load(request: web.Request) -> web.StreamResponse:
+    service = _images(request)
+    quiet = qbool(request, "quiet")
+    messages = await _with_body(request, lambda body: service.load(body, quiet))
+    return await _json_stream(request, [{"stream": m + "\n"} for m in messages])
 
 
 @routes.post("/images/prune")
 async def prune(request: web.Request) -> web.Response:
-    return web.json_response(await asyncio.to_thread(_images(request).prune, qfilters(request)))
-
-
-async def _spool(request: web.Request) -> Any:
-    """The request body in an anonymous temp file: archives can be larger than memory."""
-    spool = tempfile.TemporaryFile()
-    async for chunk in request.content.iter_chunked(1 << 20):
-        await asyncio.to_thread(spool.write, chunk)
-    spool.seek(0)
-    return spool
+    service = _images(request)
+    return web.json_response(await asyncio.to_thread(service.prune, None, qfilters(request)))
 
 
 @routes.get("/images/get")
@@ -67,29 +166,41 @@ async def save_many(request: web.Request) -> web.StreamResponse:
     return await _save(request, request.query.getall("names", []))
 
 
-@routes.post("/images/load")
-async def load(request: web.Request) -> web.StreamResponse:
-    with await _spool(request) as body:
-        messages = await asyncio.to_thread(_images(request).load, body)
-    if qbool(request, "quiet"):
-        messages = []
-    return await stream_json_lines(request, [{"stream": m + "\n"} for m in messages])
+def _next_batch(chunks: Iterator[bytes]) -> bytes | None:
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= _BATCH:
+            break
+    if not parts:
+        return None
+    return b"".join(parts)
 
 
 async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
-    chunks = _images(request).save(names)
-    response = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    while True:
-        chunk = await asyncio.to_thread(next, chunks, None)
-        if chunk is None:
-            break
-        if chunk:
-            await response.write(chunk)
-    await response.write_eof()
-    return response
+    if not names:
+        raise InvalidParameter("no images specified")
+    chunks = await asyncio.to_thread(_images(request).save, names)
+    try:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        while True:
+            data = await asyncio.to_thread(_next_batch, chunks)
+            if data is None:
+                break
+            await response.write(data)
+        await response.write_eof()
+        return response
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
 
+
+# --- /images/{name}/... ---------------------------------------------------------------------
 
 @routes.get(r"/images/{name:.+}/get")
 async def save_one(request: web.Request) -> web.StreamResponse:
@@ -98,26 +209,42 @@ async def save_one(request: web.Request) -> web.StreamResponse:
 
 @routes.get(r"/images/{name:.+}/json")
 async def inspect(request: web.Request) -> web.Response:
-    return web.json_response(_images(request).inspect(request.match_info["name"]))
+    result = await asyncio.to_thread(_images(request).inspect, request.match_info["name"])
+    version = _version(request)
+    if version >= (1, 44):
+        result.pop("VirtualSize", None)
+    if version >= (1, 45):
+        result.pop("Container", None)
+        result.pop("ContainerConfig", None)
+    return web.json_response(result)
 
 
 @routes.get(r"/images/{name:.+}/history")
 async def history(request: web.Request) -> web.Response:
-    return web.json_response(_images(request).history(request.match_info["name"]))
+    return web.json_response(await asyncio.to_thread(_images(request).history,
+                                                     request.match_info["name"]))
 
 
 @routes.post(r"/images/{name:.+}/tag")
 async def tag(request: web.Request) -> web.Response:
-    repo = request.query.get("repo", "")
-    tag_name = request.query.get("tag") or None
-    if repo and not tag_name and ":" in repo.rsplit("/", 1)[-1]:
-        repo, tag_name = repo.rsplit(":", 1)
-    _images(request).tag(request.match_info["name"], repo, tag_name)
+    await asyncio.to_thread(_images(request).tag, request.match_info["name"],
+                            request.query.get("repo", ""), request.query.get("tag") or None)
     return web.Response(status=201)
+
+
+@routes.post(r"/images/{name:.+}/push")
+async def push(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    tag_name = request.query.get("tag")
+    ref = f"{name}:{tag_name}" if tag_name else name
+    if not await asyncio.to_thread(_images(request).exists, ref):
+        raise NotFound(f"An image does not exist locally with the tag: "
+                       f"{reference.parse_normalized_named(name).familiar}")
+    raise NotImplementedYet("pushing images to a registry is not implemented yet")
 
 
 @routes.delete(r"/images/{name:.+}")
 async def remove(request: web.Request) -> web.Response:
-    result = _images(request).remove(request.match_info["name"], qbool(request, "force"),
-                                     qbool(request, "noprune"))
+    result = await asyncio.to_thread(_images(request).remove, request.match_info["name"],
+                                     qbool(request, "force"), qbool(request, "noprune"))
     return web.json_response(result)

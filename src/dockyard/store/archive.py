@@ -1,202 +1,444 @@
-"""Image archives: `docker save` output (OCI layout plus Docker's manifest.json) and `load`
-of either Docker's format or a plain OCI image layout."""
+"""Image archives and imports.
+
+save: the layout of `docker save` since Docker 25 — an OCI image layout (oci-layout,
+index.json, blobs/sha256/...) plus Docker's manifest.json and the legacy `repositories`
+file, so both Docker and OCI tools can read it. Layers are stored uncompressed (their blob
+digest is their diff ID). The archive is produced as a stream of chunks; no layer is ever
+held in memory.
+
+load: Docker archives (manifest.json; old `<id>/layer.tar` layouts and symlinked layers
+included) and OCI image layouts (index.json, nested indexes resolved for this platform).
+Every digest an archive states is checked: blob names, manifest, config and layer
+descriptors, and each layer's diff ID against the image config.
+
+import: the config of a one-layer image made from a root filesystem tarball, with
+Dockerfile-style changes and a message, as `docker import` builds it.
+"""
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import InvalidParameter
+from ..linux.securejoin import secure_join
+from . import reference
+from .changes import apply_changes, full_config
+from .layers import clean_name
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
+ANNOTATION_IMAGE_NAME = "io.containerd.image.name"
+ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
+_BLOB_PATH = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
+_CHUNK = 1 << 20
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), 0o644, 0
-    tar.addfile(info, io.BytesIO(data))
+class ArchiveError(InvalidParameter):
+    pass
 
 
-def _add_dir(tar: tarfile.TarFile, name: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
-    tar.addfile(info)
+def host_platform() -> tuple[str, str, str]:
+    """(os, architecture, variant) in Go's names."""
+    machine = os.uname().machine
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm",
+            "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x",
+            "riscv64": "riscv64"}.get(machine, machine)
+    variant = {"aarch64": "v8", "armv7l": "v7", "armv6l": "v6"}.get(machine, "")
+    return "linux", arch, variant
 
 
-class _Pipe(io.RawIOBase):
-    """Collects what tarfile writes so `save` can be streamed chunk by chunk."""
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# --- save -----------------------------------------------------------------------------------
+
+@dataclass
+class SaveImage:
+    image_id: str
+    config_raw: bytes
+    diff_ids: list[str]
+    tags: list[reference.Reference]      # tagged references to record for this image
+
+
+class _TarWriter:
+    """Just enough of a tar writer to stream big files without buffering them."""
 
     def __init__(self) -> None:
-        self.chunks: list[bytes] = []
+        self.offset = 0
 
-    def writable(self) -> bool:
-        return True
+    def header(self, name: str, size: int = 0, kind: bytes = tarfile.REGTYPE,
+               mode: int = 0o644) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.size, info.type, info.mode, info.mtime = size, kind, mode, 0
+        if kind == tarfile.DIRTYPE:
+            info.size, info.mode = 0, 0o755
+        raw = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        self.offset += len(raw)
+        return raw
 
-    def write(self, data: Any) -> int:
-        self.chunks.append(bytes(data))
-        return len(data)
+    def padding(self, size: int) -> bytes:
+        pad = b"\0" * (-size % tarfile.BLOCKSIZE)
+        self.offset += size + len(pad)
+        return pad
 
-    def take(self) -> bytes:
-        data, self.chunks = b"".join(self.chunks), []
-        return data
+    def file(self, name: str, data: bytes) -> bytes:
+        return self.header(name, len(data)) + data + self.padding(len(data))
+
+    def end(self) -> bytes:
+        tail = b"\0" * (2 * tarfile.BLOCKSIZE)
+        total = self.offset + len(tail)
+        return tail + b"\0" * (-total % tarfile.RECORDSIZE)
 
 
-def save(images: list[tuple[Any, list[str]]], read_blob: Callable[[str], Any]
-         ) -> Iterator[bytes]:
-    """images: (Image, familiar tags to record). Yields the tar archive in pieces."""
-    pipe = _Pipe()
-    tar = tarfile.open(fileobj=pipe, mode="w|", format=tarfile.PAX_FORMAT)
+def save_archive(images: list[SaveImage], open_blob: Callable[[str], BinaryIO]
+                 ) -> Iterator[bytes]:
+    """Yield a docker-save archive of `images` chunk by chunk."""
+    tar = _TarWriter()
     written: set[str] = set()
-    manifest_json = []
-    index_manifests = []
-    _add_dir(tar, "blobs")
-    _add_dir(tar, "blobs/sha256")
+    yield tar.header("blobs/", kind=tarfile.DIRTYPE)
+    yield tar.header("blobs/sha256/", kind=tarfile.DIRTYPE)
 
-    def blob(digest: str, data: bytes | None = None) -> str:
-        name = f"blobs/sha256/{digest.split(':', 1)[1]}"
-        if digest not in written:
-            written.add(digest)
-            if data is not None:
-                _add(tar, name, data)
-            else:
-                with read_blob(digest) as f:
-                    size = os.fstat(f.fileno()).st_size
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mode, info.mtime = size, 0o644, 0
-                    tar.addfile(info, f)
-        return name
+    def small_blob(data: bytes) -> tuple[str, bytes]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        name = f"blobs/sha256/{digest[7:]}"
+        if digest in written:
+            return digest, b""
+        written.add(digest)
+        return digest, tar.file(name, data)
 
-    for image, tags in images:
-        config_raw = json.dumps(image.config, separators=(",", ":")).encode()
-        with read_blob(image.id) as f:
-            config_raw = f.read()
-        config_name = blob(image.id, config_raw)
-        diff_ids = (image.config.get("rootfs") or {}).get("diff_ids", [])
+    manifest_json: list[dict[str, Any]] = []
+    index: list[dict[str, Any]] = []
+    repositories: dict[str, dict[str, str]] = {}
+    for image in images:
         layers = []
-        layer_names = []
-        for diff_id in diff_ids:
-            layer_names.append(blob(diff_id))
-            with read_blob(diff_id) as f:
-                layers.append({"mediaType": OCI_LAYER, "digest": diff_id,
-                               "size": os.fstat(f.fileno()).st_size})
-            yield pipe.take()
+        for diff_id in image.diff_ids:
+            name = f"blobs/sha256/{diff_id[7:]}"
+            with open_blob(diff_id) as f:
+                size = os.fstat(f.fileno()).st_size
+                if diff_id not in written:
+                    written.add(diff_id)
+                    yield tar.header(name, size)
+                    remaining = size
+                    while remaining > 0:
+                        chunk = f.read(min(_CHUNK, remaining))
+                        if not chunk:
+                            raise ArchiveError(f"layer {diff_id} is shorter than expected")
+                        remaining -= len(chunk)
+                        yield chunk
+                    yield tar.padding(size)
+            layers.append({"mediaType": OCI_LAYER, "digest": diff_id, "size": size})
+        config_digest, data = small_blob(image.config_raw)
+        if data:
+            yield data
         manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                    "config": {"mediaType": OCI_CONFIG, "digest": image.id,
-                               "size": len(config_raw)}, "layers": layers}
-        manifest_raw = json.dumps(manifest, separators=(",", ":")).encode()
-        import hashlib
-        manifest_digest = "sha256:" + hashlib.sha256(manifest_raw).hexdigest()
-        blob(manifest_digest, manifest_raw)
-        for tag in tags or [None]:
-            entry: dict[str, Any] = {"mediaType": OCI_MANIFEST, "digest": manifest_digest,
-                                     "size": len(manifest_raw)}
-            if tag:
-                entry["annotations"] = {"io.containerd.image.name": _full_name(tag),
-                                        "org.opencontainers.image.ref.name":
-                                            tag.rsplit(":", 1)[-1]}
-            index_manifests.append(entry)
-        manifest_json.append({"Config": config_name, "RepoTags": tags or None,
-                              "Layers": layer_names})
-    _add(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-    _add(tar, "index.json", json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                                        "manifests": index_manifests}).encode())
-    _add(tar, "manifest.json", json.dumps(manifest_json).encode())
-    tar.close()
-    yield pipe.take()
+                    "config": {"mediaType": OCI_CONFIG, "digest": config_digest,
+                               "size": len(image.config_raw)},
+                    "layers": layers}
+        manifest_raw = _json(manifest)
+        manifest_digest, data = small_blob(manifest_raw)
+        if data:
+            yield data
+        descriptor = {"mediaType": OCI_MANIFEST, "digest": manifest_digest,
+                      "size": len(manifest_raw)}
+        if image.tags:
+            for ref in image.tags:
+                index.append({**descriptor, "annotations": {
+                    ANNOTATION_IMAGE_NAME: str(ref), ANNOTATION_REF_NAME: ref.tag or ""}})
+                repositories.setdefault(ref.familiar, {})[ref.tag or ""] = image.image_id[7:]
+        else:
+            index.append(descriptor)
+        manifest_json.append({
+            "Config": f"blobs/sha256/{config_digest[7:]}",
+            "RepoTags": [ref.familiar_string() for ref in image.tags] or None,
+            "Layers": [f"blobs/sha256/{d[7:]}" for d in image.diff_ids]})
+    yield tar.file("index.json", _json({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                        "manifests": index}))
+    yield tar.file("manifest.json", _json(manifest_json))
+    yield tar.file("oci-layout", OCI_LAYOUT)
+    if repositories:
+        yield tar.file("repositories", _json(repositories))
+    yield tar.end()
 
 
-def _full_name(tag: str) -> str:
-    from .reference import parse
-    return str(parse(tag))
+# --- load -----------------------------------------------------------------------------------
+
+@dataclass
+class ArchiveLayer:
+    path: str
+    digest: str | None = None          # the blob digest the archive promises, if any
 
 
-def extract(stream: Any, directory: str) -> None:
-    """Unpack an image archive: only plain files and directories, names confined."""
+@dataclass
+class ArchiveImage:
+    config_raw: bytes
+    config_digest: str
+    layers: list[ArchiveLayer]
+    tags: list[str] = field(default_factory=list)   # references as written in the archive
+    parent: str = ""
+
+
+def temp_dir(parent: str) -> str:
+    os.makedirs(parent, mode=0o700, exist_ok=True)
+    return tempfile.mkdtemp(prefix=".load-", dir=parent)
+
+
+def extract_archive(stream: BinaryIO, directory: str) -> None:
+    """Unpack an image archive (plain or compressed tar) into a private directory. Names
+    are confined; symlinks and hard links are kept but only ever resolved inside it."""
+    directory = os.path.abspath(directory)
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
             for member in tar:
-                name = os.path.normpath(member.name).lstrip("/")
-                if name.startswith("..") or name in ("", "."):
+                rel = clean_name(member.name)
+                if not rel:
                     continue
-                path = os.path.join(directory, name)
+                parent_rel, _, base = rel.rpartition("/")
+                parent = secure_join(directory, parent_rel) if parent_rel else directory
+                os.makedirs(parent, mode=0o700, exist_ok=True)
+                path = os.path.join(parent, base)
+                if os.path.lexists(path) and not (member.isdir() and os.path.isdir(path)):
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path)
+                    else:
+                        os.unlink(path)
                 if member.isdir():
-                    os.makedirs(path, exist_ok=True)
+                    os.makedirs(path, mode=0o700, exist_ok=True)
                 elif member.isreg():
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
                     src = tar.extractfile(member)
-                    assert src is not None
-                    with open(path, "wb") as f:
-                        shutil.copyfileobj(src, f, 1 << 20)
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                                 0o600)
+                    with os.fdopen(fd, "wb") as out:
+                        if src is not None:
+                            shutil.copyfileobj(src, out, _CHUNK)
+                elif member.issym():
+                    os.symlink(member.linkname, path)
+                elif member.islnk():
+                    source = secure_join(directory, clean_name(member.linkname))
+                    if os.path.isfile(source):
+                        os.link(source, path)
     except tarfile.TarError as exc:
-        raise InvalidParameter(f"invalid tar header: {exc}") from None
+        raise ArchiveError(f"invalid tar header: {exc}") from None
+    except (EOFError, OSError) as exc:
+        raise ArchiveError(f"invalid archive: {exc}") from None
 
 
-def read_layout(directory: str) -> list[dict[str, Any]]:
-    """The images in an extracted archive: [{config, layers (paths), tags}]."""
-    def path_of(name: str) -> str:
-        full = os.path.normpath(os.path.join(directory, name))
-        if not full.startswith(directory + os.sep):
-            raise InvalidParameter(f"invalid path in archive: {name}")
-        return full
+def _file(directory: str, name: str) -> str:
+    """A regular file of the extracted archive, symlinks resolved inside it."""
+    rel = clean_name(name)
+    path = secure_join(directory, rel)
+    if not rel or not os.path.isfile(path):
+        raise ArchiveError(f"invalid archive: {name} not found")
+    return path
 
-    manifest_path = os.path.join(directory, "manifest.json")
-    found = []
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
+
+def _read_verified(path: str, digest: str | None, what: str) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read()
+    if digest is not None:
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise ArchiveError(f"invalid archive: {what} digest mismatch: expected {digest}, "
+                               f"got {actual}")
+    return data
+
+
+def read_archive(directory: str) -> list[ArchiveImage]:
+    """The images an extracted archive holds, in archive order."""
+    directory = os.path.abspath(directory)
+    if os.path.isfile(os.path.join(directory, "manifest.json")):
+        return _read_docker(directory)
+    if os.path.isfile(os.path.join(directory, "index.json")):
+        return _read_oci(directory)
+    if os.path.isfile(os.path.join(directory, "repositories")):
+        raise ArchiveError("invalid archive: legacy (pre-1.10) image archives without "
+                           "manifest.json are not supported")
+    raise ArchiveError("invalid archive: no manifest.json or index.json found")
+
+
+def _blob_digest(name: str) -> str | None:
+    match = _BLOB_PATH.match(clean_name(name))
+    return f"sha256:{match.group(1)}" if match else None
+
+
+def _read_docker(directory: str) -> list[ArchiveImage]:
+    try:
+        with open(os.path.join(directory, "manifest.json"), "rb") as f:
             entries = json.load(f)
-        for entry in entries:
-            with open(path_of(entry["Config"]), "rb") as f:
-                config_raw = f.read()
-            found.append({"config_raw": config_raw,
-                          "layers": [path_of(p) for p in entry.get("Layers") or []],
-                          "tags": entry.get("RepoTags") or []})
-        return found
-    index_path = os.path.join(directory, "index.json")
-    if not os.path.exists(index_path):
-        raise InvalidParameter("invalid archive: no manifest.json or index.json found")
+    except ValueError as exc:
+        raise ArchiveError(f"invalid archive: manifest.json: {exc}") from None
+    if not isinstance(entries, list):
+        raise ArchiveError("invalid archive: manifest.json is not a list")
+    images = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
+            raise ArchiveError("invalid archive: bad manifest.json entry")
+        config_raw = _read_verified(_file(directory, entry["Config"]),
+                                    _blob_digest(entry["Config"]), "config")
+        layers = [ArchiveLayer(_file(directory, name), _blob_digest(name))
+                  for name in entry.get("Layers") or []]
+        images.append(ArchiveImage(config_raw, "sha256:" + hashlib.sha256(config_raw).hexdigest(),
+                                   layers, [t for t in entry.get("RepoTags") or []],
+                                   entry.get("Parent") or ""))
+    return images
 
-    def blob_path(digest: str) -> str:
-        return path_of(f"blobs/{digest.replace(':', '/', 1)}")
 
-    def walk(descriptor: dict[str, Any], name: str | None) -> None:
-        with open(blob_path(descriptor["digest"]), "rb") as f:
-            doc = json.load(f)
-        if doc.get("manifests"):
-            for child in doc["manifests"]:
-                platform = child.get("platform") or {}
-                if platform and platform.get("architecture") not in (None, _host_arch()):
-                    continue
-                walk(child, name)
-                return
-            raise InvalidParameter("no matching manifest for this platform in the archive")
-        with open(blob_path(doc["config"]["digest"]), "rb") as f:
-            config_raw = f.read()
-        found.append({"config_raw": config_raw,
-                      "layers": [blob_path(layer["digest"]) for layer in doc["layers"]],
-                      "tags": [name] if name else []})
+def _platform_matches(platform: dict[str, Any]) -> bool:
+    host_os, host_arch, host_variant = host_platform()
+    if platform.get("os", host_os) != host_os:
+        return False
+    if platform.get("architecture", host_arch) != host_arch:
+        return False
+    variant = platform.get("variant")
+    return not variant or not host_variant or variant == host_variant or \
+        (host_arch == "arm64" and variant in ("v8", ""))
 
-    with open(index_path) as f:
-        index = json.load(f)
+
+def _oci_name(annotations: dict[str, str]) -> str | None:
+    name = annotations.get(ANNOTATION_IMAGE_NAME)
+    if not name:
+        ref_name = annotations.get(ANNOTATION_REF_NAME, "")
+        if "/" in ref_name or ":" in ref_name:   # a full reference, not just a tag
+            name = ref_name
+    if name:
+        try:
+            return str(reference.parse(name))
+        except InvalidParameter:
+            return None
+    return None
+
+
+def _read_oci(directory: str) -> list[ArchiveImage]:
+    def blob(descriptor: dict[str, Any], what: str) -> bytes:
+        digest = descriptor.get("digest", "")
+        reference.validate_digest(digest)
+        if not digest.startswith("sha256:"):
+            raise ArchiveError(f"invalid archive: unsupported digest {digest}")
+        data = _read_verified(_file(directory, f"blobs/sha256/{digest[7:]}"), digest, what)
+        if "size" in descriptor and descriptor["size"] != len(data):
+            raise ArchiveError(f"invalid archive: {what} size mismatch")
+        return data
+
+    def manifest_of(descriptor: dict[str, Any]) -> dict[str, Any] | None:
+        doc = json.loads(blob(descriptor, "manifest"))
+        if doc.get("mediaType") in INDEX_TYPES or descriptor.get("mediaType") in INDEX_TYPES \
+                or ("manifests" in doc and "layers" not in doc):
+            candidates = [d for d in doc.get("manifests") or []
+                          if (d.get("annotations") or {}).get("vnd.docker.reference.type")
+                          != "attestation-manifest"]
+            for child in candidates:
+                if _platform_matches(child.get("platform") or {}):
+                    return manifest_of(child)
+            os_, arch, _ = host_platform()
+            raise ArchiveError(f"no matching manifest for {os_}/{arch} in the manifest list "
+                               "entries")
+        return doc
+
+    try:
+        with open(os.path.join(directory, "index.json"), "rb") as f:
+            index = json.load(f)
+    except ValueError as exc:
+        raise ArchiveError(f"invalid archive: index.json: {exc}") from None
+    images: list[ArchiveImage] = []
+    by_manifest: dict[str, ArchiveImage] = {}
     for descriptor in index.get("manifests") or []:
-        annotations = descriptor.get("annotations") or {}
-        name = annotations.get("io.containerd.image.name")
-        if not name and ":" in annotations.get("org.opencontainers.image.ref.name", ""):
-            name = annotations["org.opencontainers.image.ref.name"]
-        walk(descriptor, name)
-    return found
+        platform = descriptor.get("platform")
+        if platform and not _platform_matches(platform):
+            continue
+        name = _oci_name(descriptor.get("annotations") or {})
+        key = descriptor.get("digest", "")
+        if key in by_manifest:
+            if name and name not in by_manifest[key].tags:
+                by_manifest[key].tags.append(name)
+            continue
+        manifest = manifest_of(descriptor)
+        if manifest is None:
+            continue
+        config_desc = manifest.get("config") or {}
+        config_raw = blob(config_desc, "config")
+        layers = []
+        for layer in manifest.get("layers") or []:
+            digest = layer.get("digest", "")
+            reference.validate_digest(digest)
+            layers.append(ArchiveLayer(_file(directory, f"blobs/sha256/{digest[7:]}"), digest))
+        image = ArchiveImage(config_raw, config_desc["digest"], layers, [name] if name else [])
+        by_manifest[key] = image
+        images.append(image)
+    if not images:
+        raise ArchiveError("invalid archive: index.json names no image for this platform")
+    return images
 
 
-def _host_arch() -> str:
-    machine = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+# --- import ---------------------------------------------------------------------------------
+
+def parse_platform(text: str | None) -> tuple[str, str, str]:
+    host_os, host_arch, host_variant = host_platform()
+    if not text:
+        return host_os, host_arch, host_variant
+    parts = text.lower().split("/")
+    if len(parts) > 3 or not all(parts):
+        raise InvalidParameter(f'"{text}": unknown operating system or architecture: invalid '
+                               "argument")
+    os_ = parts[0]
+    arch = parts[1] if len(parts) > 1 else host_arch
+    variant = parts[2] if len(parts) > 2 else ""
+    if os_ != "linux":
+        raise InvalidParameter(f"operating system is not supported: {os_}")
+    return os_, arch, variant
 
 
-def temp_dir(root: str) -> str:
-    return tempfile.mkdtemp(prefix=".load-", dir=root)
+def import_config(diff_id: str, created: str, source: str, message: str = "",
+                  changes: list[str] | None = None, platform: str | None = None,
+                  docker_version: str = "") -> dict[str, Any]:
+    """The image config `docker import` writes for a one-layer image."""
+    os_, arch, variant = parse_platform(platform)
+    comment = message or f"Imported from {source}"
+    config: dict[str, Any] = {
+        "architecture": arch, "comment": comment,
+        "config": full_config(apply_changes({}, changes or [])), "created": created,
+        "docker_version": docker_version,
+        "history": [{"created": created, "comment": comment}],
+        "os": os_, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    if variant:
+        config["variant"] = variant
+    if not docker_version:
+        del config["docker_version"]
+    return dict(sorted(config.items()))
+
+
+def check_changes(changes: list[str] | None) -> None:
+    """Fail early (before reading any layer) on invalid --change instructions."""
+    apply_changes({}, changes or [])
+
+
+def open_url(url: str, timeout: float = 60) -> BinaryIO:
+    """An import source given as a URL (http:// is assumed when no scheme is given)."""
+    import urllib.error
+    import urllib.request
+
+    if "://" not in url:
+        url = "http://" + url
+    if not url.startswith(("http://", "https://")):
+        raise InvalidParameter(f"unsupported URL scheme: {url}")
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        raise InvalidParameter(f"failed to GET {url} with status {exc.code} "
+                               f"{exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise InvalidParameter(f"Get \"{url}\": {reason}") from None
+    return response  # type: ignore[return-value]

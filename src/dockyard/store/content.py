@@ -1,35 +1,122 @@
-"""Content-addressed blob store: blobs/sha256/<hex>, verified and written atomically."""
+"""Content-addressed blob store: <root>/content/blobs/sha256/<hex>.
+
+A blob is written to a temp file under content/ingest while it is hashed, fsynced, checked
+against the expected digest and only then renamed into place (and the directory fsynced).
+A mismatch, an error or a crash leaves nothing under blobs/; leftovers in ingest/ are
+removed when the store opens.
+"""
 from __future__ import annotations
 
 import hashlib
 import os
-from typing import BinaryIO, Iterator
+import re
+import shutil
+from typing import BinaryIO, Iterable, Iterator
 
 from ..errors import InvalidParameter
 from ..linux import atomic
+
+_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+CHUNK = 1 << 20
 
 
 class DigestMismatch(InvalidParameter):
     pass
 
 
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class BlobWriter:
+    """An in-progress blob: write() while hashing, then commit() (verifies) or abort()."""
+
+    def __init__(self, store: "ContentStore", expected: str | None = None) -> None:
+        if expected is not None:
+            store.path(expected)      # validates the digest's form before any byte lands
+        self.store = store
+        self.expected = expected
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.tmp = os.path.join(store.ingest, f"{os.getpid()}-{os.urandom(8).hex()}")
+        self._file: BinaryIO | None = open(self.tmp, "xb")
+        self.digest: str | None = None
+
+    def write(self, data: bytes) -> int:
+        assert self._file is not None
+        self.hash.update(data)
+        self.size += len(data)
+        self._file.write(data)
+        return len(data)
+
+    def commit(self, expected: str | None = None) -> str:
+        expected = expected or self.expected
+        digest = "sha256:" + self.hash.hexdigest()
+        try:
+            if expected is not None and expected != digest:
+                raise DigestMismatch(f"digest mismatch: expected {expected}, got {digest}")
+            assert self._file is not None
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            final = self.store.path(digest)
+            if os.path.exists(final):
+                os.unlink(self.tmp)
+            else:
+                os.chmod(self.tmp, 0o600)
+                os.rename(self.tmp, final)
+                atomic.fsync_dir(self.store.root)
+            self.digest = digest
+            return digest
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "BlobWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None or self.digest is None:
+            self.abort()
+
+
 class ContentStore:
-    def __init__(self, root: str) -> None:
-        self.root = os.path.join(root, "content", "blobs", "sha256")
+    def __init__(self, data_root: str) -> None:
+        base = os.path.join(data_root, "content")
+        self.root = os.path.join(base, "blobs", "sha256")
+        self.ingest = os.path.join(base, "ingest")
         os.makedirs(self.root, mode=0o700, exist_ok=True)
-        for name in os.listdir(self.root):  # partial blobs from an interrupted write
-            if name.startswith((".ingest-", ".tmp-")):
-                os.unlink(os.path.join(self.root, name))
+        # a crash mid-write leaves only an ingest file: throw them all away
+        shutil.rmtree(self.ingest, ignore_errors=True)
+        os.makedirs(self.ingest, mode=0o700, exist_ok=True)
+        for name in os.listdir(self.root):   # temp files of older versions
+            if name.startswith("."):
+                try:
+                    os.unlink(os.path.join(self.root, name))
+                except OSError:
+                    pass
 
     def path(self, digest: str) -> str:
-        algo, _, hexpart = digest.partition(":")
-        if algo != "sha256" or len(hexpart) != 64 or not all(c in "0123456789abcdef"
-                                                               for c in hexpart):
+        algorithm, _, hexpart = digest.partition(":")
+        if algorithm != "sha256" or not _HEX64.match(hexpart):
             raise InvalidParameter(f"invalid digest: {digest}")
         return os.path.join(self.root, hexpart)
 
     def exists(self, digest: str) -> bool:
         return os.path.exists(self.path(digest))
+
+    def size(self, digest: str) -> int:
+        return os.path.getsize(self.path(digest))
 
     def read(self, digest: str) -> bytes:
         with open(self.path(digest), "rb") as f:
@@ -38,55 +125,41 @@ class ContentStore:
     def open(self, digest: str) -> BinaryIO:
         return open(self.path(digest), "rb")
 
-    def size(self, digest: str) -> int:
-        return os.path.getsize(self.path(digest))
+    def writer(self, expected: str | None = None) -> BlobWriter:
+        return BlobWriter(self, expected)
 
     def write(self, data: bytes, expected: str | None = None) -> str:
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if expected and expected != digest:
+        """Store bytes; the digest is checked before anything is written."""
+        digest = digest_of(data)
+        if expected is not None and expected != digest:
+            self.path(expected)
             raise DigestMismatch(f"digest mismatch: expected {expected}, got {digest}")
-        path = self.path(digest)
-        if not os.path.exists(path):
-            atomic.write_bytes(path, data, 0o600)
+        if not os.path.exists(self.path(digest)):
+            with self.writer() as w:
+                w.write(data)
+                w.commit(digest)
         return digest
 
-    def write_stream(self, chunks: Iterator[bytes], expected: str | None = None) -> str:
-        """Stream into a temp file while hashing; verify; rename into place."""
-        hasher = hashlib.sha256()
-        tmp = os.path.join(self.root, f".ingest-{os.getpid()}-{os.urandom(6).hex()}")
-        try:
-            with open(tmp, "wb") as f:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    f.write(chunk)
-                f.flush()
-                os.fsync(f.fileno())
-            digest = "sha256:" + hasher.hexdigest()
-            if expected and expected != digest:
-                raise DigestMismatch(f"digest mismatch: expected {expected}, got {digest}")
-            os.rename(tmp, self.path(digest))
-            atomic.fsync_dir(self.root)
-            return digest
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    def write_stream(self, source: BinaryIO | Iterable[bytes], expected: str | None = None
+                     ) -> str:
+        """Store a file object's or an iterable's bytes, hashing as they stream."""
+        with self.writer(expected) as w:
+            if hasattr(source, "read"):
+                while chunk := source.read(CHUNK):  # type: ignore[union-attr]
+                    w.write(chunk)
+            else:
+                for chunk in source:  # type: ignore[union-attr]
+                    w.write(chunk)
+            return w.commit()
 
-    def temp_file(self) -> tuple[str, BinaryIO]:
-        """A temp file in the store for a blob whose digest is known only once written."""
-        path = os.path.join(self.root, f".ingest-{os.getpid()}-{os.urandom(6).hex()}")
-        return path, open(path, "wb")
-
-    def commit_temp(self, path: str, digest: str) -> None:
-        if os.path.exists(self.path(digest)):
-            os.unlink(path)
-            return
-        with open(path, "rb+") as f:
-            os.fsync(f.fileno())
-        os.rename(path, self.path(digest))
-        atomic.fsync_dir(self.root)
-
-    def delete(self, digest: str) -> None:
+    def delete(self, digest: str) -> bool:
         try:
             os.unlink(self.path(digest))
+            return True
         except FileNotFoundError:
-            pass
+            return False
+
+    def list(self) -> Iterator[str]:
+        for name in os.listdir(self.root):
+            if _HEX64.match(name):
+                yield f"sha256:{name}"

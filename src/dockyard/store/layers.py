@@ -1,72 +1,219 @@
-"""Apply a layer (tar, optionally gzip-compressed) into a directory, computing its diff ID.
+"""Apply a layer (a tar stream, optionally gzip/bzip2/xz/zstd-compressed) to a directory.
 
-OCI whiteouts become overlayfs whiteouts (0/0 character devices) and opaque directories
-(trusted.overlay.opaque=y). No entry may write outside the target directory: names are
-confined, and parents are resolved without following symlinks out of it.
+The uncompressed bytes are hashed on the fly (the layer's diff ID) and may be copied to a
+sink (the content store keeps every layer's tar for `save`); the raw bytes are hashed too
+(the digest of the blob as it came, which OCI manifests name).
+
+OCI whiteouts become overlayfs ones: `.wh.<name>` a 0/0 character device, `.wh..wh..opq`
+the xattr trusted.overlay.opaque=y on its directory.
+
+Security: the tar is hostile until proven otherwise. Names are made relative and '..' can
+never climb above the target; every entry's parent directory is resolved inside the target
+(symlinks are followed as if the target were '/', like a chroot), so neither a symlink nor
+a hard link can make a write land outside it. Hard links may only point at entries inside
+the target. trusted.overlay.* xattrs from the archive are dropped (only whiteouts made here
+may steer overlayfs). Devices are created (the daemon is root), owners, modes, times and
+other xattrs preserved.
 """
 from __future__ import annotations
 
+import bz2
 import hashlib
+import lzma
 import os
+import shutil
 import stat
 import tarfile
 import zlib
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable
 
 from ..errors import InvalidParameter
 from ..linux.securejoin import secure_join
 
 WHITEOUT_PREFIX = ".wh."
-OPAQUE = ".wh..wh..opq"
+WHITEOUT_OPAQUE = ".wh..wh..opq"
+WHITEOUT_META_PREFIX = ".wh..wh."
+OPAQUE_XATTR = "trusted.overlay.opaque"
+_RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
 
 
-class _HashingReader:
-    """Decompresses (gzip auto-detected) and hashes the uncompressed tar stream."""
+class LayerError(InvalidParameter):
+    pass
 
-    def __init__(self, raw: BinaryIO, sink: BinaryIO | None = None) -> None:
+
+@dataclass
+class LayerStats:
+    diff_id: str            # sha256 of the uncompressed tar
+    digest: str             # sha256 of the bytes as read (compressed or not)
+    tar_size: int           # uncompressed tar length
+    compression: str        # "", "gzip", "bzip2", "xz", "zstd"
+
+
+# --- decompression ---------------------------------------------------------------------------
+
+class _MultiStream:
+    """A decompressor that continues across concatenated members (gzip, bzip2, xz)."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.current = factory()
+        self.in_member = False
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            self.in_member = True
+            out.append(self.current.decompress(data))
+            if self.current.eof:
+                data = self.current.unused_data
+                self.current = self.factory()
+                self.in_member = False
+                if not data.strip(b"\0"):   # zero padding after the last member
+                    break
+            else:
+                data = b""
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        if self.in_member:
+            raise LayerError("unexpected EOF")
+        return b""
+
+
+class _Zstd:
+    def __init__(self) -> None:
+        try:
+            import zstandard  # type: ignore[import-not-found]
+        except ImportError:
+            raise LayerError("zstd-compressed layers need the zstandard module") from None
+        self._zstd = zstandard
+        self.current = zstandard.ZstdDecompressor().decompressobj()
+
+    def feed(self, data: bytes) -> bytes:
+        out = [self.current.decompress(data)]
+        unused = getattr(self.current, "unused_data", b"")
+        if getattr(self.current, "eof", False) and unused:
+            self.current = self._zstd.ZstdDecompressor().decompressobj()
+            out.append(self.feed(unused))
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        return b""
+
+
+def detect_compression(head: bytes) -> str:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"BZh"):
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    return ""
+
+
+def _decompressor(kind: str) -> Any:
+    if kind == "gzip":
+        return _MultiStream(lambda: zlib.decompressobj(16 + zlib.MAX_WBITS))
+    if kind == "bzip2":
+        return _MultiStream(bz2.BZ2Decompressor)
+    if kind == "xz":
+        return _MultiStream(lambda: lzma.LZMADecompressor(lzma.FORMAT_AUTO))
+    if kind == "zstd":
+        return _Zstd()
+    return None
+
+
+class LayerReader:
+    """A file-like reader of the uncompressed tar. Hashes both the raw and the uncompressed
+    bytes and copies the uncompressed ones to `sink`."""
+
+    def __init__(self, raw: BinaryIO, sink: Any = None) -> None:
         self.raw = raw
         self.sink = sink
+        self.raw_hash = hashlib.sha256()
         self.hash = hashlib.sha256()
+        self.raw_size = 0
         self.size = 0
-        self._inflate: zlib._Decompress | None = None
-        self._pending = b""
+        self.compression = ""
+        self._decomp: Any = None
+        self._buf = bytearray()
+        self._pos = 0
         self._started = False
         self._eof = False
 
-    def _fill(self, want: int) -> None:
-        while len(self._pending) < want and not self._eof:
-            chunk = self.raw.read(1 << 20)
-            if not self._started:
-                self._started = True
-                if chunk[:2] == b"\x1f\x8b":
-                    self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            if not chunk:
-                self._eof = True
-                if self._inflate is not None:
-                    self._pending += self._inflate.flush()
-                break
-            self._pending += self._inflate.decompress(chunk) if self._inflate else chunk
+    def _read_raw(self) -> bytes:
+        try:
+            chunk = self.raw.read(_RAW_CHUNK)
+        except (zlib.error, OSError, EOFError) as exc:
+            raise LayerError(f"error reading layer: {exc}") from None
+        if chunk:
+            self.raw_hash.update(chunk)
+            self.raw_size += len(chunk)
+        return chunk or b""
 
-    def read(self, size: int = -1) -> bytes:
+    def _start(self) -> bytes:
+        head = b""
+        while len(head) < 6:
+            chunk = self._read_raw()
+            if not chunk:
+                break
+            head += chunk
+        self.compression = detect_compression(head)
+        self._decomp = _decompressor(self.compression)
+        self._started = True
+        return head
+
+    def _fill(self, want: int) -> None:
+        while len(self._buf) - self._pos < want and not self._eof:
+            chunk = self._start() if not self._started else self._read_raw()
+            try:
+                if not chunk:
+                    self._eof = True
+                    if self._decomp is not None:
+                        self._buf += self._decomp.finish()
+                    break
+                self._buf += self._decomp.feed(chunk) if self._decomp is not None else chunk
+            except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+                raise LayerError(f"invalid {self.compression} stream: {exc}") from None
+
+    def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             size = 1 << 62
         self._fill(size)
-        data, self._pending = self._pending[:size], self._pending[size:]
-        self.hash.update(data)
-        if self.sink is not None and data:
-            self.sink.write(data)
-        self.size += len(data)
+        end = min(len(self._buf), self._pos + size)
+        data = bytes(self._buf[self._pos:end])
+        self._pos = end
+        if self._pos >= (1 << 20):
+            del self._buf[:self._pos]
+            self._pos = 0
+        if data:
+            self.hash.update(data)
+            self.size += len(data)
+            if self.sink is not None:
+                self.sink.write(data)
         return data
 
     def drain(self) -> None:
+        """Read (and hash) whatever tarfile left after the end-of-archive marker."""
         while self.read(1 << 20):
             pass
 
+    def stats(self) -> LayerStats:
+        return LayerStats("sha256:" + self.hash.hexdigest(),
+                          "sha256:" + self.raw_hash.hexdigest(), self.size, self.compression)
 
-def _clean_name(name: str) -> str:
-    parts = [p for p in name.split("/") if p not in ("", ".")]
+
+# --- paths ----------------------------------------------------------------------------------
+
+def clean_name(name: str) -> str:
+    """Relative, normalised, '..' clamped at the root: "/../../etc/x" -> "etc/x"."""
     out: list[str] = []
-    for part in parts:
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
         if part == "..":
             if out:
                 out.pop()
@@ -75,11 +222,42 @@ def _clean_name(name: str) -> str:
     return "/".join(out)
 
 
-def _safe_parent(root: str, rel: str) -> str:
-    """The host path for `rel`: its parent resolved inside root (symlinks confined)."""
-    parent, _, base = rel.rpartition("/")
-    parent_path = secure_join(root, parent) if parent else root
-    return os.path.join(parent_path, base)
+def _inside(root: str, path: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def _resolve_parent(root: str, parent_rel: str, create: bool = True) -> str:
+    """The host directory for a parent path inside the layer: symlinks resolved confined to
+    root, missing directories created; refuses anything but a real directory inside root."""
+    if not parent_rel:
+        return root
+    resolved = secure_join(root, parent_rel)
+    if not _inside(root, resolved):          # secure_join never does this; belt and braces
+        raise LayerError(f"path escapes the layer: {parent_rel}")
+    try:
+        st = os.lstat(resolved)
+    except FileNotFoundError:
+        if not create:
+            raise LayerError(f"no such directory in layer: {parent_rel}") from None
+        _mkdirs(root, resolved)
+        return resolved
+    if not stat.S_ISDIR(st.st_mode):
+        raise LayerError(f"invalid layer: {parent_rel} is not a directory")
+    return resolved
+
+
+def _mkdirs(root: str, path: str) -> None:
+    rel = os.path.relpath(path, root)
+    current = root
+    for part in rel.split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            os.mkdir(current, 0o755)
+        except FileExistsError:
+            st = os.lstat(current)
+            if not stat.S_ISDIR(st.st_mode):
+                raise LayerError(f"invalid layer: {os.path.relpath(current, root)} is not a "
+                                 "directory") from None
 
 
 def _remove(path: str) -> None:
@@ -88,92 +266,144 @@ def _remove(path: str) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
-        import shutil
         shutil.rmtree(path)
     else:
         os.unlink(path)
 
 
-def apply_layer(stream: BinaryIO, target: str, sink: BinaryIO | None = None
-                ) -> tuple[str, int]:
-    """Unpack into `target` (an empty dir); return (diff ID, uncompressed size). The
-    uncompressed tar is also written to `sink` when given (kept for `save` and `push`)."""
-    reader = _HashingReader(stream, sink)
+# --- application ----------------------------------------------------------------------------
+
+def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
+    """Unpack a layer into `target` (normally an empty directory) and return its digests.
+    The whole stream is consumed, so the diff ID covers the tar's trailing blocks too."""
+    target = os.path.abspath(target)
+    reader = LayerReader(stream, sink)
     try:
-        archive = tarfile.open(fileobj=reader, mode="r|")  # type: ignore[arg-type]
-    except tarfile.TarError as exc:
-        raise InvalidParameter(f"invalid tar archive: {exc}") from None
-    dirs: list[tuple[str, tarfile.TarInfo]] = []
+        archive = tarfile.open(fileobj=reader, mode="r|",  # type: ignore[call-overload]
+                               errorlevel=2)
+    except tarfile.ReadError as exc:
+        if reader.size == 0 and reader.raw_size == 0:
+            raise LayerError("invalid tar archive: empty") from None
+        raise LayerError(f"invalid tar archive: {exc}") from None
+    dir_times: list[tuple[str, float]] = []
     try:
         for member in archive:
-            rel = _clean_name(member.name)
+            rel = clean_name(member.name)
             if not rel:
+                continue        # the archive root itself
+            parent_rel, _, base = rel.rpartition("/")
+            parent = _resolve_parent(target, parent_rel)
+            if base == WHITEOUT_OPAQUE:
+                os.setxattr(parent, OPAQUE_XATTR, b"y")
                 continue
-            path = _safe_parent(target, rel)
-            base = os.path.basename(rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            if base == OPAQUE:
-                os.setxattr(os.path.dirname(path), "trusted.overlay.opaque", b"y")
-                continue
+            if base.startswith(WHITEOUT_META_PREFIX):
+                continue        # other AUFS metadata (.wh..wh.plnk and friends)
             if base.startswith(WHITEOUT_PREFIX):
-                hidden = os.path.join(os.path.dirname(path), base[len(WHITEOUT_PREFIX):])
-                _remove(hidden)
-                os.mknod(hidden, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+                hidden = base[len(WHITEOUT_PREFIX):]
+                if hidden in ("", ".", ".."):
+                    raise LayerError(f"invalid whiteout: {member.name}")
+                path = os.path.join(parent, hidden)
+                _remove(path)
+                os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+                os.lchown(path, member.uid, member.gid)
                 continue
-            _extract(archive, member, path, target)
-            if member.isdir():
-                dirs.append((path, member))
+            path = os.path.join(parent, base)
+            if _extract_member(archive, member, path, target) and member.isdir():
+                dir_times.append((path, member.mtime))
         reader.drain()
     except tarfile.TarError as exc:
-        raise InvalidParameter(f"invalid tar archive: {exc}") from None
-    for path, member in reversed(dirs):  # directory times last, after their contents
-        os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
-    return "sha256:" + reader.hash.hexdigest(), reader.size
+        raise LayerError(f"invalid tar archive: {exc}") from None
+    except OSError as exc:
+        raise LayerError(f"failed to apply layer: {exc}") from None
+    for path, mtime in reversed(dir_times):   # directory times last, after their contents
+        _utime(path, mtime)
+    return reader.stats()
 
 
-def _extract(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str, root: str) -> None:
-    if os.path.lexists(path) and not (member.isdir() and os.path.isdir(path)
-                                      and not os.path.islink(path)):
+def _utime(path: str, mtime: float) -> None:
+    ns = int(mtime * 1_000_000_000)
+    os.utime(path, ns=(ns, ns), follow_symlinks=False)
+
+
+def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
+                    root: str) -> bool:
+    """Create one entry at `path` (whose parent is already a real directory inside root).
+    Returns False for entry types that are skipped."""
+    try:
+        existing = os.lstat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
         _remove(path)
     mode = member.mode & 0o7777
     if member.isdir():
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, mode)
+        if existing is None or not stat.S_ISDIR(existing.st_mode):
+            os.mkdir(path, 0o700)
     elif member.isreg():
         src = archive.extractfile(member)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600)
-        with os.fdopen(fd, "wb") as f:
-            assert src is not None
-            while chunk := src.read(1 << 20):
-                f.write(chunk)
-        os.chmod(path, mode)
+        with os.fdopen(fd, "wb") as out:
+            if src is not None:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
     elif member.issym():
         os.symlink(member.linkname, path)
     elif member.islnk():
-        source = secure_join(root, _clean_name(member.linkname))
-        if not os.path.lexists(source) or os.path.commonpath([root, source]) != root:
-            raise InvalidParameter(f"invalid hardlink {member.name} -> {member.linkname}")
+        link_rel = clean_name(member.linkname)
+        if not link_rel:
+            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
+        link_parent_rel, _, link_base = link_rel.rpartition("/")
+        source = os.path.join(_resolve_parent(root, link_parent_rel, create=False), link_base)
+        try:
+            st = os.lstat(source)
+        except FileNotFoundError:
+            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}: "
+                             "no such file in the layer") from None
+        if stat.S_ISDIR(st.st_mode) or not _inside(root, source):
+            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
         os.link(source, path, follow_symlinks=False)
-        return
+        return True      # shares the inode (and so the metadata) of its source
     elif member.ischr() or member.isblk():
         kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-        os.mknod(path, kind | mode, os.makedev(member.devmajor, member.devminor))
+        os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
     elif member.isfifo():
-        os.mkfifo(path, mode)
+        os.mkfifo(path, 0o600)
     else:
-        return
+        return False
     os.lchown(path, member.uid, member.gid)
     if not member.issym():
-        os.chmod(path, mode)  # chown clears setuid bits
-        for key, value in (member.pax_headers or {}).items():
-            if key.startswith("SCHILY.xattr."):
-                try:
-                    os.setxattr(path, key[len("SCHILY.xattr."):], value.encode("utf-8",
-                                                                              "surrogateescape"))
-                except OSError:
-                    pass
-        if not member.isdir():
-            os.utime(path, (member.mtime, member.mtime))
-    else:
-        os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+        os.chmod(path, mode)          # after chown, which clears set-id bits
+    for key, value in (member.pax_headers or {}).items():
+        if not key.startswith("SCHILY.xattr."):
+            continue
+        name = key[len("SCHILY.xattr."):]
+        if name.startswith("trusted.overlay."):
+            continue
+        try:
+            os.setxattr(path, name, value.encode("utf-8", "surrogateescape"),
+                        follow_symlinks=False)
+        except OSError:
+            pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
+    if not member.isdir():
+        _utime(path, member.mtime)
+    return True
+
+
+def directory_size(path: str) -> int:
+    """Docker's layer DiffSize: apparent sizes of everything but directories, each inode
+    counted once."""
+    seen: set[int] = set()
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in filenames + [d for d in dirnames
+                                 if os.path.islink(os.path.join(dirpath, d))]:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if st.st_ino in seen:
+                continue
+            seen.add(st.st_ino)
+            total += st.st_size
+    return total
