@@ -1256,8 +1256,9 @@ def test_api_images(tmp_path: Any) -> None:
 # --- CLI formatting -------------------------------------------------------------------------
 
 def test_cli_formatting() -> None:
-    from dockyard.cli.formatting import (TemplateError, ellipsis, human_duration, human_size,
-                                         render_rows, render_table, render_template, tabwrite)
+    from dockyard.cli.formatting import (TemplateError, ellipsis, render_rows, render_table,
+                                         render_template, tabwrite)
+    from dockyard.units import human_duration, human_size
 
     assert [human_size(n) for n in (0, 999, 1000, 4_260_000, 1_240_000, 123_456_789,
                                     5_610_000_000)] == \

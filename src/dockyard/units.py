@@ -2,8 +2,30 @@
 from __future__ import annotations
 
 
+_DECIMAL_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """units.HumanSizeWithPrecision: decimal units, `precision` significant digits
+    ("4.26MB", "1.24kB", "0B"). Docker's `images` uses 3, `prune` totals 4."""
+    size = float(size)
+    i = 0
+    while size >= 1000.0 and i < len(_DECIMAL_UNITS) - 1:
+        size /= 1000.0
+        i += 1
+    return f"{_go_g(size, precision)}{_DECIMAL_UNITS[i]}"
+
+
+def _go_g(value: float, precision: int) -> str:
+    """Go's %.<precision>g (Python's %g differs only in the exponent's minimum digits,
+    which both render with two)."""
+    return f"{value:.{precision}g}"
+
+
 def human_duration(seconds: float) -> str:
-    """units.HumanDuration: "Less than a second", "About a minute", "3 weeks", ..."""
+    """units.HumanDuration: "Less than a second", "1 second", "N seconds",
+    "About a minute", "N minutes", "About an hour", "N hours", "N days", "N weeks",
+    "N months", "N years"."""
     s = int(seconds)
     if s < 1:
         return "Less than a second"
@@ -11,12 +33,12 @@ def human_duration(seconds: float) -> str:
         return "1 second"
     if s < 60:
         return f"{s} seconds"
-    minutes = s // 60
+    minutes = int(seconds / 60)
     if minutes == 1:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = round(s / 3600)
+    hours = int(seconds / 3600 + 0.5)
     if hours == 1:
         return "About an hour"
     if hours < 48:
@@ -27,20 +49,7 @@ def human_duration(seconds: float) -> str:
         return f"{hours // 24 // 7} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
-
-
-def human_size(size: float, precision: int = 3) -> str:
-    """units.HumanSizeWithPrecision: decimal units, `precision` significant digits."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000.0
-        i += 1
-    text = f"{size:.{precision}g}"
-    if "e" in text:
-        text = f"{size:.0f}"
-    return f"{text}{units[i]}"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def bytes_size(size: float) -> str:

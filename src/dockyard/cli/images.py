@@ -70,7 +70,8 @@ def image_rows(images: list[dict[str, Any]], no_trunc: bool = False, digests: bo
     import time
 
     from ..store import reference
-    from .formatting import human_duration, human_size, truncate_id
+    from ..units import human_duration, human_size
+    from .formatting import truncate_id
 
     now = time.time() if now is None else now
     rows: list[dict[str, str]] = []
@@ -254,7 +255,8 @@ def history_rows(items: list[dict[str, Any]], human: bool = True, no_trunc: bool
     import datetime
     import time
 
-    from .formatting import ellipsis, human_duration, human_size, truncate_id
+    from ..units import human_duration, human_size
+    from .formatting import ellipsis, truncate_id
 
     now = time.time() if now is None else now
     rows = []
