@@ -250,6 +250,13 @@ async def push(request: web.Request) -> web.StreamResponse:
     return await stream_json_lines(request, messages)
 
 
+@routes.get(r"/distribution/{name:.+}/json")
+async def distribution_inspect(request: web.Request) -> web.Response:
+    result = await engine_of(request).distribution.inspect(request.match_info["name"],
+                                                           _registry_auth(request))
+    return web.json_response(result)
+
+
 @routes.delete(r"/images/{name:.+}")
 async def remove(request: web.Request) -> web.Response:
     result = await asyncio.to_thread(_images(request).remove, request.match_info["name"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 from typing import Any
 
@@ -107,7 +108,9 @@ class Repository:
         """Use `endpoint`: probe /v2/ (HTTPS, then plain HTTP where that is allowed)."""
         urls = [endpoint.url] + ([endpoint.fallback_http] if endpoint.fallback_http else [])
         last: BaseException | None = None
+        tried = endpoint.url
         for url in urls:
+            tried = url
             try:
                 async with self.session.get(f"{url}/v2/") as response:
                     await response.read()
@@ -118,7 +121,7 @@ class Repository:
             host = url.split("://", 1)[1]
             self.settings.schemes[host] = url.split("://", 1)[0]
             return
-        raise Unreachable(f'Get "{endpoint.url}/v2/": {_describe(last)}')
+        raise Unreachable(f'Get "{tried}/v2/": {_describe(last)}')
 
     async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                       data: Any = None, params: dict[str, str] | None = None,
@@ -159,7 +162,9 @@ def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "no endpoint"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"dial tcp {exc.host}:{exc.port}: connect: {exc.os_error.strerror or exc}"
+        errno = exc.os_error.errno
+        reason = os.strerror(errno).lower() if errno else str(exc.os_error)
+        return f"dial tcp {exc.host}:{exc.port}: connect: {reason}"
     return str(exc) or exc.__class__.__name__
 
 

@@ -130,6 +130,20 @@ async def _resolve_on(repo: Repository, ref: Reference, platform: manifests.Plat
     return Plan(ref, repo, digest, doc, media_type, platforms)
 
 
+async def fetch_blob(repo: Repository, digest: str, limit: int = MAX_CONFIG) -> bytes:
+    """A small blob (an image config), verified against its digest."""
+    response = await repo.request("GET", f"blobs/{digest}")
+    if response.status != 200:
+        raise await error_from(response)
+    try:
+        raw = await _read_limited(response, limit)
+    finally:
+        response.release()
+    if "sha256:" + hashlib.sha256(raw).hexdigest() != digest:
+        raise VerificationError(f"image config verification failed for digest {digest}")
+    return raw
+
+
 class _QueueReader:
     """The blocking file object a worker thread unpacks from, fed by the downloader
     through an asyncio queue (None ends it; an exception is raised in the reader)."""
@@ -222,16 +236,7 @@ class Puller:
         digest = desc["digest"]
         if self.images.content.exists(digest):
             return await asyncio.to_thread(self.images.content.read, digest)
-        response = await self.plan.repo.request("GET", f"blobs/{digest}")
-        if response.status != 200:
-            raise await error_from(response)
-        try:
-            raw = await _read_limited(response, MAX_CONFIG)
-        finally:
-            response.release()
-        if "sha256:" + hashlib.sha256(raw).hexdigest() != digest:
-            raise VerificationError(f"image config verification failed for digest {digest}")
-        return raw
+        return await fetch_blob(self.plan.repo, digest)
 
     async def _layer(self, desc: dict[str, Any], diff_id: str, parent: str | None) -> None:
         async with self.slots:
@@ -281,17 +286,17 @@ class Puller:
                 failure = VerificationError(f"filesystem layer verification failed for "
                                             f"digest {digest}")
                 await queue.put(failure)
-                await asyncio.gather(unpack, return_exceptions=True)
+                await asyncio.wait([unpack])
                 raise failure
             self.emit(status("Download complete", layer_id))
             downloaded.set()
             await queue.put(None)
-            await unpack
+            await asyncio.shield(unpack)        # a cancel must not orphan the worker
         except BaseException:
             if not unpack.done():
                 _empty(queue)
                 queue.put_nowait(VerificationError("pull cancelled"))
-                await asyncio.gather(unpack, return_exceptions=True)
+                await asyncio.wait([unpack])      # (wait never cancels what it waits for)
             raise
         finally:
             response.release()

@@ -91,6 +91,36 @@ class Distribution:
             raise InvalidParameter(f"no tags found for {ref.familiar}")
         return sorted(tags)
 
+    # --- inspect ----------------------------------------------------------------------------
+    async def inspect(self, name: str, auth: Any) -> dict[str, Any]:
+        """GET /distribution/{name}/json: the descriptor a reference names on its registry
+        and the platforms it offers."""
+        from . import pull
+
+        ref = reference.parse_normalized_named(name).tag_name_only()
+        if ref.tag and ref.digest:
+            ref = Reference(ref.domain, ref.path, None, ref.digest)
+        async with new_session() as session:
+            repo = Repository(session, self.settings, ref, auth)
+            await repo.connect(self.settings.endpoints(ref.domain)[-1])
+            try:
+                raw, media_type, digest = await pull.fetch_manifest(repo,
+                                                                    ref.digest or ref.tag)
+            except pull.RegistryError as exc:
+                raise pull.missing_error(ref, exc) from None
+            doc = json.loads(raw)
+            if media_type in manifests.INDEXES:
+                platforms = [m.get("platform") or {} for m in doc.get("manifests") or []]
+            else:
+                config = json.loads(await pull.fetch_blob(repo, doc["config"]["digest"]))
+                platform = {"architecture": config.get("architecture", ""),
+                            "os": config.get("os", "")}
+                if config.get("variant"):
+                    platform["variant"] = config["variant"]
+                platforms = [platform]
+        return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": len(raw)},
+                "Platforms": platforms}
+
     # --- push -------------------------------------------------------------------------------
     async def push(self, name: str, tag: str | None, auth: Any
                    ) -> AsyncIterator[dict[str, Any]]:
