@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 # docker-registry, skopeo and apache2-utils (htpasswd) are for the tests' local registries.
-PACKAGES="busybox-static runc gcc docker-registry skopeo apache2-utils"
+# debootstrap is for `dockyard image bootstrap` (Debian base images).
+PACKAGES="busybox-static runc gcc docker-registry skopeo apache2-utils debootstrap"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null

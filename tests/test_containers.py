@@ -197,9 +197,13 @@ def test_missing_executable(daemon: Daemon) -> None:
 
 
 def test_missing_image(daemon: Daemon) -> None:
-    result = daemon.cli("run", "--rm", "nosuchimage")
+    from registry import free_port      # a registry nobody listens on: never Docker Hub
+
+    name = f"127.0.0.1:{free_port()}/nosuchimage"
+    result = daemon.cli("run", "--rm", name)
     assert result.returncode == 125
-    assert "Unable to find image 'nosuchimage:latest' locally" in result.stderr
+    assert f"Unable to find image '{name}:latest' locally" in result.stderr
+    assert "connection refused" in result.stderr
 
 
 def test_bad_name_and_resources(daemon: Daemon) -> None:

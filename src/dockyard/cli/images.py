@@ -525,4 +525,6 @@ def register(cli: click.Group) -> None:
     from .distribution import pull, push
     image.add_command(pull, "pull")
     image.add_command(push, "push")
+    from .bootstrap import bootstrap
+    image.add_command(bootstrap, "bootstrap")
     cli.add_command(image, "image")

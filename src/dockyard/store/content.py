@@ -31,10 +31,14 @@ def digest_of(data: bytes) -> str:
 class BlobWriter:
     """An in-progress blob: write() while hashing, then commit() (verifies) or abort()."""
 
-    def __init__(self, store: "ContentStore", expected: str | None = None) -> None:
+    def __init__(self, store: "ContentStore", expected: str | None = None,
+                 hashed_by_caller: bool = False) -> None:
         if expected is not None:
             store.path(expected)      # validates the digest's form before any byte lands
         self.store = store
+        # the caller hashes the very bytes it writes (a layer applier): commit() takes its
+        # digest instead of computing the same one a second time
+        self.hashed_by_caller = hashed_by_caller
         self.expected = expected
         self.hash = hashlib.sha256()
         self.size = 0
@@ -44,14 +48,17 @@ class BlobWriter:
 
     def write(self, data: bytes) -> int:
         assert self._file is not None
-        self.hash.update(data)
+        if not self.hashed_by_caller:
+            self.hash.update(data)
         self.size += len(data)
         self._file.write(data)
         return len(data)
 
     def commit(self, expected: str | None = None) -> str:
         expected = expected or self.expected
-        digest = "sha256:" + self.hash.hexdigest()
+        if self.hashed_by_caller and expected is None:
+            raise ValueError("a blob hashed by its writer needs the digest at commit")
+        digest = expected if self.hashed_by_caller else "sha256:" + self.hash.hexdigest()
         try:
             if expected is not None and expected != digest:
                 raise DigestMismatch(f"digest mismatch: expected {expected}, got {digest}")
@@ -125,8 +132,9 @@ class ContentStore:
     def open(self, digest: str) -> BinaryIO:
         return open(self.path(digest), "rb")
 
-    def writer(self, expected: str | None = None) -> BlobWriter:
-        return BlobWriter(self, expected)
+    def writer(self, expected: str | None = None, hashed_by_caller: bool = False
+               ) -> BlobWriter:
+        return BlobWriter(self, expected, hashed_by_caller)
 
     def write(self, data: bytes, expected: str | None = None) -> str:
         """Store bytes; the digest is checked before anything is written."""

@@ -21,9 +21,11 @@ import bz2
 import hashlib
 import lzma
 import os
+import queue
 import shutil
 import stat
 import tarfile
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
@@ -36,6 +38,8 @@ WHITEOUT_OPAQUE = ".wh..wh..opq"
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
+_PARALLEL_MAX_FILE = 512 * 1024   # smaller regular files are written by worker threads
+_WRITER_QUEUE = 64
 
 
 class LayerError(InvalidParameter):
@@ -273,6 +277,69 @@ def _remove(path: str) -> None:
 
 # --- application ----------------------------------------------------------------------------
 
+class _Writers:
+    """Worker threads that create small regular files while the tar is still being read:
+    creating inodes is the slow part of unpacking, and creations in different directories
+    run in parallel in the kernel. A file goes to the worker its directory hashes to, so
+    the entries of one directory stay in order. `pending` holds the paths not yet known to
+    be written; the applier flushes before anything that could depend on one of them."""
+
+    def __init__(self, count: int) -> None:
+        self.queues: list[queue.Queue[Any]] = [queue.Queue(_WRITER_QUEUE)
+                                               for _ in range(count)]
+        self.error: BaseException | None = None
+        self.pending: set[str] = set()
+        self.threads = [threading.Thread(target=self._run, args=(q,), daemon=True)
+                        for q in self.queues]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, path: str, data: bytes, member: tarfile.TarInfo) -> None:
+        self.pending.add(path)
+        self.queues[hash(os.path.dirname(path)) % len(self.queues)].put((path, data, member))
+
+    def _run(self, jobs: "queue.Queue[Any]") -> None:
+        while True:
+            job = jobs.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None:
+                    _write_file(*job)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by flush()
+                if self.error is None:
+                    self.error = exc
+            finally:
+                jobs.task_done()
+
+    def flush(self) -> None:
+        """Wait until every submitted file is written; raise a worker's error."""
+        if self.pending:
+            for jobs in self.queues:
+                jobs.join()
+            self.pending.clear()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        for jobs in self.queues:
+            jobs.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+def _write_file(path: str, data: bytes, member: tarfile.TarInfo) -> None:
+    if member.issym():
+        os.symlink(member.linkname, path)
+        _set_metadata(path, member)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    _set_metadata(path, member)
+
+
 def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
     """Unpack a layer into `target` (normally an empty directory) and return its digests.
     The whole stream is consumed, so the diff ID covers the tar's trailing blocks too."""
@@ -286,13 +353,30 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
             raise LayerError("invalid tar archive: empty") from None
         raise LayerError(f"invalid tar archive: {exc}") from None
     dir_times: list[tuple[str, float]] = []
+    writers = _Writers(max(2, min(4, os.cpu_count() or 1)))
+    # resolved parent directories; only a removal can change what a path resolves to
+    parents: dict[str, str] = {}
+    # Into an empty target, what exists is what this layer made: known without a lookup
+    # (lookups would wait for the writers' directory locks).
+    made: set[str] | None = set() if not os.listdir(target) else None
+    links: set[str] = set()       # relative paths of symlinks the writers may not have made
     try:
         for member in archive:
             rel = clean_name(member.name)
             if not rel:
                 continue        # the archive root itself
             parent_rel, _, base = rel.rpartition("/")
-            parent = _resolve_parent(target, parent_rel)
+            if links and _through(parent_rel, links):
+                writers.flush()          # the path may lead through a pending symlink
+                links.clear()
+            parent = parents.get(parent_rel)
+            if parent is None:
+                parent = parents[parent_rel] = _resolve_parent(target, parent_rel)
+                if made is not None:
+                    ancestor = parent
+                    while ancestor != target and ancestor not in made:
+                        made.add(ancestor)
+                        ancestor = os.path.dirname(ancestor)
             if base == WHITEOUT_OPAQUE:
                 os.setxattr(parent, OPAQUE_XATTR, b"y")
                 continue
@@ -303,21 +387,58 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 if hidden in ("", ".", ".."):
                     raise LayerError(f"invalid whiteout: {member.name}")
                 path = os.path.join(parent, hidden)
+                writers.flush()
+                links.clear()
+                parents.clear()
                 _remove(path)
                 os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
                 os.lchown(path, member.uid, member.gid)
                 continue
             path = os.path.join(parent, base)
+            exists = path in writers.pending or \
+                (path in made if made is not None else os.path.lexists(path))
+            if made is not None:
+                made.add(path)
+            if member.isreg() and member.size <= _PARALLEL_MAX_FILE and not exists:
+                src = archive.extractfile(member)
+                writers.submit(path, src.read() if src is not None else b"", member)
+                continue
+            if member.issym() and not exists:
+                links.add(rel)
+                writers.submit(path, b"", member)
+                continue
+            if exists or member.islnk():
+                writers.flush()          # the entry replaces or links to a pending file
+                links.clear()
+                if exists and not member.isdir():
+                    parents.clear()      # it may replace a directory or a symlink
             if _extract_member(archive, member, path, target) and member.isdir():
                 dir_times.append((path, member.mtime))
         reader.drain()
+        writers.flush()
     except tarfile.TarError as exc:
         raise LayerError(f"invalid tar archive: {exc}") from None
     except OSError as exc:
         raise LayerError(f"failed to apply layer: {exc}") from None
+    finally:
+        writers.close()
     for path, mtime in reversed(dir_times):   # directory times last, after their contents
         _utime(path, mtime)
     return reader.stats()
+
+
+def _through(parent_rel: str, links: set[str]) -> bool:
+    """Whether parent_rel is, or lies under, one of the relative paths in `links`."""
+    if not parent_rel:
+        return False
+    if parent_rel in links:
+        return True
+    position = parent_rel.find("/")
+    while position != -1:
+        if parent_rel[:position] in links:
+            return True
+        position = parent_rel.find("/", position + 1)
+    return False
 
 
 def _utime(path: str, mtime: float) -> None:
@@ -335,7 +456,6 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
         existing = None
     if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
         _remove(path)
-    mode = member.mode & 0o7777
     if member.isdir():
         if existing is None or not stat.S_ISDIR(existing.st_mode):
             os.mkdir(path, 0o700)
@@ -371,9 +491,15 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
         os.mkfifo(path, 0o600)
     else:
         return False
+    _set_metadata(path, member)
+    return True
+
+
+def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
+    """Owner, mode, xattrs and (but for directories, set last) the times of an entry."""
     os.lchown(path, member.uid, member.gid)
     if not member.issym():
-        os.chmod(path, mode)          # after chown, which clears set-id bits
+        os.chmod(path, member.mode & 0o7777)      # after chown, which clears set-id bits
     for key, value in (member.pax_headers or {}).items():
         if not key.startswith("SCHILY.xattr."):
             continue
@@ -387,7 +513,6 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
             pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
     if not member.isdir():
         _utime(path, member.mtime)
-    return True
 
 
 def directory_size(path: str) -> int:

@@ -139,7 +139,7 @@ class Snapshotter:
         os.makedirs(os.path.join(tmp, "diff"))
         os.chmod(os.path.join(tmp, "diff"), 0o755)
         try:
-            with self.content.writer() as blob:
+            with self.content.writer(hashed_by_caller=True) as blob:
                 stats = apply_layer(stream, os.path.join(tmp, "diff"), blob)
                 if expected_digest and stats.digest != expected_digest:
                     raise LayerError(f"invalid layer: digest mismatch: expected "
