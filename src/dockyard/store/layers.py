@@ -40,6 +40,7 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 _RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
 _PARALLEL_MAX_FILE = 512 * 1024   # smaller regular files are written by worker threads
 _WRITER_QUEUE = 64
+_READ_AHEAD = 64              # decompressed chunks the producer may run ahead
 
 
 class LayerError(InvalidParameter):
@@ -132,7 +133,11 @@ def _decompressor(kind: str) -> Any:
 
 class LayerReader:
     """A file-like reader of the uncompressed tar. Hashes both the raw and the uncompressed
-    bytes and copies the uncompressed ones to `sink`."""
+    bytes and copies the uncompressed ones to `sink`.
+
+    Reading, decompressing, hashing and copying run in a producer thread (zlib, hashlib and
+    file writes release the GIL), so they overlap with the tar parsing and unpacking of the
+    thread that reads; a bounded queue keeps at most a few MB in between."""
 
     def __init__(self, raw: BinaryIO, sink: Any = None) -> None:
         self.raw = raw
@@ -145,8 +150,10 @@ class LayerReader:
         self._decomp: Any = None
         self._buf = bytearray()
         self._pos = 0
-        self._started = False
         self._eof = False
+        self._queue: queue.Queue[Any] = queue.Queue(_READ_AHEAD)
+        self._stop = False
+        self._thread: threading.Thread | None = None
 
     def _read_raw(self) -> bytes:
         try:
@@ -167,21 +174,45 @@ class LayerReader:
             head += chunk
         self.compression = detect_compression(head)
         self._decomp = _decompressor(self.compression)
-        self._started = True
         return head
 
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self.hash.update(data)
+            self.size += len(data)
+            if self.sink is not None:
+                self.sink.write(data)
+            self._queue.put(data)
+
+    def _produce(self) -> None:
+        try:
+            chunk = self._start()
+            while chunk and not self._stop:
+                try:
+                    data = self._decomp.feed(chunk) if self._decomp is not None else chunk
+                except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+                    raise LayerError(f"invalid {self.compression} stream: {exc}") from None
+                self._emit(data)
+                chunk = self._read_raw()
+            if self._decomp is not None and not self._stop:
+                self._emit(self._decomp.finish())
+            self._queue.put(None)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the reading thread
+            self._queue.put(exc)
+
     def _fill(self, want: int) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._produce, daemon=True)
+            self._thread.start()
         while len(self._buf) - self._pos < want and not self._eof:
-            chunk = self._start() if not self._started else self._read_raw()
-            try:
-                if not chunk:
-                    self._eof = True
-                    if self._decomp is not None:
-                        self._buf += self._decomp.finish()
-                    break
-                self._buf += self._decomp.feed(chunk) if self._decomp is not None else chunk
-            except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
-                raise LayerError(f"invalid {self.compression} stream: {exc}") from None
+            item = self._queue.get()
+            if item is None:
+                self._eof = True
+            elif isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            else:
+                self._buf += item
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
@@ -193,17 +224,23 @@ class LayerReader:
         if self._pos >= (1 << 20):
             del self._buf[:self._pos]
             self._pos = 0
-        if data:
-            self.hash.update(data)
-            self.size += len(data)
-            if self.sink is not None:
-                self.sink.write(data)
         return data
 
     def drain(self) -> None:
         """Read (and hash) whatever tarfile left after the end-of-archive marker."""
         while self.read(1 << 20):
             pass
+
+    def close(self) -> None:
+        """Stop the producer (after an error, when the rest of the stream is not wanted)."""
+        self._stop = True
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread = None
 
     def stats(self) -> LayerStats:
         return LayerStats("sha256:" + self.hash.hexdigest(),
@@ -349,9 +386,13 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
         archive = tarfile.open(fileobj=reader, mode="r|",  # type: ignore[call-overload]
                                errorlevel=2)
     except tarfile.ReadError as exc:
+        reader.close()
         if reader.size == 0 and reader.raw_size == 0:
             raise LayerError("invalid tar archive: empty") from None
         raise LayerError(f"invalid tar archive: {exc}") from None
+    except BaseException:
+        reader.close()
+        raise
     dir_times: list[tuple[str, float]] = []
     writers = _Writers(max(2, min(4, os.cpu_count() or 1)))
     # resolved parent directories; only a removal can change what a path resolves to
@@ -422,6 +463,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
         raise LayerError(f"failed to apply layer: {exc}") from None
     finally:
         writers.close()
+        reader.close()
     for path, mtime in reversed(dir_times):   # directory times last, after their contents
         _utime(path, mtime)
     return reader.stats()
