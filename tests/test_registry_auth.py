@@ -304,3 +304,23 @@ def test_basic_auth_registry() -> None:
         run(scenario)
     finally:
         reg.stop()
+
+
+# --- registry hosts ---------------------------------------------------------------------------
+
+def test_registry_hosts_and_endpoints() -> None:
+    from dockyard.distribution.registry_host import (endpoint_urls, is_insecure,
+                                                     registry_hostname)
+
+    for hub in ("https://index.docker.io/v1/", "docker.io", "registry-1.docker.io",
+                "index.docker.io", ""):
+        assert registry_hostname(hub) == "docker.io"
+        assert endpoint_urls(registry_hostname(hub)) == ["https://registry-1.docker.io"]
+    assert registry_hostname("http://reg.example:5000/v2/") == "reg.example:5000"
+    assert endpoint_urls("reg.example:5000") == ["https://reg.example:5000"]
+    assert endpoint_urls("127.0.0.5:5000") == ["https://127.0.0.5:5000", "http://127.0.0.5:5000"]
+    assert is_insecure("localhost:5000")
+    assert not is_insecure("[::1]:5000")          # dockerd trusts only 127.0.0.0/8
+    assert is_insecure("10.1.2.3:5000", ["10.0.0.0/8"])
+    assert is_insecure("reg.example:5000", ["reg.example:5000"])
+    assert not is_insecure("reg.example:5000", ["10.0.0.0/8"])
