@@ -475,3 +475,41 @@ def test_pull_killed_halfway_leaves_a_consistent_store(busybox_tar: str, registr
         assert fresh.ok("run", "--rm", name, "ls", "-l", "/big.bin").split()[4] == str(12 << 20)
     finally:
         proxy.close()
+
+
+# --- with registry authentication (distribution/auth.py) ------------------------------------
+
+def test_push_and_pull_through_a_token_registry(daemon: Daemon, fresh: Daemon,
+                                                tmp_path: Any) -> None:
+    from tokenserver import TokenServer
+
+    os.makedirs(tmp_path / "tokens")
+    server = TokenServer(str(tmp_path / "tokens")).start()
+    reg = Registry(auth=server.registry_auth())
+    try:
+        reg.start()
+        config = str(tmp_path / "dockercfg")
+        env = {**daemon.env(), "DOCKER_CONFIG": config}
+        login = subprocess.run([*_cli(daemon), "login", "-u", "alice", "--password-stdin",
+                                reg.host], input="s3cret", capture_output=True, text=True,
+                               env=env, timeout=60)
+        assert login.returncode == 0, login.stderr
+        private = f"{reg.host}/alice/box:1"
+        public = f"{reg.host}/public/box:1"
+        for name in (private, public):
+            daemon.ok("tag", "busybox", name)
+            pushed = subprocess.run([*_cli(daemon), "push", name], capture_output=True,
+                                    text=True, env=env, timeout=60)
+            assert pushed.returncode == 0, pushed.stderr
+        assert "Mounted from alice/box" in pushed.stdout
+        anonymous = fresh.cli("pull", private)      # fresh has no credentials
+        assert anonymous.returncode == 1
+        assert anonymous.stderr.strip() == (
+            f"Error response from daemon: pull access denied for {reg.host}/alice/box, "
+            "repository does not exist or may require 'docker login': unauthorized: "
+            "authentication required")
+        out = fresh.ok("pull", public)
+        assert f"Status: Downloaded newer image for {public}" in out
+    finally:
+        reg.stop()
+        server.stop()

@@ -72,10 +72,7 @@ def _registry_auth(request: web.Request) -> Any:
     header = request.headers.get("X-Registry-Auth")
     if not header:
         return None
-    try:
-        from ..distribution.auth import decode_registry_auth
-    except ImportError:          # the auth module lands separately; anonymous until then
-        return None
+    from ..distribution.auth import decode_registry_auth
     return decode_registry_auth(header)
 
 

@@ -19,10 +19,8 @@ def registry_auth(name: str) -> str | None:
     """The X-Registry-Auth value the credentials module finds for the image's registry."""
     from ..store import reference
 
-    try:
-        from .credentials import registry_auth_header
-    except ImportError:         # the credentials module lands separately; anonymous until then
-        return None
+    from .credentials import registry_auth_header
+
     try:
         domain = reference.parse_normalized_named(name.split("@", 1)[0]).domain
     except Exception:  # noqa: BLE001 - the daemon reports bad names with Docker's text

@@ -8,12 +8,13 @@ HTTP: HTTPS is tried first and HTTP is the fallback, as in dockerd.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-DOCKER_HUB = "docker.io"
-HUB_ENDPOINT = "https://registry-1.docker.io"
+from . import registry_host
+
+DOCKER_HUB = registry_host.HUB_NAME
+HUB_ENDPOINT = registry_host.HUB_ENDPOINT
 DEFAULT_INSECURE_CIDRS = ("127.0.0.0/8",)
 
 
@@ -60,22 +61,9 @@ class RegistrySettings:
         return settings
 
     def is_insecure(self, host: str) -> bool:
-        """Docker's isSecureIndex, inverted: a listed host[:port], or a host whose address
-        lies in an insecure CIDR."""
-        if host in self.insecure_hosts:
-            return True
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        hostname = hostname.strip("[]")
-        try:
-            addresses = [ipaddress.ip_address(hostname)]
-        except ValueError:
-            try:
-                infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
-            except OSError:
-                return False
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        return any(address in network for address in addresses
-                   for network in self.insecure_cidrs)
+        """Plain HTTP allowed: 127.0.0.0/8 and the insecure-registries entries."""
+        entries = [str(n) for n in self.insecure_cidrs] + self.insecure_hosts
+        return registry_host.is_insecure(host, entries)
 
     def endpoints(self, domain: str) -> list[Endpoint]:
         """The base URLs to try for a repository's domain, in order."""
