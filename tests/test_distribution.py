@@ -320,6 +320,11 @@ def test_multi_arch_index_selects_the_platform(busybox_tar: str, registry: Regis
     assert dist["Descriptor"]["digest"] == index_digest
     assert dist["Descriptor"]["mediaType"] == OCI_INDEX
     assert {p["architecture"] for p in dist["Platforms"]} == {HOST_ARCH, other, "arm"}
+    listed = json.loads(fresh.ok("manifest", "inspect", name))
+    assert listed["mediaType"] == OCI_INDEX and len(listed["manifests"]) == 3
+    verbose = json.loads(fresh.ok("manifest", "inspect", "-v", name))
+    assert [v["Descriptor"]["platform"]["architecture"] for v in verbose] == \
+        [HOST_ARCH, other, "arm"]
 
 
 def _unix_get(sock_path: str, path: str) -> bytes:
@@ -513,3 +518,21 @@ def test_push_and_pull_through_a_token_registry(daemon: Daemon, fresh: Daemon,
     finally:
         reg.stop()
         server.stop()
+
+
+def test_manifest_inspect_and_bootstrap(daemon: Daemon, registry: Registry) -> None:
+    daemon.ok("image", "bootstrap", "--distro", "busybox", "boot/busybox:1")
+    assert daemon.ok("run", "--rm", "boot/busybox:1", "echo", "booted") == "booted\n"
+    name = f"{registry.host}/manifest/busybox:1"
+    daemon.ok("tag", "boot/busybox:1", name)
+    digest = daemon.ok("push", name).strip().splitlines()[-1].split("digest: ")[1].split()[0]
+    doc = json.loads(daemon.ok("manifest", "inspect", name))
+    assert doc["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert doc["config"]["digest"] == inspect(daemon, name)["Id"]
+    verbose = json.loads(daemon.ok("manifest", "inspect", "-v", name))
+    assert verbose["Descriptor"]["digest"] == digest
+    assert verbose["Descriptor"]["platform"]["os"] == "linux"
+    assert verbose["SchemaV2Manifest"] == doc
+    missing = daemon.cli("manifest", "inspect", f"{registry.host}/manifest/none:1")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"no such manifest: {registry.host}/manifest/none:1"

@@ -18,7 +18,7 @@ _COMMANDS = {
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
     "login": "login", "logout": "login",
-    "pull": "distribution", "push": "distribution",
+    "pull": "distribution", "push": "distribution", "manifest": "manifest",
     "version": "system", "info": "system", "system": "system", "events": "system",
 }
 
