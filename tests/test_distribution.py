@@ -316,6 +316,11 @@ def test_multi_arch_index_selects_the_platform(busybox_tar: str, registry: Regis
     result = fresh.cli("pull", "--platform", "linux/s390x", name)
     assert result.returncode == 1
     assert "no matching manifest for linux/s390x in the manifest list entries" in result.stderr
+    lone = f"{registry.host}/multi:only-{HOST_ARCH}"
+    result = fresh.cli("pull", "--platform", "linux/s390x", lone)
+    assert result.returncode == 1
+    assert (f"image with reference {lone} was found but does not match the specified "
+            f"platform: wanted linux/s390x, actual: linux/{HOST_ARCH}") in result.stderr
     dist = json.loads(_unix_get(fresh.sock, f"/v1.45/distribution/{name}/json"))
     assert dist["Descriptor"]["digest"] == index_digest
     assert dist["Descriptor"]["mediaType"] == OCI_INDEX

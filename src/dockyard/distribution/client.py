@@ -81,10 +81,6 @@ class Repository:
         self._authorization: str | None = None
         self._authorizer: Any = None
 
-    @property
-    def host(self) -> str:
-        return self.base.split("://", 1)[1]
-
     def scopes(self, extra: tuple[str, ...] = ()) -> list[str]:
         return [f"repository:{self.path}:{self.actions}", *extra]
 

@@ -25,10 +25,6 @@ class Endpoint:
     mirror: bool = False
     fallback_http: str | None = None     # the plain HTTP URL to try if TLS fails
 
-    @property
-    def host(self) -> str:
-        return self.url.split("://", 1)[1].rstrip("/")
-
 
 @dataclass
 class RegistrySettings:

@@ -27,7 +27,8 @@ INDEXES = (DOCKER_LIST, OCI_INDEX)
 ACCEPT = ", ".join(INDEXES + MANIFESTS)
 LAYERS = {DOCKER_LAYER, DOCKER_FOREIGN_LAYER, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
           OCI_NONDIST, OCI_NONDIST + "+gzip", OCI_NONDIST + "+zstd"}
-FOREIGN = {DOCKER_FOREIGN_LAYER, OCI_NONDIST, OCI_NONDIST + "+gzip", OCI_NONDIST + "+zstd"}
+# Foreign (non-distributable) layers are fetched from the registry like any other layer and
+# never from their `urls`, which is what dockerd does on Linux.
 
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386",
                  "i686": "386", "armhf": "arm", "armel": "arm"}

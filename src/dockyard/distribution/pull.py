@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import DockyardError, InvalidParameter, NotFound
@@ -47,7 +47,7 @@ class Plan:
     digest: str                      # digest of what the reference names (list or manifest)
     manifest: dict[str, Any]         # the image manifest for our platform
     media_type: str
-    platforms: list[dict[str, Any]] = field(default_factory=list)
+    wanted: manifests.Platform | None = None   # an explicit --platform for a lone manifest
 
     @property
     def tag_or_digest(self) -> str:
@@ -93,15 +93,17 @@ async def _read_limited(response: Any, limit: int) -> bytes:
 
 
 async def resolve(repo_for: Callable[[], Repository], settings: RegistrySettings,
-                  ref: Reference, platform: manifests.Platform) -> Plan:
-    """Find the manifest for `ref` (trying mirrors first) and our platform's entry."""
+                  ref: Reference, platform: manifests.Platform, explicit: bool = False
+                  ) -> Plan:
+    """Find the manifest for `ref` (trying mirrors first) and our platform's entry;
+    `explicit`: the platform was asked for (a lone manifest must then match it)."""
     endpoints = settings.endpoints(ref.domain)
     last: DockyardError | None = None
     for endpoint in endpoints:
         repo = repo_for()
         try:
             await repo.connect(endpoint)
-            return await _resolve_on(repo, ref, platform)
+            return await _resolve_on(repo, ref, platform, explicit)
         except (RegistryError, Unreachable, VerificationError) as exc:
             if isinstance(exc, RegistryError):
                 last = missing_error(ref, exc)
@@ -114,20 +116,21 @@ async def resolve(repo_for: Callable[[], Repository], settings: RegistrySettings
     raise last or NotFound(f"manifest for {ref.familiar_string()} not found")
 
 
-async def _resolve_on(repo: Repository, ref: Reference, platform: manifests.Platform) -> Plan:
+async def _resolve_on(repo: Repository, ref: Reference, platform: manifests.Platform,
+                      explicit: bool) -> Plan:
     reference = ref.digest or ref.tag or "latest"
     raw, media_type, digest = await fetch_manifest(repo, reference)
     doc = json.loads(raw)
-    platforms: list[dict[str, Any]] = []
+    wanted: manifests.Platform | None = platform if explicit else None
     if media_type in manifests.INDEXES:
-        platforms = [m.get("platform") or {} for m in doc.get("manifests") or []]
+        wanted = None
         entry = manifests.select(doc, platform)
         raw, media_type, _ = await fetch_manifest(repo, entry["digest"])
         doc = json.loads(raw)
     if media_type not in manifests.MANIFESTS:
         raise InvalidParameter(f"unsupported manifest media type {media_type}")
     manifests.check_manifest(doc)
-    return Plan(ref, repo, digest, doc, media_type, platforms)
+    return Plan(ref, repo, digest, doc, media_type, wanted)
 
 
 async def fetch_blob(repo: Repository, digest: str, limit: int = MAX_CONFIG) -> bytes:
@@ -193,6 +196,13 @@ class Puller:
         config_desc = plan.manifest["config"]
         config_raw = await self._config(config_desc)
         config = json.loads(config_raw)
+        if plan.wanted is not None:
+            actual = manifests.normalise(config.get("os", ""), config.get("architecture", ""),
+                                         config.get("variant", ""))
+            if (actual.os, actual.architecture) != (plan.wanted.os, plan.wanted.architecture):
+                raise NotFound(f"image with reference {plan.ref.familiar_string()} was found "
+                               f"but does not match the specified platform: wanted "
+                               f"{plan.wanted}, actual: {actual}")
         diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
         layers = list(plan.manifest.get("layers") or [])
         if len(diff_ids) != len(layers):

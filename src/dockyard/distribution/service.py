@@ -48,11 +48,13 @@ class Distribution:
                 tags = await self._tags(make_repo, ref)
                 refs = [ref.with_tag(t) for t in tags]
                 plans: list[Any] = []
-                first = await pull.resolve(make_repo, self.settings, refs[0], want)
+                first = await pull.resolve(make_repo, self.settings, refs[0], want,
+                                           platform is not None)
                 plans.append(first)
             else:
                 refs = [ref]
-                plans = [await pull.resolve(make_repo, self.settings, ref, want)]
+                plans = [await pull.resolve(make_repo, self.settings, ref, want,
+                                            platform is not None)]
         except BaseException:
             await session.close()
             raise
@@ -61,7 +63,8 @@ class Distribution:
             changed_any = False
             for position, target in enumerate(refs):
                 plan = plans[position] if position < len(plans) else \
-                    await pull.resolve(make_repo, self.settings, target, want)
+                    await pull.resolve(make_repo, self.settings, target, want,
+                                       platform is not None)
                 puller = pull.Puller(self.images, self.cache, plan, emit, self.max_downloads)
                 with self.images.hold():
                     _, changed = await puller.run()
