@@ -366,15 +366,46 @@ class _Writers:
 
 
 def _write_file(path: str, data: bytes, member: tarfile.TarInfo) -> None:
+    """Create one small file or symlink with as few system calls as possible: every call
+    hands the GIL back and forth with the thread parsing the tar."""
     if member.issym():
         os.symlink(member.linkname, path)
         _set_metadata(path, member)
         return
+    mode = member.mode & 0o7777
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    _set_metadata(path, member)
+                 mode & 0o777 & ~_UMASK)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        owned = member.uid == _EUID and member.gid == _EGID
+        if not owned:
+            os.fchown(fd, member.uid, member.gid)
+        if not owned or mode & 0o7000 or mode & _UMASK:
+            os.fchmod(fd, mode)          # after chown, which clears set-id bits
+        if member.pax_headers:
+            _set_xattrs(path, member)
+        ns = int(member.mtime * 1_000_000_000)
+        os.utime(fd, ns=(ns, ns))
+    finally:
+        os.close(fd)
+
+
+def _current_umask() -> int:
+    """The umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o777     # unknown: always chmod
+
+
+_UMASK = _current_umask()
+_EUID, _EGID = os.geteuid(), os.getegid()
 
 
 def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
@@ -537,11 +568,7 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
     return True
 
 
-def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
-    """Owner, mode, xattrs and (but for directories, set last) the times of an entry."""
-    os.lchown(path, member.uid, member.gid)
-    if not member.issym():
-        os.chmod(path, member.mode & 0o7777)      # after chown, which clears set-id bits
+def _set_xattrs(path: str, member: tarfile.TarInfo) -> None:
     for key, value in (member.pax_headers or {}).items():
         if not key.startswith("SCHILY.xattr."):
             continue
@@ -553,6 +580,14 @@ def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
                         follow_symlinks=False)
         except OSError:
             pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
+
+
+def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
+    """Owner, mode, xattrs and (but for directories, set last) the times of an entry."""
+    os.lchown(path, member.uid, member.gid)
+    if not member.issym():
+        os.chmod(path, member.mode & 0o7777)      # after chown, which clears set-id bits
+    _set_xattrs(path, member)
     if not member.isdir():
         _utime(path, member.mtime)
 
