@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
 MAX_MANIFEST = 4 << 20
 MAX_CONFIG = 8 << 20
-_QUEUE_CHUNKS = 64
+_QUEUE_CHUNKS = 16
+_BATCH = 256 * 1024
 
 
 class VerificationError(DockyardError):
@@ -158,6 +159,7 @@ class _QueueReader:
         self.on_read = on_read
         self.buffer = b""
         self.consumed = 0
+        self.reported = 0.0
         self.eof = False
 
     def read(self, size: int = -1) -> bytes:
@@ -173,7 +175,10 @@ class _QueueReader:
             size = len(self.buffer)
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         self.consumed += len(data)
-        self.loop.call_soon_threadsafe(self.on_read, self.consumed)
+        now = time.monotonic()
+        if now - self.reported >= 0.1 or (self.eof and not self.buffer):
+            self.reported = now
+            self.loop.call_soon_threadsafe(self.on_read, self.consumed)
         return data
 
 
@@ -278,16 +283,22 @@ class Puller:
             hasher = hashlib.sha256()
             got = 0
             throttle = Throttle()
+            pending: list[bytes] = []
+            pending_size = 0
             async for chunk in response.content.iter_any():
                 hasher.update(chunk)
                 got += len(chunk)
-                if 0 <= size < got:
+                if 0 <= size < got or unpack.done():
                     break
-                if unpack.done():
-                    break
-                await queue.put(chunk)
+                pending.append(chunk)       # batched: every hand-over wakes the worker
+                pending_size += len(chunk)
+                if pending_size >= _BATCH:
+                    await queue.put(b"".join(pending))
+                    pending, pending_size = [], 0
                 if throttle.due():
                     self.emit(progress("Downloading", layer_id, got, size, started))
+            if pending and not unpack.done():
+                await queue.put(b"".join(pending))
             if unpack.done():
                 await unpack                     # raises the unpack's error
             actual = "sha256:" + hasher.hexdigest()
