@@ -405,6 +405,7 @@ def test_registry_mirror_serves_docker_hub_names(daemon: Daemon, busybox_tar: st
         assert "Status: Downloaded newer image for mirrored:latest" in out
         assert out.strip().splitlines()[-1] == "docker.io/library/mirrored:latest"
         assert d.ok("run", "--rm", "mirrored", "echo", "mirror") == "mirror\n"
+        assert "Status: Image is up to date for mirrored" in d.ok("pull", "-a", "mirrored")
     finally:
         d.cleanup()
         mirror.stop()

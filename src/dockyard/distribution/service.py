@@ -11,7 +11,7 @@ from ..errors import DockyardError, InvalidParameter
 from ..store import reference
 from ..store.reference import Reference
 from . import manifests
-from .client import Repository, error_from, new_session
+from .client import RegistryError, Repository, Unreachable, error_from, new_session
 from .endpoints import RegistrySettings
 from .metadata import BlobCache
 from .progress import error, status
@@ -80,16 +80,24 @@ class Distribution:
     async def _tags(self, make_repo: Callable[[], Repository], ref: Reference) -> list[str]:
         from .pull import missing_error
 
-        repo = make_repo()
-        endpoint = self.settings.endpoints(ref.domain)[-1]
-        await repo.connect(endpoint)
-        response = await repo.request("GET", "tags/list")
-        if response.status != 200:
-            raise missing_error(ref.with_tag("latest"), await error_from(response))
-        try:
-            tags = (json.loads(await response.read()) or {}).get("tags") or []
-        finally:
-            response.release()
+        endpoints = self.settings.endpoints(ref.domain)
+        for endpoint in endpoints:         # mirrors first, as for the manifests
+            repo = make_repo()
+            try:
+                await repo.connect(endpoint)
+                response = await repo.request("GET", "tags/list")
+                if response.status != 200:
+                    raise await error_from(response)
+                try:
+                    tags = (json.loads(await response.read()) or {}).get("tags") or []
+                finally:
+                    response.release()
+                break
+            except (RegistryError, Unreachable) as exc:
+                if not endpoint.mirror:
+                    if isinstance(exc, RegistryError):
+                        raise missing_error(ref.with_tag("latest"), exc) from None
+                    raise
         if not tags:
             raise InvalidParameter(f"no tags found for {ref.familiar}")
         return sorted(tags)
