@@ -62,4 +62,8 @@ def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfi
         ("debug" if cfg.debug else "info")
     cfg.default_runtime = data.get("default-runtime", "dockyard")
     cfg.runtimes = dict(data.get("runtimes") or {})
+    for key in ("registry-mirrors", "insecure-registries", "max-concurrent-downloads",
+                "max-concurrent-uploads"):
+        if flags.get(key) is not None:       # the registry service reads them from raw
+            cfg.raw[key] = flags[key]
     return cfg

@@ -23,11 +23,25 @@ log = logging.getLogger("dockyardd")
 @click.option("-l", "--log-level", default=None,
               type=click.Choice(["debug", "info", "warn", "error", "fatal"]))
 @click.option("-p", "--pidfile", default=None, help="Path to use for daemon PID file")
+@click.option("--registry-mirror", "mirrors", multiple=True,
+              help="Preferred registry mirror")
+@click.option("--insecure-registry", "insecure", multiple=True,
+              help="Enable insecure registry communication")
+@click.option("--max-concurrent-downloads", type=int, default=None,
+              help="Set the max concurrent downloads")
+@click.option("--max-concurrent-uploads", type=int, default=None,
+              help="Set the max concurrent uploads")
 def main(hosts: tuple[str, ...], data_root: str | None, config_file: str | None,
-         debug: bool | None, log_level: str | None, pidfile: str | None) -> None:
+         debug: bool | None, log_level: str | None, pidfile: str | None,
+         mirrors: tuple[str, ...], insecure: tuple[str, ...],
+         max_concurrent_downloads: int | None, max_concurrent_uploads: int | None) -> None:
     """A self-sufficient runtime for containers."""
     flags = {"hosts": list(hosts) or None, "data-root": data_root, "debug": debug or None,
-             "log-level": log_level, "pidfile": pidfile}
+             "log-level": log_level, "pidfile": pidfile,
+             "registry-mirrors": list(mirrors) or None,
+             "insecure-registries": list(insecure) or None,
+             "max-concurrent-downloads": max_concurrent_downloads,
+             "max-concurrent-uploads": max_concurrent_uploads}
     cfg = daemon_config.load(config_file or daemon_config.DEFAULT_CONFIG_FILE,
                              config_file is not None, flags)
     logging.basicConfig(level=getattr(logging, cfg.log_level.upper().replace("WARN", "WARNING")
