@@ -4,10 +4,7 @@ busybox-static (scripts/busybox-rootfs.py's layout) — imported like `dockyard 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import click
 
@@ -22,6 +19,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _debian_tar(work: str, suite: str, variant: str, mirror: str, out: str) -> None:
+    import shutil
+    import subprocess
+
     if not shutil.which("debootstrap"):
         _fail("debootstrap not found: apt-get install debootstrap")
     target = os.path.join(work, "root")
@@ -40,6 +40,8 @@ def _debian_tar(work: str, suite: str, variant: str, mirror: str, out: str) -> N
 
 
 def _busybox_tar(out: str) -> None:
+    import subprocess
+
     if not os.path.exists("/bin/busybox"):
         _fail("/bin/busybox not found: apt-get install busybox-static")
     script = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
@@ -60,6 +62,10 @@ def _busybox_tar(out: str) -> None:
 def bootstrap(ctx: click.Context, distro: str, suite: str, variant: str, mirror: str,
               name: str) -> None:
     """Make a base image from the host's distribution packages and import it as NAME."""
+    import shutil
+    import subprocess
+    import tempfile
+
     from ..client import images as api_images
     from .common import api_of
 
