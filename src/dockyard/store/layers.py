@@ -432,6 +432,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
     # (lookups would wait for the writers' directory locks).
     made: set[str] | None = set() if not os.listdir(target) else None
     links: set[str] = set()       # relative paths of symlinks the writers may not have made
+    made_dirs: set[str] = set()   # real directories made by this layer (until a removal)
     try:
         for member in archive:
             rel = clean_name(member.name)
@@ -443,7 +444,14 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 links.clear()
             parent = parents.get(parent_rel)
             if parent is None:
-                parent = parents[parent_rel] = _resolve_parent(target, parent_rel)
+                grand_rel, _, last = parent_rel.rpartition("/")
+                grand = parents.get(grand_rel) if parent_rel else None
+                candidate = os.path.join(grand, last) if grand is not None else ""
+                if candidate in made_dirs:       # a directory this layer just made
+                    parent = candidate
+                else:
+                    parent = _resolve_parent(target, parent_rel)
+                parents[parent_rel] = parent
                 if made is not None:
                     ancestor = parent
                     while ancestor != target and ancestor not in made:
@@ -462,6 +470,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 writers.flush()
                 links.clear()
                 parents.clear()
+                made_dirs.clear()
                 _remove(path)
                 os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
                 os.lchown(path, member.uid, member.gid)
@@ -484,8 +493,10 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 links.clear()
                 if exists and not member.isdir():
                     parents.clear()      # it may replace a directory or a symlink
-            if _extract_member(archive, member, path, target) and member.isdir():
+                    made_dirs.clear()
+            if _extract_member(archive, member, path, target, exists) and member.isdir():
                 dir_times.append((path, member.mtime))
+                made_dirs.add(path)
         reader.drain()
         writers.flush()
     except tarfile.TarError as exc:
@@ -520,13 +531,15 @@ def _utime(path: str, mtime: float) -> None:
 
 
 def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                    root: str) -> bool:
-    """Create one entry at `path` (whose parent is already a real directory inside root).
-    Returns False for entry types that are skipped."""
-    try:
-        existing = os.lstat(path)
-    except FileNotFoundError:
-        existing = None
+                    root: str, exists: bool = True) -> bool:
+    """Create one entry at `path` (whose parent is already a real directory inside root);
+    `exists` False: known not to exist. Returns False for entry types that are skipped."""
+    existing = None
+    if exists:
+        try:
+            existing = os.lstat(path)
+        except FileNotFoundError:
+            pass
     if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
         _remove(path)
     if member.isdir():
