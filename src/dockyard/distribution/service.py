@@ -47,10 +47,9 @@ class Distribution:
             if ref.is_name_only:
                 tags = await self._tags(make_repo, ref)
                 refs = [ref.with_tag(t) for t in tags]
-                plans: list[Any] = []
-                first = await pull.resolve(make_repo, self.settings, refs[0], want,
-                                           platform is not None)
-                plans.append(first)
+                # the first tag now (its errors come before the stream), the others later
+                plans = [await pull.resolve(make_repo, self.settings, refs[0], want,
+                                            platform is not None)]
             else:
                 refs = [ref]
                 plans = [await pull.resolve(make_repo, self.settings, ref, want,
