@@ -19,7 +19,7 @@ from ..errors import DockyardError
 from ..store.reference import Reference
 from .endpoints import Endpoint, RegistrySettings
 
-# errcode descriptors' messages, as Docker prints them before the registry's own message
+# errcode descriptors' messages, Docker's text when a registry sends a code without one
 _CODE_TEXT = {
     "BLOB_UNKNOWN": "blob unknown to registry", "BLOB_UPLOAD_INVALID": "blob upload invalid",
     "BLOB_UPLOAD_UNKNOWN": "blob upload unknown to registry",
@@ -58,6 +58,10 @@ async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
         body = await response.read()
     finally:
         response.release()
+    if 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", ""):
+        # the token lacks the scope: Docker reports the challenge's OAuth error first
+        return RegistryError(response.status, "DENIED",
+                             "denied: requested access to the resource is denied")
     code, text = "", ""
     try:
         errors = json.loads(body).get("errors") or []
@@ -65,8 +69,9 @@ async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
         for item in errors:
             item_code = str(item.get("code", ""))
             code = code or item_code
-            described = _CODE_TEXT.get(item_code, item_code.lower().replace("_", " "))
-            parts.append(f"{described}: {item.get('message', '')}")
+            # errcode's Error(): the code in lower case, then the message
+            message = item.get("message") or _CODE_TEXT.get(item_code, "")
+            parts.append(f"{item_code.lower().replace('_', ' ')}: {message}")
         text = "; ".join(parts)
     except (ValueError, AttributeError):
         pass
@@ -141,7 +146,8 @@ class Repository:
         if self._authorizer is None:
             from .auth import Authorizer
             self._authorizer = Authorizer(self.session, self.auth)
-        value = await self._authorizer.authorize(challenge, self.scopes(scopes))
+        value = await self._authorizer.authorize(challenge, self.scopes(scopes),
+                                                 request=(method, target))
         if value is None:
             return await self._send(method, target, hdrs, data, params, allow_redirects)
         self._authorization = value

@@ -40,7 +40,7 @@ async def login(auth: AuthConfig, insecure_registries: Sequence[str] = ()) -> st
 
 async def _login_endpoint(session: aiohttp.ClientSession, url: str, auth: AuthConfig,
                           verify: bool) -> str:
-    authorizer = Authorizer(session, auth, offline=True)
+    authorizer = Authorizer(session, auth, login=True)
     headers: dict[str, str] = {}
     for attempt in range(2):
         async with session.get(url, headers=headers, ssl=None if verify else False) as resp:
