@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import time
 from typing import Any, Awaitable, Callable, Iterator
 
 import aiohttp

@@ -45,6 +45,12 @@ class Client:
 
     def __init__(self, daemon: Any, config: str, docker: bool) -> None:
         self.daemon, self.config, self.docker = daemon, config, docker
+        self.tags: list[str] = []
+
+    def tag(self, name: str) -> None:
+        """Tag the daemon's busybox as `name` (untagged again after the test)."""
+        self.daemon.ok("tag", "busybox", name)
+        self.tags.append(name)
 
     def __call__(self, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
         command = ["docker"] if self.docker else [sys.executable, "-m", "dockyard.cli"]
@@ -63,13 +69,10 @@ class Client:
 
 @pytest.fixture(params=["dockyard", "docker"])
 def client(request: pytest.FixtureRequest, daemon: Any, tmp_path: Any) -> Iterator[Client]:
-    made: list[str] = []
     c = Client(daemon, str(tmp_path / "cfg"), request.param == "docker")
     yield c
-    listed = daemon.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    made = [name for name in listed if name.startswith("127.0.0.1:")]
-    if made:
-        daemon.cli("rmi", "-f", *made)
+    for name in c.tags:
+        daemon.cli("rmi", name)
 
 
 def test_push_and_pull_through_the_token_server(client: Client, daemon: Any,
@@ -78,8 +81,8 @@ def test_push_and_pull_through_the_token_server(client: Client, daemon: Any,
     server, reg = token_registry
     who = "dy" if not client.docker else "dk"
     private, public = f"{reg.host}/alice/{who}:1", f"{reg.host}/public/{who}:1"
-    daemon.ok("tag", "busybox", private)
-    daemon.ok("tag", "busybox", public)
+    client.tag(private)
+    client.tag(public)
 
     refused = client("push", private)
     assert refused.returncode == 1 and refused.stderr == f"{DENIED}\n"
@@ -87,7 +90,7 @@ def test_push_and_pull_through_the_token_server(client: Client, daemon: Any,
     client.login(reg.host)
     before = len(server.requests)
     pushed = client.ok("push", private)
-    assert f"1: digest: sha256:" in pushed
+    assert "1: digest: sha256:" in pushed
     # one token for the whole push (layer, config, manifest), through the OAuth refresh
     # flow: login left an identity token in config.json instead of the password
     [asked] = server.requests[before:]
@@ -116,7 +119,7 @@ def test_push_and_pull_through_the_token_server(client: Client, daemon: Any,
 def test_push_and_pull_through_basic_auth(client: Client, daemon: Any,
                                           basic_registry: Registry) -> None:
     name = f"{basic_registry.host}/team/{'dk' if client.docker else 'dy'}:1"
-    daemon.ok("tag", "busybox", name)
+    client.tag(name)
     refused = client("push", name)
     assert refused.returncode == 1
     assert refused.stderr == "unauthorized: authentication required\n"
