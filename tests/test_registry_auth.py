@@ -261,6 +261,21 @@ def test_identity_token_uses_the_oauth_refresh_flow(
     run(scenario)
 
 
+def test_unreachable_token_server() -> None:
+    from registry import free_port
+
+    port = free_port()             # nothing listens there
+    challenge = f'Bearer realm="http://127.0.0.1:{port}/token",service="s"'
+    url = "http://127.0.0.1:5000/v2/a/manifests/latest"
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        with pytest.raises(SystemError_) as err:
+            await Authorizer(session, ALICE).authorize(challenge, [], request=("GET", url))
+        assert err.value.message == (f'Get "{url}": Get "http://127.0.0.1:{port}/token": '
+                                     f"dial tcp 127.0.0.1:{port}: connect: connection refused")
+    run(scenario)
+
+
 def test_registry_token_is_used_as_is(tokens: tuple[TokenServer, Registry]) -> None:
     server, reg = tokens
     token = server.issue("alice", ["repository:alice/app:pull"])

@@ -21,6 +21,7 @@ import aiohttp
 from yarl import URL
 
 from ..errors import DockyardError, Forbidden, InvalidParameter, SystemError_, Unauthorized
+from .client import _describe as describe_error     # Go's words for network errors
 
 CLIENT_ID = "docker"        # the OAuth client id Docker sends; token servers may log it
 MIN_TOKEN_LIFETIME = 60     # seconds: Docker treats shorter or missing lifetimes as this
@@ -303,8 +304,9 @@ class Authorizer:
                                       resp.headers.get("WWW-Authenticate"))
                     status = resp.status if self._login else 500
                     raise error_for_status(status, _prefixed(request, text))
-        except aiohttp.ClientError as exc:
-            raise SystemError_(_prefixed(request, url_error(method, url, str(exc)))) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise SystemError_(_prefixed(request, url_error(method, url.split("?")[0],
+                                                            describe_error(exc)))) from None
         return self._parse(body, request)
 
     def _parse(self, body: bytes, request: tuple[str, str] | None) -> _Token:
