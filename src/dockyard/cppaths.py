@@ -110,7 +110,7 @@ def is_dir_mode(go_mode: int) -> bool:
 
 # --- writing an archive of one path ------------------------------------------------------
 
-def _tarinfo(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo | None:
+def tar_header(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo | None:
     """A header from lstat alone: numeric owners, no user-name look-ups (inside a container
     they would run the container's NSS modules)."""
     info = tarfile.TarInfo(name)
@@ -175,7 +175,7 @@ def write_tar(out: BinaryIO, path: str, rebase: str = "") -> int:
 def _add(tar: tarfile.TarFile, path: str, name: str,
          links: dict[tuple[int, int], str]) -> None:
     st = os.lstat(path)
-    info = _tarinfo(path, name, st)
+    info = tar_header(path, name, st)
     if info is None:
         return
     if info.isreg() and st.st_nlink > 1:

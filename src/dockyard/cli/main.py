@@ -18,7 +18,7 @@ _COMMANDS = {
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
     "version": "system", "info": "system", "system": "system", "events": "system",
-    "cp": "cp",
+    "cp": "cp", "commit": "commit",
 }
 
 
