@@ -7,7 +7,6 @@ from typing import Any
 from ...errors import InvalidParameter
 from .model import DEFAULT_HOST_CONFIG
 
-_LOG_DRIVERS = {"json-file", "none", "local"}
 _NETWORK_MODES = {"default", "bridge", "none", "host"}
 
 
@@ -66,11 +65,8 @@ def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
             raise InvalidParameter("container network mode is not supported yet")
         raise InvalidParameter(f"network {mode} not found")
     merged["NetworkMode"] = mode
-    log_config = merged.get("LogConfig") or {}
-    driver = log_config.get("Type") or "json-file"
-    if driver not in _LOG_DRIVERS:
-        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
-    merged["LogConfig"] = {"Type": driver, "Config": log_config.get("Config") or {}}
+    from .logconfig import validate as validate_log_config
+    merged["LogConfig"] = validate_log_config(merged.get("LogConfig"))
     runtime = merged.get("Runtime") or "dockyard"
     if runtime not in runtimes:
         raise InvalidParameter(f"unknown or invalid runtime name: {runtime}")

@@ -225,14 +225,8 @@ class ContainerService:
             await self.remove(container.id, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
-        cfg = container.host_config["LogConfig"]
-        if cfg["Type"] == "none":
-            return launcher.LogSettings(path=None)
-        opts = cfg.get("Config") or {}
-        from ...units import parse_bytes
-        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else 0
-        return launcher.LogSettings(path=container.record["LogPath"], max_size=max_size,
-                                    max_file=int(opts.get("max-file", 1)))
+        from .logconfig import settings
+        return settings(container.record, container.dir)
 
     def _write_etc_files(self, container: Container) -> None:
         hostname = container.config["Hostname"]
