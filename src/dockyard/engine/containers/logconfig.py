@@ -83,13 +83,20 @@ def rotation(driver: str, opts: dict[str, str]) -> tuple[int, int]:
     return max_size, max_file
 
 
-def validate(log_config: dict[str, Any] | None) -> dict[str, Any]:
-    """HostConfig.LogConfig as stored (options as given, as Docker shows them)."""
+def validate(log_config: dict[str, Any] | None,
+             default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """HostConfig.LogConfig as stored: an empty Type takes the daemon's default driver, and
+    a container of the default driver takes the default's options it does not set
+    (moby's mergeAndVerifyLogConfig)."""
     log_config = log_config or {}
-    driver = log_config.get("Type") or "json-file"
+    default = default or {"Type": "json-file", "Config": {}}
+    driver = log_config.get("Type") or default["Type"]
     if driver not in DRIVERS:
         raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
     opts = {str(k): str(v) for k, v in (log_config.get("Config") or {}).items()}
+    if driver == default["Type"]:
+        for key, value in (default.get("Config") or {}).items():
+            opts.setdefault(key, str(value))
     if driver != "none":         # moby validates no options for "none"
         rotation(driver, opts)
     return {"Type": driver, "Config": opts}

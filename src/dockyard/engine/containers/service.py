@@ -34,6 +34,7 @@ class ContainerService:
         self.containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
+        self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
 
     # --- lookup -----------------------------------------------------------------------------------
     def get(self, ref: str) -> Container:
@@ -79,12 +80,14 @@ class ContainerService:
                                    "supported yet")
         image = self.images.resolve(image_ref)
         host_config = options.normalise_host_config(body.get("HostConfig"),
-                                                    set(self.runtimes))
+                                                    set(self.runtimes),
+                                                    self.default_log_config)
         from ...oci.spec import validate
         validate(host_config)
         host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = options.merge_config(config, image.config)
+        options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
         path, args = options.command_of(config)
         cid = secrets.token_hex(32)
         while cid in self.containers or cid[:12].isdigit():
