@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 if ! dpkg -s busybox-static runc gcc >/dev/null 2>&1; then
     apt-get update -qq
-    apt-get install -y -qq busybox-static runc gcc >/dev/null
+    apt-get install -y -qq busybox-static runc gcc zlib1g-dev >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the console scripts

@@ -1,6 +1,7 @@
 """Log drivers json-file, local and none: options, defaults, rotation, errors, inspect."""
 from __future__ import annotations
 
+import gzip
 import os
 import uuid
 
@@ -34,6 +35,18 @@ def test_json_file_rotation(daemon: Daemon) -> None:
         daemon.cli("rm", "-f", name)
 
 
+def test_json_file_compress(daemon: Daemon) -> None:
+    name = _name()
+    try:
+        info = _run(daemon, name, "--log-opt", "max-size=2k", "--log-opt", "max-file=2",
+                    "--log-opt", "compress=true")
+        path = info["LogPath"]
+        assert os.path.exists(path + ".1.gz") and not os.path.exists(path + ".1")
+        assert daemon.docker("logs", name).stdout.splitlines()[-1].startswith("line-399-")
+    finally:
+        daemon.cli("rm", "-f", name)
+
+
 def test_none_driver(daemon: Daemon) -> None:
     name = _name()
     try:
@@ -61,10 +74,17 @@ def test_local_driver_defaults_and_options(daemon: Daemon) -> None:
         log_dir = os.path.join(daemon.root, "containers", info["Id"], "local-logs")
         assert os.listdir(log_dir) == ["container.log"]     # 20 MB default: no rotation
         info = _run(daemon, small, "--log-driver", "local", "--log-opt", "max-size=2k",
-                    "--log-opt", "max-file=2")
+                    "--log-opt", "max-file=3")
         log_dir = os.path.join(daemon.root, "containers", info["Id"], "local-logs")
-        assert sorted(os.listdir(log_dir)) == ["container.log", "container.log.1"]
-        assert daemon.ok("logs", small).splitlines()[-1].startswith("line-399-")
+        # rotated files are compressed by default, as Docker's local driver does
+        assert sorted(os.listdir(log_dir)) == ["container.log", "container.log.1.gz",
+                                               "container.log.2.gz"]
+        with gzip.open(os.path.join(log_dir, "container.log.1.gz")) as f:
+            assert b'"stream":"stdout"' in f.readline()
+        lines = daemon.ok("logs", small).splitlines()
+        assert lines[-1].startswith("line-399-")
+        numbers = [int(line.split("-")[1]) for line in lines]
+        assert numbers == list(range(numbers[0], 400)) and numbers[0] > 0
     finally:
         daemon.cli("rm", "-f", name, small)
 

@@ -3,8 +3,8 @@
 Both file drivers are written by the container monitor in the json-file line format (the
 `local` driver's on-disk format is private to Docker; ours stays readable by `logs`), with
 rotation by size and count. json-file rotates only when max-size is set; local defaults to
-Docker's 20 MB x 5 files. Rotated files are kept uncompressed (`compress` is validated but
-not applied yet).
+Docker's 20 MB x 5 files, gzip-compressed once rotated (NAME.1.gz ..., as Docker names
+them; json-file compresses with compress=true).
 """
 from __future__ import annotations
 
@@ -48,8 +48,9 @@ def _count(text: str, prefix: str = "") -> int:
             from None
 
 
-def rotation(driver: str, opts: dict[str, str]) -> tuple[int, int]:
-    """(max size in bytes, 0 = unlimited; max files) after Docker's validation."""
+def rotation(driver: str, opts: dict[str, str]) -> tuple[int, int, bool]:
+    """(max size in bytes, 0 = unlimited; max files; gzip rotated files) after Docker's
+    validation."""
     if driver == "json-file":
         for key in opts:
             if key not in _JSON_FILE_OPTS:
@@ -60,11 +61,11 @@ def rotation(driver: str, opts: dict[str, str]) -> tuple[int, int]:
         max_file = _count(opts["max-file"]) if "max-file" in opts else 1
         if max_file < 1:
             raise InvalidParameter("max-file cannot be less than 1")
-        if "compress" in opts and _parse_bool(opts["compress"], "") and \
-                (max_file == 1 or not max_size):
+        compress = "compress" in opts and _parse_bool(opts["compress"], "")
+        if compress and (max_file == 1 or not max_size):
             raise InvalidParameter("compress cannot be true when max-file is less than 2 or "
                                    "max-size is not set")
-        return max_size, max_file
+        return max_size, max_file, compress
     for key in opts:
         if key not in _LOCAL_OPTS:
             raise InvalidParameter(f"unknown log opt '{key}' for log driver local")
@@ -80,7 +81,7 @@ def rotation(driver: str, opts: dict[str, str]) -> tuple[int, int]:
         raise InvalidParameter("max-file must not be negative")
     if compress and max_file <= 1:
         raise InvalidParameter("compression cannot be enabled when max file count is 1")
-    return max_size, max_file
+    return max_size, max_file, compress
 
 
 def validate(log_config: dict[str, Any] | None,
@@ -118,5 +119,6 @@ def settings(record: dict[str, Any], directory: str) -> launcher.LogSettings:
     if path is None:
         return launcher.LogSettings(path=None)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    max_size, max_file = rotation(cfg["Type"], cfg.get("Config") or {})
-    return launcher.LogSettings(path=path, max_size=max_size, max_file=max_file)
+    max_size, max_file, compress = rotation(cfg["Type"], cfg.get("Config") or {})
+    return launcher.LogSettings(path=path, max_size=max_size, max_file=max_file,
+                                compress=compress)
