@@ -1,8 +1,8 @@
 """Run a function inside a container's filesystem, in a forked child.
 
 The child enters the container's mount namespace (running container: every mount it sees,
-/etc/hostname and read-only mounts included) or chroots into its mounted rootfs (stopped
-container), so the kernel resolves every path, symlink and '..' inside the container's
+/etc/hostname and read-only mounts included) or mounts the stopped container's overlay in a
+private mount namespace and chroots into it, so the kernel resolves every path, symlink and '..' inside the container's
 root: no path the function touches can name a host file. Nothing in the child may import a
 module or look up a user (NSS would load the container's libraries): everything it needs is
 imported before the fork, and it exits with os._exit.
@@ -44,10 +44,13 @@ def _error_of(exc: BaseException) -> dict[str, Any]:
     return {"error": str(exc) or exc.__class__.__name__, "status": 500}
 
 
-def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, child_reads: bool = False) -> View:
+def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
+          child_reads: bool = False) -> View:
     """Fork a child that runs job(report, data_fd) inside the container's filesystem: in the
-    mount namespace of `ns_pid` if given, else chrooted into `rootfs`. With child_reads the
-    data pipe runs parent → child (uploads), otherwise child → parent."""
+    mount namespace of `ns_pid` if given, else chrooted into `rootfs` (after mounting the
+    overlay `overlay` there in a private mount namespace of its own, which vanishes with the
+    child: nothing to unmount, nothing the host or a starting container sees). With
+    child_reads the data pipe runs parent → child (uploads), otherwise child → parent."""
     status_r, status_w = os.pipe()
     data_r, data_w = os.pipe()
     ns_fd = os.open(f"/proc/{ns_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC) if ns_pid else -1
@@ -73,6 +76,10 @@ def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, child_reads: bool = False) 
                 os.fchdir(root_fd)
                 os.chroot(".")
             else:
+                if overlay:
+                    syscalls.unshare(CLONE_NEWNS)
+                    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+                    syscalls.mount("overlay", rootfs, "overlay", 0, overlay)
                 os.chroot(rootfs)
             os.chdir("/")
             job(report, child_end)

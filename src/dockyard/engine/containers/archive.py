@@ -2,8 +2,7 @@
 
 Every operation runs in a child inside the container's filesystem (linux/fsview.py), so
 paths resolve as they would for the container itself and never reach host files. A stopped
-container's overlay is mounted for the occasion (shared by concurrent copies) and unmounted
-afterwards. See docs/architecture.md, "Archives, cp and commit".
+container's overlay is mounted for the occasion in the child's private mount namespace. See docs/architecture.md, "Archives, cp and commit".
 """
 from __future__ import annotations
 
@@ -20,63 +19,38 @@ from typing import Any, AsyncIterator
 
 from ... import cppaths, tarsafe
 from ...errors import InvalidParameter
-from ...linux import fsview, syscalls
+from ...linux import fsview
 from .model import Container
 from .service import ContainerService
 
 _CHUNK = 1 << 20
-_mounted: dict[str, int] = {}       # container id -> copies using our mount of its rootfs
 
 
 def _not_found(path: str, ref: str) -> str:
     return f"Could not find the file {path} in container {ref}"
 
 
-def _acquire(service: ContainerService, container: Container) -> int:
-    """The pid whose mount namespace to enter (running), or 0 after making sure the
-    stopped container's rootfs is mounted."""
-    if container.running and container.state.get("Pid"):
-        return int(container.state["Pid"])
-    if container.id in _mounted:
-        _mounted[container.id] += 1
-    elif not os.path.ismount(container.rootfs):
-        overlay = service.images.prepare_rw(container.id, container.record["Image"])
-        syscalls.mount("overlay", container.rootfs, "overlay", 0, overlay.options())
-        _mounted[container.id] = 1
-    return 0
-
-
-def _release(container: Container, ns_pid: int) -> None:
-    if ns_pid or container.id not in _mounted:
-        return
-    _mounted[container.id] -= 1
-    if _mounted[container.id] == 0:
-        del _mounted[container.id]
-        if not container.running and not container.starting:
-            syscalls.umount(container.rootfs, syscalls.MNT_DETACH)
-
-
 async def _run(service: ContainerService, container: Container, job: fsview.Job,
-               child_reads: bool = False) -> tuple[fsview.View, int]:
-    ns_pid = _acquire(service, container)
-    try:
-        view = fsview.spawn(job, rootfs=container.rootfs, ns_pid=ns_pid,
+               child_reads: bool = False) -> fsview.View:
+    """Start the job in the container's filesystem: the running container's own mount
+    namespace, or its overlay mounted privately for the child."""
+    if container.running and container.state.get("Pid"):
+        return fsview.spawn(job, rootfs=container.rootfs, ns_pid=int(container.state["Pid"]),
                             child_reads=child_reads)
-    except BaseException:
-        _release(container, ns_pid)
-        raise
-    return view, ns_pid
+    overlay = ""
+    if not os.path.ismount(container.rootfs):
+        overlay = service.images.prepare_rw(container.id, container.record["Image"]).options()
+    return fsview.spawn(job, rootfs=container.rootfs, overlay=overlay,
+                        child_reads=child_reads)
 
 
-async def _close(container: Container, view: fsview.View, ns_pid: int,
-                 kill: bool = False) -> None:
+async def _close(view: fsview.View, kill: bool = False) -> None:
     if kill:
         try:
             os.kill(view.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     await asyncio.to_thread(fsview.finish, view)
-    _release(container, ns_pid)
 
 
 # --- stat -----------------------------------------------------------------------------------
@@ -89,11 +63,11 @@ def _stat_job(path: str) -> fsview.Job:
 
 async def stat_path(service: ContainerService, ref: str, path: str) -> dict[str, Any]:
     container = service.get(ref)
-    view, ns_pid = await _run(service, container, _stat_job(path))
+    view = await _run(service, container, _stat_job(path))
     try:
         message = await asyncio.to_thread(fsview.next_report, view)
     finally:
-        await _close(container, view, ns_pid)
+        await _close(view)
     fsview.raise_for(message, _not_found(path, ref))
     return message["ok"]
 
@@ -114,12 +88,12 @@ async def archive_path(service: ContainerService, ref: str, path: str
                        ) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
     """The path's stat and its tar stream (consume it fully or close it)."""
     container = service.get(ref)
-    view, ns_pid = await _run(service, container, _archive_job(path))
+    view = await _run(service, container, _archive_job(path))
     try:
         message = await asyncio.to_thread(fsview.next_report, view)
         fsview.raise_for(message, _not_found(path, ref))
     except BaseException:
-        await _close(container, view, ns_pid, kill=True)
+        await _close(view, kill=True)
         raise
     service._emit(container, "archive-path")
 
@@ -132,7 +106,7 @@ async def archive_path(service: ContainerService, ref: str, path: str
             fsview.raise_for(final, _not_found(path, ref))
             complete = True
         finally:
-            await _close(container, view, ns_pid, kill=not complete)
+            await _close(view, kill=not complete)
     return message["ok"], chunks()
 
 
@@ -201,7 +175,7 @@ async def extract_to_dir(service: ContainerService, ref: str, path: str,
     owner = (container.config.get("User") or None) if copy_uid_gid else None
     job = _extract_job(path, bool(container.host_config.get("ReadonlyRootfs")), owner,
                        no_overwrite_dir_nondir)
-    view, ns_pid = await _run(service, container, job, child_reads=True)
+    view = await _run(service, container, job, child_reads=True)
     complete = False
     try:
         message = await asyncio.to_thread(fsview.next_report, view)
@@ -217,7 +191,7 @@ async def extract_to_dir(service: ContainerService, ref: str, path: str,
         fsview.raise_for(final, _not_found(path, ref))
         complete = True
     finally:
-        await _close(container, view, ns_pid, kill=not complete)
+        await _close(view, kill=not complete)
     service._emit(container, "extract-to-dir")
 
 
