@@ -77,7 +77,8 @@ def test_commit_docker_py_and_empty_diff(daemon: Daemon, docker_client: Any) -> 
                                  changes=['LABEL origin=py'])
         assert image.labels["origin"] == "py"
         assert docker_client.containers.run(f"{repo}:t", ["cat", "/z"], remove=True) == b"py\n"
-        empty = docker_client.containers.create("busybox", ["true"])
+        empty = docker_client.containers.run("busybox", ["true"], detach=True)
+        empty.wait()        # ran: its mount points exist, yet nothing changed
         try:
             committed = empty.commit()
             parent = docker_client.images.get("busybox")

@@ -109,3 +109,13 @@ def test_log_driver_errors(daemon: Daemon) -> None:
     ok = daemon.docker("run", "--rm", "--log-driver", "local", "--log-opt", "max-file=1",
                        "--log-opt", "compress=false", "busybox", "echo", "fine")
     assert ok.returncode == 0 and ok.stdout == "fine\n"
+
+
+def test_follow_never_repeats_a_line(daemon: Daemon, docker_client) -> None:
+    """docker-py's run() follows the logs while the container writes: the lines read from
+    the file and those the follower picks up must not overlap."""
+    for _ in range(3):
+        out = docker_client.containers.run(
+            "busybox", ["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo $i; i=$((i+1)); done"],
+            remove=True)
+        assert out.decode().split() == [str(i) for i in range(300)]

@@ -70,7 +70,7 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     try:
         try:
             entries = await asyncio.to_thread(write_upper_tar, overlay.upperdir, spool,
-                                              _MOUNT_TARGETS)
+                                              _MOUNT_TARGETS, overlay.lowerdirs)
         finally:
             if paused_here and container.running and container.state["Paused"]:
                 await processes.unpause(service, container.id)

@@ -25,12 +25,16 @@ def _files(path: str) -> list[str]:
     return list(reversed(rotated)) + ([path] if os.path.exists(path) else [])
 
 
-def read_entries(path: str) -> Iterator[dict]:
+def read_entries(path: str, limit: int | None = None) -> Iterator[dict]:
+    """Every entry, oldest first; `limit` stops the current file at that byte offset (where
+    a follower takes over, so no line is sent twice)."""
     import gzip
+    import io
 
     for name in _files(path):
         with (gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb")) as f:
-            for line in f:
+            source = io.BytesIO(f.read(limit)) if name == path and limit is not None else f
+            for line in source:
                 try:
                     yield json.loads(line)
                 except ValueError:
