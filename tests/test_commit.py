@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -49,8 +50,14 @@ def test_commit_docker_cli_and_running_container(daemon: Daemon) -> None:
         for _ in range(100):
             if daemon.cli("exec", name, "test", "-e", "/y").returncode == 0:
                 break
+        since = str(int(time.time()) - 1)
         result = daemon.docker("commit", "-m", "from docker", "-c", "WORKDIR /srv", name, repo)
         assert result.returncode == 0, result.stderr
+        events = daemon.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                               "--filter", f"container={name}", "--format",
+                               "{{.Action}}").stdout.split()
+        wanted = [e for e in events if e in ("pause", "unpause", "commit")]
+        assert wanted == ["pause", "unpause", "commit"]     # frozen while its layer is read
         assert result.stdout.strip().startswith("sha256:")
         state = inspect(daemon, name)["State"]
         assert state["Running"] and not state["Paused"]      # committing doesn't stop it

@@ -231,3 +231,21 @@ def test_read_only_rootfs_refuses_put(daemon: Daemon) -> None:
             result.stderr
     finally:
         daemon.cli("rm", "-f", name)
+
+
+def test_archive_mode_owner_and_preserved_ids(daemon: Daemon, tmp_path: Any) -> None:
+    name = f"cpa-{uuid.uuid4().hex[:8]}"
+    daemon.ok("run", "-d", "--user", "app:users", "--name", name, "busybox", "sleep", "1000")
+    try:
+        src = tmp_path / "owned"
+        src.write_text("o\n")
+        os.chown(src, 4321, 4322)
+        assert daemon.docker("cp", "-a", str(src), f"{name}:/tmp/a").returncode == 0
+        assert daemon.docker("cp", str(src), f"{name}:/tmp/plain").returncode == 0
+        daemon.ok("cp", "-a", str(src), f"{name}:/tmp/ours")
+        owners = daemon.ok("exec", name, "stat", "-c", "%u:%g", "/tmp/a", "/tmp/plain",
+                           "/tmp/ours").split()
+        # -a: the container's user and group; without: the ids the archive carries
+        assert owners == ["1000:100", "4321:4322", "1000:100"]
+    finally:
+        daemon.cli("rm", "-f", name)
