@@ -184,6 +184,10 @@ def test_docker_py_get_and_put_archive(daemon: Daemon, box: str, docker_client: 
     assert member.extractfile("a").read() == b"hi\n"
     assert container.put_archive("/tmp", _tar(_entry("put.txt"), data={"put.txt": b"P"}))
     assert daemon.ok("exec", box, "cat", "/tmp/put.txt") == "P"
+    import gzip
+    assert container.put_archive("/tmp", gzip.compress(_tar(_entry("gz.txt"),
+                                                            data={"gz.txt": b"G"})))
+    assert daemon.ok("exec", box, "cat", "/tmp/gz.txt") == "G"     # compressed, as Docker
     import docker
     with pytest.raises(docker.errors.NotFound):
         container.get_archive("/nope")

@@ -44,6 +44,15 @@ def _error_of(exc: BaseException) -> dict[str, Any]:
     return {"error": str(exc) or exc.__class__.__name__, "status": 500}
 
 
+def _close_other_fds(keep: set[int]) -> None:
+    """The daemon's descriptors (sockets, directories) have no business in the child."""
+    previous = 2
+    for fd in sorted(f for f in keep if f > 2):
+        os.closerange(previous + 1, fd)
+        previous = fd
+    os.closerange(previous + 1, 65536)
+
+
 def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
           child_reads: bool = False) -> View:
     """Fork a child that runs job(report, data_fd) inside the container's filesystem: in the
@@ -70,6 +79,7 @@ def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
         code = 1
         try:
             signal.set_wakeup_fd(-1)
+            _close_other_fds({status_w, child_end, ns_fd, root_fd})
             syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
             if ns_fd >= 0:
                 syscalls.setns(ns_fd, CLONE_NEWNS)
