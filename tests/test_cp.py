@@ -253,3 +253,19 @@ def test_archive_mode_owner_and_preserved_ids(daemon: Daemon, tmp_path: Any) -> 
         assert owners == ["1000:100", "4321:4322", "1000:100"]
     finally:
         daemon.cli("rm", "-f", name)
+
+
+def test_root_and_dockers_view_of_mounts(daemon: Daemon, box: str, tmp_path: Any) -> None:
+    """The archive of "/" is Docker's view: overlay plus the network files, none of the
+    runtime's /proc or /sys."""
+    out = tmp_path / "root"
+    result = daemon.docker("cp", f"{box}:/", str(out))
+    assert result.returncode == 0, result.stderr
+    hostname = daemon.ok("inspect", "-f", "{{.Config.Hostname}}", box).strip()
+    assert (out / "etc" / "hostname").read_text().strip() == hostname
+    assert (out / "d" / "a").read_text() == "hi\n"
+    for pseudo in ("proc", "sys"):
+        assert not (out / pseudo).exists() or os.listdir(out / pseudo) == []
+    ours = tmp_path / "ours"
+    daemon.ok("cp", f"{box}:/", str(ours))
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(out))
