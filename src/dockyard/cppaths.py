@@ -15,6 +15,7 @@ import tarfile
 from typing import Any, BinaryIO
 
 from .engine.timeutil import rfc3339nano
+from .errors import SystemError_
 from .units import human_size
 
 # Go's os.FileMode type bits
@@ -103,7 +104,12 @@ def rebase_name(path: str, resolved: str) -> tuple[str, str]:
 
 def path_stat(path: str) -> dict[str, Any]:
     """Docker's ContainerPathStat of `path` (lstat; a trailing "/" follows a link)."""
-    st = os.lstat(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:      # Go's *PathError text, e.g. "lstat /f/: not a directory"
+        raise SystemError_(f"lstat {path}: {(exc.strerror or str(exc)).lower()}") from None
     target = ""
     if stat.S_ISLNK(st.st_mode):
         target = os.path.realpath(path)
