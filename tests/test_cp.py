@@ -215,6 +215,11 @@ def test_hostile_archives_stay_inside(daemon: Daemon, box: str) -> None:
     # an absolute name lands below the destination; a symlink to / is the container's /
     assert f"{marker}-abs" in daemon.ok("exec", box, "ls", "/tmp/tmp").split()
     assert f"{marker}-through" in daemon.ok("exec", box, "ls", "/tmp").split()
+    # a destination that is a symlink to /etc is the container's /etc
+    status, _, _ = _api(daemon, "PUT", f"/containers/{box}/archive?path=/d/etclink",
+                        _tar(_entry(f"{marker}-etc"), data={f"{marker}-etc": b"E"}))
+    assert status == 200 and not os.path.exists(f"/etc/{marker}-etc")
+    assert daemon.ok("exec", box, "cat", f"/etc/{marker}-etc") == "E"
     # nothing landed anywhere else on the host either
     found = subprocess.run(["find", "/tmp", "/etc", "/root", "-maxdepth", "2", "-name",
                             f"{marker}*"], capture_output=True, text=True).stdout
