@@ -29,6 +29,8 @@ def test_commit_cli_changes_whiteouts_history(daemon: Daemon) -> None:
         assert image["Config"]["Cmd"] == ["cat", "/x"]
         assert image["Parent"] == inspect(daemon, name)["Image"]
         assert len(image["RootFS"]["Layers"]) == 2
+        again = daemon.ok("container", "commit", name, f"{repo}:alias").strip()
+        assert again.startswith("sha256:")          # `container commit` is the same command
         history = daemon.ok("history", "--no-trunc", f"{repo}:v1").splitlines()
         assert "my message" in history[1] and "echo data > /x" in history[1]
         # a commit of the committed image's container keeps the deletion
@@ -39,7 +41,7 @@ def test_commit_cli_changes_whiteouts_history(daemon: Daemon) -> None:
         daemon.cli("rm", "-f", second)
     finally:
         daemon.cli("rm", "-f", name)
-        daemon.cli("rmi", "-f", f"{repo}:v1", f"{repo}:v2")
+        daemon.cli("rmi", "-f", f"{repo}:v1", f"{repo}:v2", f"{repo}:alias")
 
 
 def test_commit_docker_cli_and_running_container(daemon: Daemon) -> None:

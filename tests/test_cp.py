@@ -144,7 +144,7 @@ def test_our_cli_both_ways_and_stopped(daemon: Daemon, box: str, tmp_path: Any) 
     os.chdir(tmp_path)
     daemon.ok("cp", f"{box}:/d", "out")
     assert _tree("out") == ["a", "alink", "etclink", "sub", "sub/b"]
-    daemon.ok("cp", f"{box}:/d/a", "copy.txt")
+    daemon.ok("container", "cp", f"{box}:/d/a", "copy.txt")
     assert open("copy.txt").read() == "hi\n"
     result = daemon.cli("cp", f"{box}:/d/a", "nodir/")
     assert result.returncode == 1 and "no such directory" in result.stderr
