@@ -86,6 +86,11 @@ def test_commit_docker_py_and_empty_diff(daemon: Daemon, docker_client: Any) -> 
                                  changes=['LABEL origin=py'])
         assert image.labels["origin"] == "py"
         assert docker_client.containers.run(f"{repo}:t", ["cat", "/z"], remove=True) == b"py\n"
+        # a Config in the body replaces the container's; what it leaves empty is merged in
+        conf = container.commit(repository=repo, tag="conf",
+                                conf={"Cmd": ["cat", "/z"], "Env": ["A=1"]})
+        assert conf.attrs["Config"]["Cmd"] == ["cat", "/z"] and "A=1" in conf.attrs["Config"]["Env"]
+        assert docker_client.containers.run(f"{repo}:conf", remove=True) == b"py\n"
         empty = docker_client.containers.run("busybox", ["true"], detach=True)
         empty.wait()        # ran: its mount points exist, yet nothing changed
         try:
@@ -98,4 +103,4 @@ def test_commit_docker_py_and_empty_diff(daemon: Daemon, docker_client: Any) -> 
             docker_client.images.remove(committed.id, force=True)
     finally:
         container.remove(force=True)
-        daemon.cli("rmi", "-f", f"{repo}:t")
+        daemon.cli("rmi", "-f", f"{repo}:t", f"{repo}:conf")
