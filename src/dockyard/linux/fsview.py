@@ -56,8 +56,8 @@ def _close_other_fds(keep: set[int]) -> None:
 
 
 def _attach_mounts(rootfs: str, mounts: list[tuple[str, str]]) -> None:
-    """Mount each (source, target) of the view: a host file bind-mounted, or "tmpfs" a fresh
-    tmpfs, over `target` inside rootfs. Targets are opened chrooted (the kernel resolves the
+    """Mount each (source, target) of the view: a host file or directory bind-mounted onto a
+    target of the same kind, or "tmpfs" a fresh tmpfs, over `target` inside rootfs. Targets are opened chrooted (the kernel resolves the
     container's symlinks inside its root) and mounted through /proc/self/fd, so a symlink
     swapped in meanwhile cannot redirect the mount to a host path."""
     host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -73,7 +73,9 @@ def _attach_mounts(rootfs: str, mounts: list[tuple[str, str]]) -> None:
         except OSError:
             continue            # missing (or a dangling symlink): nothing to cover
         kind = stat.S_IFMT(os.fstat(fd).st_mode)
-        if kind != (stat.S_IFDIR if source == "tmpfs" else stat.S_IFREG):
+        wanted = stat.S_IFDIR if source == "tmpfs" else \
+            stat.S_IFMT(os.fstat(sources[source]).st_mode)
+        if kind != wanted or kind not in (stat.S_IFDIR, stat.S_IFREG):
             os.close(fd)
             continue
         pairs.append((source, fd))
