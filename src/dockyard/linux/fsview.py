@@ -2,7 +2,7 @@
 
 The child unshares a private mount namespace, builds Docker's view of the container there
 (its overlay; /etc/hostname, hosts and resolv.conf bind-mounted from the container's
-directory; a fresh tmpfs over each --tmpfs path; none of the runtime's /proc, /sys, /dev)
+directory; none of the runtime's /proc, /sys, /dev)
 and chroots into it, so the kernel resolves every path, symlink and '..' inside the
 container's root: no path the function touches can name a host file. Nothing in the child
 may import a module or look up a user (NSS would load the container's libraries):
@@ -56,37 +56,33 @@ def _close_other_fds(keep: set[int]) -> None:
 
 
 def _attach_mounts(rootfs: str, mounts: list[tuple[str, str]]) -> None:
-    """Mount each (source, target) of the view: a host file or directory bind-mounted onto a
-    target of the same kind, or "tmpfs" a fresh tmpfs, over `target` inside rootfs. Targets are opened chrooted (the kernel resolves the
+    """Bind-mount each host (source, target) of the view: a file or directory onto a target
+    of the same kind inside rootfs. Targets are opened chrooted (the kernel resolves the
     container's symlinks inside its root) and mounted through /proc/self/fd, so a symlink
     swapped in meanwhile cannot redirect the mount to a host path."""
     host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     sources = {src: os.open(src, os.O_PATH | os.O_CLOEXEC) for src, _ in mounts
-               if src != "tmpfs" and os.path.exists(src)}
+               if os.path.exists(src)}
     os.chroot(rootfs)
     pairs = []
     for source, target in mounts:
-        if source != "tmpfs" and source not in sources:
+        if source not in sources:
             continue
         try:
             fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             continue            # missing (or a dangling symlink): nothing to cover
         kind = stat.S_IFMT(os.fstat(fd).st_mode)
-        wanted = stat.S_IFDIR if source == "tmpfs" else \
-            stat.S_IFMT(os.fstat(sources[source]).st_mode)
-        if kind != wanted or kind not in (stat.S_IFDIR, stat.S_IFREG):
+        if kind != stat.S_IFMT(os.fstat(sources[source]).st_mode) or \
+                kind not in (stat.S_IFDIR, stat.S_IFREG):
             os.close(fd)
             continue
-        pairs.append((source, fd))
+        pairs.append((sources[source], fd))
     os.fchdir(host_root)
     os.chroot(".")          # back at the host's root, still in the private namespace
-    for source, fd in pairs:
-        if source == "tmpfs":
-            syscalls.mount("tmpfs", f"/proc/self/fd/{fd}", "tmpfs", 0, "mode=1777")
-        else:
-            syscalls.mount(f"/proc/self/fd/{sources[source]}", f"/proc/self/fd/{fd}", None,
-                           syscalls.MS_BIND)
+    for source_fd, fd in pairs:
+        syscalls.mount(f"/proc/self/fd/{source_fd}", f"/proc/self/fd/{fd}", None,
+                       syscalls.MS_BIND)
         os.close(fd)
     for fd in sources.values():
         os.close(fd)

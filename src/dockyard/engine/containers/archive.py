@@ -34,8 +34,8 @@ def _not_found(path: str, ref: str) -> str:
 async def _run(service: ContainerService, container: Container, job: fsview.Job,
                child_reads: bool = False) -> fsview.View:
     """Start the job in Docker's view of the container's filesystem: its overlay (mounted
-    privately for the child unless the running container's is there), the network files
-    and fresh tmpfs mounts."""
+    privately for the child unless the running container's is there) and the network
+    files."""
     overlay = ""
     if not os.path.ismount(container.rootfs):
         overlay = service.images.prepare_rw(container.id, container.record["Image"]).options()
@@ -43,7 +43,6 @@ async def _run(service: ContainerService, container: Container, job: fsview.Job,
     mounts = [(record[key], target) for key, target in (
         ("HostnamePath", "/etc/hostname"), ("HostsPath", "/etc/hosts"),
         ("ResolvConfPath", "/etc/resolv.conf")) if record.get(key)]
-    mounts += [("tmpfs", path) for path in sorted(container.host_config.get("Tmpfs") or {})]
     return fsview.spawn(job, rootfs=container.rootfs, overlay=overlay, mounts=mounts,
                         child_reads=child_reads)
 
