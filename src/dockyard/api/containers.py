@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from ..engine.containers import filesystem, processes, stats
+from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotImplemented_
 from . import hijack
 from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
@@ -183,12 +184,9 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidParameter("You must choose at least one stream")
-    log_path = container.record.get("LogPath")
+    log_path = logconfig.log_file(container.record, container.dir)
     if not log_path:
-        driver = container.host_config["LogConfig"]["Type"]
-        raise InvalidParameter(f'configured logging driver does not support reading: "{driver}"'
-                               if driver != "none" else
-                               'configured logging driver does not support reading')
+        raise NotImplemented_("configured logging driver does not support reading")
     tail_raw = request.query.get("tail", "all")
     tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() \
         else None
@@ -201,7 +199,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
-    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path)))
+    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path, offset)))
     for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
                                  until=until, tail=tail):
         kind, data = logfiles.render(entry, timestamps)

@@ -181,7 +181,7 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "CpuQuota": o["cpu_quota"] or 0, "CpuPeriod": o["cpu_period"] or 0,
         "CpusetCpus": o["cpuset_cpus"] or "", "CpusetMems": o["cpuset_mems"] or "",
         "PidsLimit": o["pids_limit"], "RestartPolicy": _restart_policy(o["restart"]),
-        "LogConfig": {"Type": o["log_driver"] or "json-file", "Config": log_opts},
+        "LogConfig": {"Type": o["log_driver"] or "", "Config": log_opts},
         "Sysctls": dict(item.partition("=")[::2] for item in o["sysctl"]) or None,
         "GroupAdd": list(o["group_add"]) or None, "OomScoreAdj": o["oom_score_adj"] or 0,
         "Init": True if o["init"] else None,
@@ -581,4 +581,9 @@ def register(cli: click.Group) -> None:
         container.add_command(command, name)
     from .stats import stats
     container.add_command(stats, "stats")
+    from .common import lazy_command
+    container.add_command(lazy_command("cp", "cp", "Copy files/folders between a container "
+                                       "and the local filesystem"), "cp")
+    container.add_command(lazy_command("commit", "commit", "Create a new image from a "
+                                       "container's changes"), "commit")
     cli.add_command(container, "container")
