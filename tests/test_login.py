@@ -10,13 +10,13 @@ import os
 import stat
 import subprocess
 import sys
-import textwrap
 from typing import Any, Iterator
 
 import aiohttp
 import pytest
 
 from dockyard.distribution.auth import Authorizer, decode_registry_auth
+from credhelper import write_helper
 from registry import Registry
 from tokenserver import TokenServer
 
@@ -211,34 +211,12 @@ def test_cli_and_docker_cli_share_the_config(daemon: Any, tmp_path: Any,
 
 # --- registry_auth_header and credential helpers ----------------------------------------------
 
-HELPER = textwrap.dedent("""\
-    #!{python}
-    import json, os, sys
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "store.json")
-    store = json.load(open(path)) if os.path.exists(path) else {{}}
-    action, data = sys.argv[1], sys.stdin.read()
-    if action == "store":
-        item = json.loads(data)
-        store[item["ServerURL"]] = item
-    elif action == "get":
-        if data.strip() not in store:
-            print("credentials not found in native keychain")
-            sys.exit(1)
-        print(json.dumps(store[data.strip()]))
-    elif action == "erase":
-        store.pop(data.strip(), None)
-    json.dump(store, open(path, "w"))
-    """)
-
-
 @pytest.fixture
 def helper_dir(tmp_path: Any) -> str:
-    directory = tmp_path / "bin"
-    directory.mkdir()
-    script = directory / "docker-credential-test"
-    script.write_text(HELPER.format(python=sys.executable))
-    script.chmod(0o755)
-    return str(directory)
+    """A directory holding docker-credential-test (tests/credhelper.py)."""
+    directory = str(tmp_path / "bin")
+    write_helper(directory, "test")
+    return directory
 
 
 def test_credential_helper_and_registry_auth_header(

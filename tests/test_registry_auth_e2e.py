@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from credhelper import write_helper
 from registry import Registry
 from tokenserver import TokenServer
 
@@ -45,6 +46,7 @@ class Client:
 
     def __init__(self, daemon: Any, config: str, docker: bool) -> None:
         self.daemon, self.config, self.docker = daemon, config, docker
+        self.env = {**daemon.env(), "DOCKER_CONFIG": config}
         self.tags: list[str] = []
 
     def tag(self, name: str) -> None:
@@ -55,8 +57,7 @@ class Client:
     def __call__(self, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
         command = ["docker"] if self.docker else [sys.executable, "-m", "dockyard.cli"]
         return subprocess.run([*command, *args], input=input, capture_output=True, text=True,
-                              env={**self.daemon.env(), "DOCKER_CONFIG": self.config},
-                              timeout=120)
+                              env=self.env, timeout=120)
 
     def ok(self, *args: str, input: str = "") -> str:
         result = self(*args, input=input)
@@ -148,3 +149,57 @@ def test_refused_stored_password_names_the_request(client: Client, daemon: Any,
     assert result.returncode == 1
     assert result.stderr == (f'Error response from daemon: Get "http://{reg.host}/v2/alice/'
                              'any/manifests/1": unauthorized: incorrect username or password\n')
+
+
+def test_docker_py_sends_auth_config(docker_client: Any, daemon: Any,
+                                     token_registry: tuple[TokenServer, Registry]) -> None:
+    """docker-py's X-Registry-Auth (auth_config=...) for push and pull."""
+    import docker
+
+    _, reg = token_registry
+    name = f"{reg.host}/alice/py"
+    creds = {"username": "alice", "password": "s3cret"}
+    daemon.ok("tag", "busybox", f"{name}:1")
+    try:
+        with pytest.raises(docker.errors.APIError, match="denied: requested access"):
+            for line in docker_client.images.push(name, "1", stream=True, decode=True):
+                if "error" in line:
+                    raise docker.errors.APIError(line["error"])
+        lines = list(docker_client.images.push(name, "1", stream=True, decode=True,
+                                               auth_config=creds))
+        assert not [line for line in lines if "error" in line], lines
+        daemon.ok("rmi", f"{name}:1")
+        image = docker_client.images.pull(name, "1", auth_config=creds)
+        assert f"{name}:1" in image.tags
+        with pytest.raises(docker.errors.APIError) as err:
+            docker_client.images.pull(name, "1", auth_config={**creds, "password": "bad"})
+        assert err.value.status_code == 500
+        assert "unauthorized: incorrect username or password" in str(err.value)
+    finally:
+        daemon.cli("rmi", f"{name}:1")
+
+
+def test_docker_cli_uses_a_credential_helper_we_filled(daemon: Any, tmp_path: Any,
+                                                       basic_registry: Registry) -> None:
+    """Our login stores through the helper; the docker CLI reads it back for its push."""
+    bin_dir = str(tmp_path / "bin")
+    write_helper(bin_dir, "e2e")
+    config = str(tmp_path / "cfg")
+    os.makedirs(config)
+    with open(os.path.join(config, "config.json"), "w") as f:
+        json.dump({"credHelpers": {basic_registry.host: "e2e"}}, f)
+    env = {**daemon.env(), "DOCKER_CONFIG": config,
+           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    ours = Client(daemon, config, docker=False)
+    theirs = Client(daemon, config, docker=True)
+    ours.env = theirs.env = env
+    name = f"{basic_registry.host}/helper/box:1"
+    ours.tag(name)
+    try:
+        ours.login(basic_registry.host)
+        assert "1: digest: sha256:" in theirs.ok("push", name)
+        theirs.ok("logout", basic_registry.host)
+        assert theirs("push", name).returncode == 1
+    finally:
+        daemon.cli("rmi", name)
+
