@@ -158,6 +158,8 @@ def test_cli_login_logout_keep_the_file_in_dockers_format(daemon: Any, tmp_path:
     assert out.returncode == 0 and out.stdout == f"Removing login credentials for {host}\n"
     assert read_config(config) == {"psFormat": "table {{.ID}}", "auths": {
         "other:5000": {"auth": b64("b:c")}}}
+    hub = run(daemon, config, "logout")                 # Docker Hub, under its index URL
+    assert hub.stdout == "Removing login credentials for https://index.docker.io/v1/\n"
 
 
 def test_cli_login_to_token_registry_stores_the_identity_token(
