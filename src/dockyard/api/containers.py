@@ -94,8 +94,16 @@ async def wait(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
+    # aiohttp does not cancel a handler whose client left (the docker CLI's `run -d` leaves
+    # such a wait behind): give up on it then, or it holds up the daemon's shutdown.
+    while not waiting.done():
+        await asyncio.wait({waiting}, timeout=0.5)
+        if not waiting.done() and (request.transport is None or
+                                   request.transport.is_closing()):
+            waiting.cancel()
+            return response
     try:
-        result = await waiting
+        result = waiting.result()
     except InvalidParameter as exc:
         result = {"StatusCode": -1, "Error": {"Message": exc.message}}
     await response.write(json.dumps(result).encode() + b"\n")

@@ -32,6 +32,7 @@ async def start(request: web.Request) -> web.StreamResponse:
         await execs.start(instance.id, console_size)
         return web.Response(status=200)
     tty = bool(instance.config.get("Tty"))
+    raw = bool(body.get("Tty"))  # as in Docker, the start request picks the stream format
     want = {1: bool(instance.config.get("AttachStdout", True)),
             2: bool(instance.config.get("AttachStderr", True))}
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
@@ -43,13 +44,13 @@ async def start(request: web.Request) -> web.StreamResponse:
     instance.subscribers.add(queue)
     # As in Docker: upgrade first, then start the process. A client's HTTP parser may read
     # past the headers, so stream bytes must not be on the wire before it has them.
-    transport = hijack.take_over(request, tty, relay)
+    transport = hijack.take_over(request, raw, relay)
     try:
         await execs.start(instance.id, console_size)
-        await hijack.pump(transport, queue, want, tty)
+        await hijack.pump(transport, queue, want, raw)
     except DockyardError as exc:
         # Docker writes the error on the stdout stream; the exit code is in exec inspect.
-        transport.write(hijack.frame(1, exc.message.encode() + b"\r\n", tty))
+        transport.write(hijack.frame(1, exc.message.encode() + b"\r\n", raw))
     finally:
         instance.subscribers.discard(queue)
     await hijack.finish(transport)
