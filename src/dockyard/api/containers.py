@@ -210,7 +210,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
-    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path)))
+    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path, offset)))
     for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
                                  until=until, tail=tail):
         kind, data = logfiles.render(entry, timestamps)

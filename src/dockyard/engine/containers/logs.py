@@ -21,10 +21,17 @@ def _files(path: str) -> list[str]:
     return list(reversed(rotated)) + ([path] if os.path.exists(path) else [])
 
 
-def read_entries(path: str) -> Iterator[dict]:
+def read_entries(path: str, upto: int | None = None) -> Iterator[dict]:
+    """All entries; of the current file only its first `upto` bytes (where a follow
+    starts, so no entry is both replayed and followed)."""
     for name in _files(path):
+        left = upto if upto is not None and name == path else None
         with open(name, "rb") as f:
             for line in f:
+                if left is not None:
+                    if len(line) > left:
+                        break
+                    left -= len(line)
                 try:
                     yield json.loads(line)
                 except ValueError:
