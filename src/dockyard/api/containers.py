@@ -260,7 +260,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if queue is not None:
             container.subscribers.discard(queue)
         raise
-    transport = hijack.take_over(request, tty, relay)
+    transport = hijack.take_over(request, tty, relay,
+                                 (lambda: queue.put_nowait(None)) if queue else None)
     try:
         if qbool(request, "logs"):
             for kind, data in await asyncio.to_thread(_log_replay, container, want):

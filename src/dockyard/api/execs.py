@@ -44,7 +44,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     instance.subscribers.add(queue)
     # As in Docker: upgrade first, then start the process. A client's HTTP parser may read
     # past the headers, so stream bytes must not be on the wire before it has them.
-    transport = hijack.take_over(request, raw, relay)
+    transport = hijack.take_over(request, raw, relay, lambda: queue.put_nowait(None))
     try:
         await execs.start(instance.id, console_size)
         await hijack.pump(transport, queue, want, raw)

@@ -76,9 +76,11 @@ class _HijackedProtocol(asyncio.Protocol):
     (the docker CLI does): keep the transport open for output. Input goes to the relay, if
     the client attached stdin; otherwise it is dropped."""
 
-    def __init__(self, original: Any, relay: StdinRelay | None) -> None:
+    def __init__(self, original: Any, relay: StdinRelay | None,
+                 on_lost: Callable[[], None] | None) -> None:
         self.original = original
         self.relay = relay
+        self.on_lost = on_lost
         self.transport: asyncio.Transport | None = None
 
     def data_received(self, data: bytes) -> None:
@@ -93,6 +95,8 @@ class _HijackedProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.relay is not None:
             self.relay.eof()
+        if self.on_lost is not None:
+            self.on_lost()
         if self.original is not None:  # lets aiohttp finish its own bookkeeping
             self.original.connection_lost(exc)
 
@@ -102,8 +106,9 @@ class Hijacked(web.HTTPException):
     status_code = 200
 
 
-def take_over(request: web.Request, tty: bool,
-              relay: StdinRelay | None = None) -> asyncio.Transport:
+def take_over(request: web.Request, tty: bool, relay: StdinRelay | None = None,
+              on_lost: Callable[[], None] | None = None) -> asyncio.Transport:
+    """`on_lost`: called when the client goes away, to end the handler's relaying."""
     transport = request.transport
     assert transport is not None
     content_type = (RAW if tty else MUX).encode()
@@ -112,7 +117,7 @@ def take_over(request: web.Request, tty: bool,
                 b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
     else:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\n\r\n"
-    protocol = _HijackedProtocol(request.protocol, relay)
+    protocol = _HijackedProtocol(request.protocol, relay, on_lost)
     protocol.transport = transport  # type: ignore[assignment]
     transport.set_protocol(protocol)
     transport.write(head)
