@@ -222,3 +222,13 @@ def test_attach_without_stdin_and_sig_proxy_off(daemon: Daemon, name: str) -> No
     result = daemon.cli("attach", name)
     assert result.returncode == 1
     assert result.stderr.strip() == "You cannot attach to a stopped container, start it first"
+
+
+def test_exec_stdin_pipe_both_clis(daemon: Daemon, name: str) -> None:
+    daemon.ok("run", "-d", "--name", name, "busybox", "sleep", "1000")
+    result = daemon.cli("exec", "-i", name, "sh", "-c", "cat; exit 4", input=b"via exec\n")
+    assert (result.returncode, result.stdout) == (4, "via exec\n")
+    env = {**daemon.env(), "DOCKER_CONFIG": os.path.join(daemon.base, "dockercfg")}
+    result = subprocess.run(["docker", "exec", "-i", name, "sh", "-c", "cat; exit 4"],
+                            input=b"via docker\n", env=env, capture_output=True, timeout=60)
+    assert (result.returncode, result.stdout) == (4, b"via docker\n")
