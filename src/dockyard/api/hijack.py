@@ -36,7 +36,6 @@ class StdinRelay:
         self.scanner = detachkeys.Scanner(keys) if tty else None
         self.end_stream = end_stream
         self.done = False
-        self.detached = False
 
     def feed(self, data: bytes, transport: asyncio.Transport | None = None) -> None:
         if self.done:
@@ -48,7 +47,7 @@ class StdinRelay:
         if data:
             link.stdin(data)
         if detached:
-            self.done = self.detached = True
+            self.done = True
             self.end_stream()
         elif transport is not None and link.backlog() > _PAUSE_AT:
             transport.pause_reading()
