@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s busybox-static runc gcc >/dev/null 2>&1; then
+# docker-registry, skopeo and apache2-utils (htpasswd) are for the tests' local registries.
+PACKAGES="busybox-static runc gcc docker-registry skopeo apache2-utils"
+if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
-    apt-get install -y -qq busybox-static runc gcc >/dev/null
+    apt-get install -y -qq $PACKAGES >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the console scripts

@@ -219,3 +219,14 @@ def docker_client(daemon: Daemon) -> Iterator[Any]:
 
 def inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     return json.loads(daemon.ok("inspect", ref))[0]
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[Any]:
+    """An anonymous registry on 127.0.0.1 shared by the tests (see tests/registry.py)."""
+    from registry import Registry
+    reg = Registry().start()
+    try:
+        yield reg
+    finally:
+        reg.stop()

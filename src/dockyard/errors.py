@@ -22,6 +22,14 @@ class Conflict(DockyardError):
     status = 409
 
 
+class Unauthorized(DockyardError):
+    status = 401
+
+
+class Forbidden(DockyardError):
+    status = 403
+
+
 class NotModified(DockyardError):
     status = 304
 

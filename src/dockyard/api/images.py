@@ -13,17 +13,12 @@ from typing import Any, Iterator
 
 from aiohttp import web
 
-from ..errors import DockyardError, InvalidParameter, NotFound
-from ..store import reference
-from .server import engine_of, qbool, qfilters
+from ..errors import InvalidParameter
+from .server import engine_of, qbool, qfilters, stream_json_lines
 
 routes = web.RouteTableDef()
 
 _BATCH = 1 << 20
-
-
-class NotImplementedYet(DockyardError):
-    status = 501
 
 
 def _images(request: web.Request) -> Any:
@@ -70,6 +65,18 @@ class _BodyReader:
 
     def close(self) -> None:
         pass
+
+
+def _registry_auth(request: web.Request) -> Any:
+    """X-Registry-Auth, decoded by the registry auth module (None when absent)."""
+    header = request.headers.get("X-Registry-Auth")
+    if not header:
+        return None
+    try:
+        from ..distribution.auth import decode_registry_auth
+    except ImportError:          # the auth module lands separately; anonymous until then
+        return None
+    return decode_registry_auth(header)
 
 
 async def _drain(request: web.Request) -> None:
@@ -127,9 +134,10 @@ async def create(request: web.Request) -> web.StreamResponse:
     from_image = request.query.get("fromImage")
     if from_image:
         await _drain(request)
-        ref = reference.parse_normalized_named(from_image)
-        raise NotFound(f"pull access denied for {ref.familiar}, repository does not exist or "
-                       "may require 'docker login'")
+        messages = await engine_of(request).distribution.pull(
+            from_image, request.query.get("tag") or None,
+            request.query.get("platform") or None, _registry_auth(request))
+        return await stream_json_lines(request, messages)
     source = request.query.get("fromSrc", "-") or "-"
     repo = request.query.get("repo") or None
     tag = request.query.get("tag") or None
@@ -233,14 +241,20 @@ async def tag(request: web.Request) -> web.Response:
 
 
 @routes.post(r"/images/{name:.+}/push")
-async def push(request: web.Request) -> web.Response:
+async def push(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     tag_name = request.query.get("tag")
-    ref = f"{name}:{tag_name}" if tag_name else name
-    if not await asyncio.to_thread(_images(request).exists, ref):
-        raise NotFound(f"An image does not exist locally with the tag: "
-                       f"{reference.parse_normalized_named(name).familiar}")
-    raise NotImplementedYet("pushing images to a registry is not implemented yet")
+    _images(request)
+    messages = await engine_of(request).distribution.push(name, tag_name or None,
+                                                          _registry_auth(request))
+    return await stream_json_lines(request, messages)
+
+
+@routes.get(r"/distribution/{name:.+}/json")
+async def distribution_inspect(request: web.Request) -> web.Response:
+    result = await engine_of(request).distribution.inspect(request.match_info["name"],
+                                                           _registry_auth(request))
+    return web.json_response(result)
 
 
 @routes.delete(r"/images/{name:.+}")

@@ -243,11 +243,15 @@ def _create(api: APIClient, image: str, command: tuple[str, ...], o: dict[str, A
     except APIError as exc:
         if exc.status != 404 or not exc.message.startswith("No such image"):
             raise
-    from ..client import images as api_images
+    from .distribution import pull_image
+    from .jsonstream import StreamError
 
     reference = image if ":" in image.rsplit("/", 1)[-1] or "@" in image else f"{image}:latest"
     print(f"Unable to find image '{reference}' locally", file=sys.stderr)
-    api_images.pull(api, image)
+    try:
+        pull_image(api, image, o.get("platform"), out=sys.stderr)
+    except StreamError as exc:
+        _fail(f"dockyard: {exc}", 125)
     return api_containers.create(api, body, o["name"])["Id"]
 
 

@@ -522,4 +522,7 @@ def register(cli: click.Group) -> None:
                           ("prune", prune), ("import", import_), ("save", save),
                           ("load", load)):
         image.add_command(command, name)
+    from .distribution import pull, push
+    image.add_command(pull, "pull")
+    image.add_command(push, "push")
     cli.add_command(image, "image")

@@ -17,6 +17,8 @@ _COMMANDS = {
     "update": "inspection",
     "images": "images", "image": "images", "rmi": "images", "tag": "images",
     "history": "images", "import": "images", "save": "images", "load": "images", 
+    "login": "login", "logout": "login",
+    "pull": "distribution", "push": "distribution",
     "version": "system", "info": "system", "system": "system", "events": "system",
 }
 

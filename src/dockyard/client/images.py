@@ -66,17 +66,30 @@ def import_image(api: APIClient, source: str | BinaryIO, repo: str | None = None
                                 headers={"Content-Type": "application/x-tar"}))
 
 
-def pull(api: APIClient, name: str, platform: str | None = None) -> list[dict[str, Any]]:
-    """POST /images/create?fromImage=... (the daemon cannot pull yet and says so)."""
+def pull_stream(api: APIClient, name: str, platform: str | None = None,
+                all_tags: bool = False, auth: str | None = None) -> Iterator[dict[str, Any]]:
+    """POST /images/create?fromImage=...: the progress stream. A name without tag pulls
+    :latest (every tag with all_tags); "name@digest" pulls that digest."""
     image, tag_ = name, None
-    if "@" not in name:
+    if "@" in name:
+        image, tag_ = name.split("@", 1)
+    else:
         slash, colon = name.rfind("/"), name.rfind(":")
         if colon > slash:
             image, tag_ = name[:colon], name[colon + 1:]
-    return list(api.stream_json("POST", "/images/create",
-                                {"fromImage": image, "tag": tag_ or ("latest" if "@" not in name
-                                                                     else None),
-                                 "platform": platform}))
+        elif not all_tags:
+            tag_ = "latest"
+    headers = {"X-Registry-Auth": auth} if auth else None
+    return api.stream_json("POST", "/images/create",
+                           {"fromImage": image, "tag": tag_, "platform": platform},
+                           headers=headers)
+
+
+def push_stream(api: APIClient, name: str, tag_: str | None = None,
+                auth: str | None = None) -> Iterator[dict[str, Any]]:
+    """POST /images/{name}/push?tag=...: the progress stream (no tag: every tag)."""
+    headers = {"X-Registry-Auth": auth or "e30="}
+    return api.stream_json("POST", f"/images/{name}/push", {"tag": tag_}, headers=headers)
 
 
 def save(api: APIClient, names: list[str]) -> Any:

@@ -7,6 +7,7 @@ import shutil
 from typing import Any
 
 from .. import __version__
+from ..distribution.service import Distribution
 from ..engine.containers import ContainerService
 from ..engine.events import Events
 from ..engine.images import ImageService
@@ -28,6 +29,7 @@ class Engine:
             runtimes["runc"] = get_runtime("runc", state_root)
         self.containers = ContainerService(root, self.images, self.events, runtimes)
         self.images.containers_using = self.containers.using_image
+        self.distribution = Distribution(self.images, root, config.raw)
 
     async def start(self) -> None:
         await self.containers.restore()
@@ -58,8 +60,7 @@ class Engine:
             "NEventsListener": 0, "KernelVersion": uname.release,
             "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
             "Architecture": uname.machine, "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                               "Mirrors": []},
+            "RegistryConfig": self.distribution.registry_config(),
             "NCPU": os.cpu_count() or 1, "MemTotal": mem_total, "DockerRootDir": self.config.data_root,
             "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": uname.nodename,
             "Labels": [], "ExperimentalBuild": False, "ServerVersion": __version__,

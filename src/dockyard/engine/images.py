@@ -762,6 +762,32 @@ class ImageService:
                     self._set_tag(image_id, target)
         return image_id
 
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Keeps garbage collection away while a pull assembles an image's layers."""
+        return self._ingest()
+
+    def add_pulled(self, config_raw: bytes, chains: list[str], targets: list[Reference]
+                   ) -> tuple[str, bool]:
+        """Record a pulled image (config verified, layers unpacked) and point its tag and
+        repo digest at it. Returns (image ID, whether a reference was created or moved)."""
+        config = json.loads(config_raw)
+        image_id = self._store_image(config, chains, "", config_raw)
+        changed = False
+        with self._lock:
+            for target in targets:
+                if self.meta.get_ref(target) != image_id:
+                    self.meta.set_ref(target, image_id)
+                    changed = True
+            self._emit("pull", targets[0].familiar_string(), targets[0].familiar,
+                       self._image(image_id).labels)
+        return image_id, changed
+
+    def add_repo_digest(self, image_id: str, target: Reference) -> None:
+        """After a push: the image is also known as name@digest (RepoDigests)."""
+        with self._lock:
+            if self._live(image_id) and self.meta.get_ref(target) != image_id:
+                self.meta.set_ref(target, image_id)
+
     def _store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
                      raw: bytes | None = None) -> str:
         """Config blob, then record (its layers must be unpacked already)."""

@@ -1,0 +1,124 @@
+"""`pull` and `push` (also as `image pull`/`image push`): the daemon's progress stream drawn
+as the docker CLI draws it, then the reference pulled (as `docker pull` prints it)."""
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+import click
+
+_CTX = {"help_option_names": ["--help"]}
+
+
+def _api(ctx: click.Context) -> Any:
+    from .common import api_of
+    return api_of(ctx)
+
+
+def registry_auth(name: str) -> str | None:
+    """The X-Registry-Auth value the credentials module finds for the image's registry."""
+    from ..store import reference
+
+    try:
+        from .credentials import registry_auth_header
+    except ImportError:         # the credentials module lands separately; anonymous until then
+        return None
+    try:
+        domain = reference.parse_normalized_named(name.split("@", 1)[0]).domain
+    except Exception:  # noqa: BLE001 - the daemon reports bad names with Docker's text
+        return None
+    return registry_auth_header(domain)
+
+
+def pull_image(api: Any, name: str, platform: str | None = None, all_tags: bool = False,
+               quiet: bool = False, out: TextIO | None = None) -> None:
+    """Pull with progress on `out`; raises APIError (before streaming) or StreamError."""
+    from ..client import images as api_images
+    from .jsonstream import display
+
+    messages = api_images.pull_stream(api, name, platform, all_tags, registry_auth(name))
+    if quiet:
+        for message in messages:
+            if message.get("errorDetail") or message.get("error"):
+                display([message])
+    else:
+        display(messages, out or sys.stdout)
+
+
+def _canonical(name: str, all_tags: bool) -> str:
+    from ..store import reference
+
+    ref = reference.parse_normalized_named(name)
+    return str(ref if all_tags else ref.tag_name_only())
+
+
+@click.command(context_settings=_CTX)
+@click.option("-a", "--all-tags", is_flag=True, help="Download all tagged images")
+@click.option("--platform", default=None, help="Set platform if server is multi-platform capable")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
+@click.option("--disable-content-trust", is_flag=True, default=True, hidden=True)
+@click.argument("name")
+@click.pass_context
+def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None, quiet: bool,
+         disable_content_trust: bool) -> None:
+    """Download an image from a registry."""
+    from ..client.transport import APIError
+    from .jsonstream import StreamError
+
+    if all_tags and ("@" in name or ":" in name.rsplit("/", 1)[-1]):
+        print("tag can't be used with --all-tags/-a", file=sys.stderr)
+        sys.exit(1)
+    try:
+        pull_image(_api(ctx), name, platform, all_tags, quiet)
+    except APIError as exc:
+        prefix = "" if exc.status == 0 else "Error response from daemon: "
+        print(f"{prefix}{exc.message}", file=sys.stderr)
+        sys.exit(1)
+    except StreamError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(1)
+    print(_canonical(name, all_tags))
+
+
+@click.command(context_settings=_CTX)
+@click.option("-a", "--all-tags", is_flag=True, help="Push all tags of an image to the repository")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
+@click.option("--disable-content-trust", is_flag=True, default=True, hidden=True)
+@click.argument("name")
+@click.pass_context
+def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
+         disable_content_trust: bool) -> None:
+    """Upload an image to a registry."""
+    from ..client import images as api_images
+    from ..client.transport import APIError
+    from ..store import reference
+    from .jsonstream import StreamError, display
+
+    repo, tag = reference.split_repo_tag(name)
+    if all_tags and tag:
+        print("tag can't be used with --all-tags/-a", file=sys.stderr)
+        sys.exit(1)
+    if not all_tags and not tag and "@" not in name:
+        tag = "latest"
+    try:
+        messages = api_images.push_stream(_api(ctx), repo, tag, registry_auth(repo))
+        if quiet:
+            for message in messages:
+                if message.get("errorDetail") or message.get("error"):
+                    display([message])
+        else:
+            display(messages, sys.stdout)
+    except APIError as exc:
+        prefix = "" if exc.status == 0 else "Error response from daemon: "
+        print(f"{prefix}{exc.message}", file=sys.stderr)
+        sys.exit(1)
+    except StreamError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(1)
+    if quiet:
+        print(name if tag is None else f"{repo}:{tag}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(pull, "pull")
+    cli.add_command(push, "push")

@@ -1,0 +1,1 @@
+"""Talking to image registries: the OCI distribution protocol, auth, pull and push."""

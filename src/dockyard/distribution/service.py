@@ -1,0 +1,180 @@
+"""The daemon's registry service: pull and push jobs over one aiohttp session each, with
+the daemon's registry settings, download/upload limits and layer-blob knowledge."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from ..errors import DockyardError, InvalidParameter
+from ..store import reference
+from ..store.reference import Reference
+from . import manifests
+from .client import Repository, error_from, new_session
+from .endpoints import RegistrySettings
+from .metadata import BlobCache
+from .progress import error, status
+
+log = logging.getLogger(__name__)
+
+
+class Distribution:
+    def __init__(self, images: Any, data_root: str, raw_config: dict[str, Any]) -> None:
+        self.images = images
+        self.settings = RegistrySettings.from_config(raw_config)
+        self.cache = BlobCache(data_root)
+        self.max_downloads = int(raw_config.get("max-concurrent-downloads") or 3)
+        self.max_uploads = int(raw_config.get("max-concurrent-uploads") or 5)
+
+    # --- pull -------------------------------------------------------------------------------
+    async def pull(self, image: str, tag: str | None, platform: str | None, auth: Any
+                   ) -> AsyncIterator[dict[str, Any]]:
+        """Resolve first (errors raise before anything streams, as Docker answers them),
+        then return the stream of progress messages of the pull itself."""
+        from . import pull
+
+        ref = reference.parse_normalized_named(image)
+        if tag:
+            if reference.is_digest(tag):
+                ref = Reference(ref.domain, ref.path, None, tag)
+            else:
+                ref = ref.with_tag(tag)
+        want = manifests.parse_platform(platform)
+        session = new_session()
+        try:
+            make_repo = lambda: Repository(session, self.settings, ref, auth)  # noqa: E731
+            if ref.is_name_only:
+                tags = await self._tags(make_repo, ref)
+                refs = [ref.with_tag(t) for t in tags]
+                plans: list[Any] = []
+                first = await pull.resolve(make_repo, self.settings, refs[0], want)
+                plans.append(first)
+            else:
+                refs = [ref]
+                plans = [await pull.resolve(make_repo, self.settings, ref, want)]
+        except BaseException:
+            await session.close()
+            raise
+
+        async def job(emit: Callable[[dict[str, Any]], None]) -> None:
+            changed_any = False
+            for position, target in enumerate(refs):
+                plan = plans[position] if position < len(plans) else \
+                    await pull.resolve(make_repo, self.settings, target, want)
+                puller = pull.Puller(self.images, self.cache, plan, emit, self.max_downloads)
+                with self.images.hold():
+                    _, changed = await puller.run()
+                changed_any = changed_any or changed
+                emit(status(f"Digest: {plan.digest}"))
+                if not ref.is_name_only:
+                    emit(_final_status(target.familiar_string(), changed))
+            if ref.is_name_only:
+                emit(_final_status(ref.familiar, changed_any))
+
+        return _stream(job, session)
+
+    async def _tags(self, make_repo: Callable[[], Repository], ref: Reference) -> list[str]:
+        from .pull import missing_error
+
+        repo = make_repo()
+        endpoint = self.settings.endpoints(ref.domain)[-1]
+        await repo.connect(endpoint)
+        response = await repo.request("GET", "tags/list")
+        if response.status != 200:
+            raise missing_error(ref.with_tag("latest"), await error_from(response))
+        try:
+            tags = (json.loads(await response.read()) or {}).get("tags") or []
+        finally:
+            response.release()
+        if not tags:
+            raise InvalidParameter(f"no tags found for {ref.familiar}")
+        return sorted(tags)
+
+    # --- inspect ----------------------------------------------------------------------------
+    async def inspect(self, name: str, auth: Any) -> dict[str, Any]:
+        """GET /distribution/{name}/json: the descriptor a reference names on its registry
+        and the platforms it offers."""
+        from . import pull
+
+        ref = reference.parse_normalized_named(name).tag_name_only()
+        if ref.tag and ref.digest:
+            ref = Reference(ref.domain, ref.path, None, ref.digest)
+        async with new_session() as session:
+            repo = Repository(session, self.settings, ref, auth)
+            await repo.connect(self.settings.endpoints(ref.domain)[-1])
+            try:
+                raw, media_type, digest = await pull.fetch_manifest(repo,
+                                                                    ref.digest or ref.tag)
+            except pull.RegistryError as exc:
+                raise pull.missing_error(ref, exc) from None
+            doc = json.loads(raw)
+            if media_type in manifests.INDEXES:
+                platforms = [m.get("platform") or {} for m in doc.get("manifests") or []]
+            else:
+                config = json.loads(await pull.fetch_blob(repo, doc["config"]["digest"]))
+                platform = {"architecture": config.get("architecture", ""),
+                            "os": config.get("os", "")}
+                if config.get("variant"):
+                    platform["variant"] = config["variant"]
+                platforms = [platform]
+        return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": len(raw)},
+                "Platforms": platforms}
+
+    # --- push -------------------------------------------------------------------------------
+    async def push(self, name: str, tag: str | None, auth: Any
+                   ) -> AsyncIterator[dict[str, Any]]:
+        from . import push
+
+        pushes = await asyncio.to_thread(push.local_images, self.images, name, tag)
+        session = new_session()
+        ref = pushes[0][0]
+
+        async def job(emit: Callable[[dict[str, Any]], None]) -> None:
+            repo = Repository(session, self.settings, ref, auth, push=True)
+            emit(status(f"The push refers to repository [{ref.name}]"))
+            await repo.connect(self.settings.endpoints(ref.domain)[-1])
+            pusher = push.Pusher(self.images, self.cache, repo, emit, self.max_uploads)
+            for target, image_id in pushes:
+                await pusher.push(target, image_id)
+
+        return _stream(job, session)
+
+    def registry_config(self) -> dict[str, Any]:
+        return self.settings.registry_config()
+
+
+def _final_status(name: str, changed: bool) -> dict[str, Any]:
+    word = "Downloaded newer image" if changed else "Image is up to date"
+    return status(f"Status: {word} for {name}")
+
+
+async def _stream(job: Callable[[Callable[[dict[str, Any]], None]], Awaitable[None]],
+                  session: Any) -> AsyncIterator[dict[str, Any]]:
+    """Run `job`, yielding what it emits; a failure ends the stream with an error line."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    done = object()
+
+    async def runner() -> None:
+        try:
+            await job(queue.put_nowait)
+        except DockyardError as exc:
+            queue.put_nowait(error(exc.message))
+        except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
+            log.exception("registry job failed")
+            queue.put_nowait(error(str(exc) or exc.__class__.__name__))
+        finally:
+            queue.put_nowait(done)
+
+    task = asyncio.ensure_future(runner())
+    try:
+        while True:
+            item = await queue.get()
+            if item is done:
+                break
+            yield item
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await session.close()
