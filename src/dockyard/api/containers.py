@@ -263,9 +263,12 @@ async def attach(request: web.Request) -> web.StreamResponse:
     transport = hijack.take_over(request, tty, relay,
                                  (lambda: queue.put_nowait(None)) if queue else None)
     try:
+        await hijack.until_read(transport)
         if qbool(request, "logs"):
             for kind, data in await asyncio.to_thread(_log_replay, container, want):
                 transport.write(hijack.frame(kind, data, tty))
+        if relay is not None:
+            relay.start()
         if queue is not None:
             await hijack.pump(transport, queue, want, tty)
     finally:
@@ -307,6 +310,8 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
         if qbool(request, "logs"):
             for _kind, data in await asyncio.to_thread(_log_replay, container, want):
                 await ws.send_bytes(data)
+        if relay is not None:
+            relay.start()
         while queue is not None:
             item = await queue.get()
             if item is None or ws.closed:

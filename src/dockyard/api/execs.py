@@ -41,11 +41,13 @@ async def start(request: web.Request) -> web.StreamResponse:
         keys = detachkeys.checked(instance.config.get("DetachKeys"))
         relay = hijack.StdinRelay(lambda: instance.link, tty, True, keys,
                                   lambda: queue.put_nowait(None))
+        relay.start()
     instance.subscribers.add(queue)
     # As in Docker: upgrade first, then start the process. A client's HTTP parser may read
     # past the headers, so stream bytes must not be on the wire before it has them.
     transport = hijack.take_over(request, raw, relay, lambda: queue.put_nowait(None))
     try:
+        await hijack.until_read(transport)
         await execs.start(instance.id, console_size)
         await hijack.pump(transport, queue, want, raw)
     except DockyardError as exc:

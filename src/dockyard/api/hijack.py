@@ -4,7 +4,10 @@ relay what the client sends to the process's stdin (StdinRelay)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import socket
 import struct
+import termios
 from typing import Any, Callable
 
 from aiohttp import web
@@ -36,8 +39,22 @@ class StdinRelay:
         self.scanner = detachkeys.Scanner(keys) if tty else None
         self.end_stream = end_stream
         self.done = False
+        self._held: list[bytes | None] | None = []   # input before start(); None: EOF
+
+    def start(self) -> None:
+        """Begin relaying (Docker connects stdin after the logs replay, so a reply to the
+        input cannot also show up in the replay)."""
+        held, self._held = self._held or [], None
+        for item in held:
+            if item is None:
+                self.eof()
+            else:
+                self.feed(item)
 
     def feed(self, data: bytes, transport: asyncio.Transport | None = None) -> None:
+        if self._held is not None:
+            self._held.append(data)
+            return
         if self.done:
             return
         detached = False
@@ -59,6 +76,9 @@ class StdinRelay:
             transport.resume_reading()
 
     def eof(self) -> None:
+        if self._held is not None:
+            self._held.append(None)
+            return
         if self.done:
             return
         self.done = True
@@ -121,6 +141,27 @@ def take_over(request: web.Request, tty: bool, relay: StdinRelay | None = None,
     transport.set_protocol(protocol)
     transport.write(head)
     return transport  # type: ignore[return-value]
+
+
+async def until_read(transport: asyncio.Transport, timeout: float = 0.5) -> None:
+    """Wait (briefly) until the client has read the upgrade headers. Clients such as
+    docker-py read the stream from the raw socket after their HTTP parser is done, so
+    stream bytes that parser buffered together with the headers would be lost. On a unix
+    socket the kernel tells how much the peer has not read yet (SIOCOUTQ)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and not transport.is_closing():
+        try:
+            unread = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                    b"\0" * 4))[0]
+        except OSError:
+            return
+        if not unread and not transport.get_write_buffer_size():
+            return
+        await asyncio.sleep(0.001)
 
 
 async def pump(transport: asyncio.Transport, queue: asyncio.Queue[tuple[int, bytes] | None],
