@@ -62,7 +62,7 @@ def test_stdin_pipe_docker_cli(daemon: Daemon) -> None:
     result = subprocess.run(["docker", "run", "-i", "--rm", "busybox", "cat"], input=b"hi\n",
                             env=env, capture_output=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, b"hi\n")
-    big = os.urandom(300_000).hex().encode()  # more than a pipe holds: stdin is buffered
+    big = os.urandom(1_500_000).hex().encode()  # more than a pipe and the daemon hold
     result = subprocess.run(["docker", "run", "-i", "--rm", "busybox", "md5sum"], input=big,
                             env=env, capture_output=True, timeout=60)
     assert result.stdout.split()[0].decode() == hashlib.md5(big).hexdigest()

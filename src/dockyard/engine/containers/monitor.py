@@ -32,6 +32,7 @@ class ShimLink:
     def __init__(self) -> None:
         self.writer: asyncio.StreamWriter | None = None
         self._pending: list[bytes] = []
+        self._up = asyncio.Event()
         self.size: tuple[int, int] | None = None   # last (rows, cols) asked for
 
     def connected(self, writer: asyncio.StreamWriter | None) -> None:
@@ -39,6 +40,9 @@ class ShimLink:
         if writer is not None:
             for data in self._pending:
                 writer.write(data)
+            self._up.set()
+        else:
+            self._up.clear()
         self._pending = []
 
     def _send(self, kind: int, payload: bytes = b"") -> None:
@@ -66,6 +70,8 @@ class ShimLink:
         return self.writer.transport.get_write_buffer_size()
 
     async def drain(self) -> None:
+        """Until the monitor took what was sent; before it is connected, until it is."""
+        await self._up.wait()
         if self.writer is not None and not self.writer.is_closing():
             try:
                 await self.writer.drain()
