@@ -10,9 +10,10 @@ from aiohttp import web
 
 from .. import detachkeys
 from ..engine.containers import filesystem, processes, stats
+from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotImplemented_
 from . import hijack
 from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
@@ -192,12 +193,9 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidParameter("You must choose at least one stream")
-    log_path = container.record.get("LogPath")
+    log_path = logconfig.log_file(container.record, container.dir)
     if not log_path:
-        driver = container.host_config["LogConfig"]["Type"]
-        raise InvalidParameter(f'configured logging driver does not support reading: "{driver}"'
-                               if driver != "none" else
-                               'configured logging driver does not support reading')
+        raise NotImplemented_("configured logging driver does not support reading")
     tail_raw = request.query.get("tail", "all")
     tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() \
         else None

@@ -182,7 +182,7 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "CpuQuota": o["cpu_quota"] or 0, "CpuPeriod": o["cpu_period"] or 0,
         "CpusetCpus": o["cpuset_cpus"] or "", "CpusetMems": o["cpuset_mems"] or "",
         "PidsLimit": o["pids_limit"], "RestartPolicy": _restart_policy(o["restart"]),
-        "LogConfig": {"Type": o["log_driver"] or "json-file", "Config": log_opts},
+        "LogConfig": {"Type": o["log_driver"] or "", "Config": log_opts},
         "Sysctls": dict(item.partition("=")[::2] for item in o["sysctl"]) or None,
         "GroupAdd": list(o["group_add"]) or None, "OomScoreAdj": o["oom_score_adj"] or 0,
         "Init": True if o["init"] else None,

@@ -20,6 +20,7 @@ _COMMANDS = {
     "login": "login", "logout": "login",
     "pull": "distribution", "push": "distribution",
     "version": "system", "info": "system", "system": "system", "events": "system",
+    "cp": "cp", "commit": "commit",
 }
 
 

@@ -34,6 +34,7 @@ class LogSettings:
     path: str | None          # None: log driver "none"
     max_size: int = 0
     max_file: int = 1
+    compress: bool = False    # gzip rotated files
 
 
 @dataclass
@@ -64,6 +65,8 @@ def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: st
     if log.path:
         argv += ["--log", log.path, "--log-max-size", str(log.max_size),
                  "--log-max-file", str(log.max_file)]
+        if log.compress:
+            argv.append("--log-compress")
     pid0 = os.fork()
     if pid0 == 0:  # pragma: no cover - runs in the forked child
         _child(create, argv, report_r, report_w, (out_r, out_w, err_r, err_w), daemon_end,

@@ -29,6 +29,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_CLIENTS 32
 #define LINE_MAX_BYTES 16384
@@ -59,6 +60,7 @@ static const char *opt_id, *opt_exit_file, *opt_log;
 static pid_t opt_pid = -1;
 static long long opt_log_max_size;
 static int opt_log_max_file = 1;
+static int opt_log_compress;     /* gzip rotated files: NAME.1.gz ... */
 static int stdin_fd = -1, log_fd = -1, tty_fd = -1;
 static unsigned char *stdin_buf;
 static size_t stdin_len, stdin_cap;
@@ -144,11 +146,44 @@ static void open_log(void) {
     log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
+/* NAME -> NAME.gz (written to a temp file, renamed, then NAME removed). Synchronous: a
+ * rotation happens once per max-size bytes, and level 1 keeps it short. */
+static void compress_file(const char *name) {
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s.gz.tmp", name);
+    snprintf(dst, sizeof dst, "%s.gz", name);
+    int in = open(name, O_RDONLY | O_CLOEXEC);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    gzFile gz = out >= 0 ? gzdopen(out, "wb1") : NULL;
+    if (in < 0 || !gz) {
+        if (in >= 0) close(in);
+        if (gz) gzclose(gz); else if (out >= 0) close(out);
+        return;                        /* keep the uncompressed file */
+    }
+    char buf[65536];
+    ssize_t r;
+    int ok = 1;
+    while ((r = read(in, buf, sizeof buf)) > 0)
+        if (gzwrite(gz, buf, (unsigned)r) != (int)r) { ok = 0; break; }
+    close(in);
+    if (gzclose(gz) != Z_OK) ok = 0;
+    if (ok && r == 0 && rename(tmp, dst) == 0) unlink(name);
+    else unlink(tmp);
+}
+
 static void rotate_log(void) {
     char from[4096], to[4096];
     close(log_fd);
     if (opt_log_max_file <= 1) {
         if (truncate(opt_log, 0) < 0 && errno != ENOENT) die("truncate log");
+    } else if (opt_log_compress) {
+        for (int i = opt_log_max_file - 1; i >= 2; i--) {
+            snprintf(from, sizeof from, "%s.%d.gz", opt_log, i - 1);
+            snprintf(to, sizeof to, "%s.%d.gz", opt_log, i);
+            rename(from, to);
+        }
+        snprintf(to, sizeof to, "%s.1", opt_log);
+        if (rename(opt_log, to) == 0) compress_file(to);
     } else {
         for (int i = opt_log_max_file - 1; i >= 1; i--) {
             if (i == 1) snprintf(from, sizeof from, "%s", opt_log);
@@ -387,7 +422,8 @@ static void parse_args(int argc, char **argv, int *control_fd) {
         {"id", 1, 0, 'i'}, {"pid", 1, 0, 'p'}, {"stdout-fd", 1, 0, 'o'},
         {"stderr-fd", 1, 0, 'e'}, {"stdin-fd", 1, 0, 'n'}, {"control-fd", 1, 0, 'c'},
         {"exit-file", 1, 0, 'x'}, {"log", 1, 0, 'l'}, {"log-max-size", 1, 0, 's'},
-        {"log-max-file", 1, 0, 'f'}, {"tty-fd", 1, 0, 't'}, {0, 0, 0, 0}};
+        {"log-max-file", 1, 0, 'f'}, {"log-compress", 0, 0, 'z'}, {"tty-fd", 1, 0, 't'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -401,6 +437,7 @@ static void parse_args(int argc, char **argv, int *control_fd) {
         case 'l': opt_log = optarg[0] ? optarg : NULL; break;
         case 's': opt_log_max_size = atoll(optarg); break;
         case 'f': opt_log_max_file = atoi(optarg); break;
+        case 'z': opt_log_compress = 1; break;
         case 't': tty_fd = atoi(optarg); break;
         default: exit(2);
         }

@@ -7,13 +7,11 @@ sink (the content store keeps every layer's tar for `save`); the raw bytes are h
 OCI whiteouts become overlayfs ones: `.wh.<name>` a 0/0 character device, `.wh..wh..opq`
 the xattr trusted.overlay.opaque=y on its directory.
 
-Security: the tar is hostile until proven otherwise. Names are made relative and '..' can
-never climb above the target; every entry's parent directory is resolved inside the target
-(symlinks are followed as if the target were '/', like a chroot), so neither a symlink nor
-a hard link can make a write land outside it. Hard links may only point at entries inside
-the target. trusted.overlay.* xattrs from the archive are dropped (only whiteouts made here
-may steer overlayfs). Devices are created (the daemon is root), owners, modes, times and
-other xattrs preserved.
+Security: the entries are applied by dockyard/tarsafe.py, which confines every write to the
+target (names clamped, parents resolved as if the target were '/', hard links only to
+entries inside it, trusted.overlay.* xattrs from the archive dropped: only whiteouts made
+here may steer overlayfs). Devices are created (the daemon is root), owners, modes, times
+and other xattrs preserved.
 """
 from __future__ import annotations
 
@@ -21,7 +19,6 @@ import bz2
 import hashlib
 import lzma
 import os
-import shutil
 import stat
 import tarfile
 import zlib
@@ -29,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from ..errors import InvalidParameter
-from ..linux.securejoin import secure_join
+from ..tarsafe import UnpackError, clean_name, remove, unpack  # noqa: F401 (clean_name re-exported)
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
@@ -206,72 +203,26 @@ class LayerReader:
                           "sha256:" + self.raw_hash.hexdigest(), self.size, self.compression)
 
 
-# --- paths ----------------------------------------------------------------------------------
-
-def clean_name(name: str) -> str:
-    """Relative, normalised, '..' clamped at the root: "/../../etc/x" -> "etc/x"."""
-    out: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(part)
-    return "/".join(out)
-
-
-def _inside(root: str, path: str) -> bool:
-    return path == root or path.startswith(root + os.sep)
-
-
-def _resolve_parent(root: str, parent_rel: str, create: bool = True) -> str:
-    """The host directory for a parent path inside the layer: symlinks resolved confined to
-    root, missing directories created; refuses anything but a real directory inside root."""
-    if not parent_rel:
-        return root
-    resolved = secure_join(root, parent_rel)
-    if not _inside(root, resolved):          # secure_join never does this; belt and braces
-        raise LayerError(f"path escapes the layer: {parent_rel}")
-    try:
-        st = os.lstat(resolved)
-    except FileNotFoundError:
-        if not create:
-            raise LayerError(f"no such directory in layer: {parent_rel}") from None
-        _mkdirs(root, resolved)
-        return resolved
-    if not stat.S_ISDIR(st.st_mode):
-        raise LayerError(f"invalid layer: {parent_rel} is not a directory")
-    return resolved
-
-
-def _mkdirs(root: str, path: str) -> None:
-    rel = os.path.relpath(path, root)
-    current = root
-    for part in rel.split(os.sep):
-        current = os.path.join(current, part)
-        try:
-            os.mkdir(current, 0o755)
-        except FileExistsError:
-            st = os.lstat(current)
-            if not stat.S_ISDIR(st.st_mode):
-                raise LayerError(f"invalid layer: {os.path.relpath(current, root)} is not a "
-                                 "directory") from None
-
-
-def _remove(path: str) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
 # --- application ----------------------------------------------------------------------------
+
+def _whiteout(member: tarfile.TarInfo, parent: str, base: str) -> bool:
+    """OCI whiteouts become overlay ones; other AUFS metadata is dropped."""
+    if base == WHITEOUT_OPAQUE:
+        os.setxattr(parent, OPAQUE_XATTR, b"y")
+        return True
+    if base.startswith(WHITEOUT_META_PREFIX):
+        return True        # other AUFS metadata (.wh..wh.plnk and friends)
+    if not base.startswith(WHITEOUT_PREFIX):
+        return False
+    hidden = base[len(WHITEOUT_PREFIX):]
+    if hidden in ("", ".", ".."):
+        raise LayerError(f"invalid whiteout: {member.name}")
+    path = os.path.join(parent, hidden)
+    remove(path)
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+    os.lchown(path, member.uid, member.gid)
+    return True
+
 
 def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
     """Unpack a layer into `target` (normally an empty directory) and return its digests.
@@ -285,109 +236,16 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
         if reader.size == 0 and reader.raw_size == 0:
             raise LayerError("invalid tar archive: empty") from None
         raise LayerError(f"invalid tar archive: {exc}") from None
-    dir_times: list[tuple[str, float]] = []
     try:
-        for member in archive:
-            rel = clean_name(member.name)
-            if not rel:
-                continue        # the archive root itself
-            parent_rel, _, base = rel.rpartition("/")
-            parent = _resolve_parent(target, parent_rel)
-            if base == WHITEOUT_OPAQUE:
-                os.setxattr(parent, OPAQUE_XATTR, b"y")
-                continue
-            if base.startswith(WHITEOUT_META_PREFIX):
-                continue        # other AUFS metadata (.wh..wh.plnk and friends)
-            if base.startswith(WHITEOUT_PREFIX):
-                hidden = base[len(WHITEOUT_PREFIX):]
-                if hidden in ("", ".", ".."):
-                    raise LayerError(f"invalid whiteout: {member.name}")
-                path = os.path.join(parent, hidden)
-                _remove(path)
-                os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
-                os.lchown(path, member.uid, member.gid)
-                continue
-            path = os.path.join(parent, base)
-            if _extract_member(archive, member, path, target) and member.isdir():
-                dir_times.append((path, member.mtime))
+        unpack(archive, target, special=_whiteout)
         reader.drain()
+    except UnpackError as exc:
+        raise LayerError(exc.message.replace("invalid tar:", "invalid layer:")) from None
     except tarfile.TarError as exc:
         raise LayerError(f"invalid tar archive: {exc}") from None
     except OSError as exc:
         raise LayerError(f"failed to apply layer: {exc}") from None
-    for path, mtime in reversed(dir_times):   # directory times last, after their contents
-        _utime(path, mtime)
     return reader.stats()
-
-
-def _utime(path: str, mtime: float) -> None:
-    ns = int(mtime * 1_000_000_000)
-    os.utime(path, ns=(ns, ns), follow_symlinks=False)
-
-
-def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                    root: str) -> bool:
-    """Create one entry at `path` (whose parent is already a real directory inside root).
-    Returns False for entry types that are skipped."""
-    try:
-        existing = os.lstat(path)
-    except FileNotFoundError:
-        existing = None
-    if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
-        _remove(path)
-    mode = member.mode & 0o7777
-    if member.isdir():
-        if existing is None or not stat.S_ISDIR(existing.st_mode):
-            os.mkdir(path, 0o700)
-    elif member.isreg():
-        src = archive.extractfile(member)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        with os.fdopen(fd, "wb") as out:
-            if src is not None:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-    elif member.issym():
-        os.symlink(member.linkname, path)
-    elif member.islnk():
-        link_rel = clean_name(member.linkname)
-        if not link_rel:
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
-        link_parent_rel, _, link_base = link_rel.rpartition("/")
-        source = os.path.join(_resolve_parent(root, link_parent_rel, create=False), link_base)
-        try:
-            st = os.lstat(source)
-        except FileNotFoundError:
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}: "
-                             "no such file in the layer") from None
-        if stat.S_ISDIR(st.st_mode) or not _inside(root, source):
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
-        os.link(source, path, follow_symlinks=False)
-        return True      # shares the inode (and so the metadata) of its source
-    elif member.ischr() or member.isblk():
-        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-        os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
-    elif member.isfifo():
-        os.mkfifo(path, 0o600)
-    else:
-        return False
-    os.lchown(path, member.uid, member.gid)
-    if not member.issym():
-        os.chmod(path, mode)          # after chown, which clears set-id bits
-    for key, value in (member.pax_headers or {}).items():
-        if not key.startswith("SCHILY.xattr."):
-            continue
-        name = key[len("SCHILY.xattr."):]
-        if name.startswith("trusted.overlay."):
-            continue
-        try:
-            os.setxattr(path, name, value.encode("utf-8", "surrogateescape"),
-                        follow_symlinks=False)
-        except OSError:
-            pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
-    if not member.isdir():
-        _utime(path, member.mtime)
-    return True
 
 
 def directory_size(path: str) -> int:

@@ -34,6 +34,7 @@ class ContainerService:
         self.containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
+        self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
 
     # --- lookup -----------------------------------------------------------------------------------
     def get(self, ref: str) -> Container:
@@ -76,12 +77,14 @@ class ContainerService:
                                "rename) that container to be able to reuse that name.")
         image = self.images.resolve(image_ref)
         host_config = options.normalise_host_config(body.get("HostConfig"),
-                                                    set(self.runtimes))
+                                                    set(self.runtimes),
+                                                    self.default_log_config)
         from ...oci.spec import validate
         validate(host_config)
         host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = options.merge_config(config, image.config)
+        options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
         path, args = options.command_of(config)
         cid = secrets.token_hex(32)
         while cid in self.containers or cid[:12].isdigit():
@@ -227,14 +230,8 @@ class ContainerService:
             await self.remove(container.id, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
-        cfg = container.host_config["LogConfig"]
-        if cfg["Type"] == "none":
-            return launcher.LogSettings(path=None)
-        opts = cfg.get("Config") or {}
-        from ...units import parse_bytes
-        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else 0
-        return launcher.LogSettings(path=container.record["LogPath"], max_size=max_size,
-                                    max_file=int(opts.get("max-file", 1)))
+        from .logconfig import settings
+        return settings(container.record, container.dir)
 
     def _write_etc_files(self, container: Container) -> None:
         hostname = container.config["Hostname"]
