@@ -29,6 +29,8 @@ def test_commit_cli_changes_whiteouts_history(daemon: Daemon) -> None:
         assert image["Config"]["Cmd"] == ["cat", "/x"]
         assert image["Parent"] == inspect(daemon, name)["Image"]
         assert len(image["RootFS"]["Layers"]) == 2
+        again = daemon.ok("container", "commit", name, f"{repo}:alias").strip()
+        assert again.startswith("sha256:")          # `container commit` is the same command
         history = daemon.ok("history", "--no-trunc", f"{repo}:v1").splitlines()
         assert "my message" in history[1] and "echo data > /x" in history[1]
         # a commit of the committed image's container keeps the deletion
@@ -39,7 +41,7 @@ def test_commit_cli_changes_whiteouts_history(daemon: Daemon) -> None:
         daemon.cli("rm", "-f", second)
     finally:
         daemon.cli("rm", "-f", name)
-        daemon.cli("rmi", "-f", f"{repo}:v1", f"{repo}:v2")
+        daemon.cli("rmi", "-f", f"{repo}:v1", f"{repo}:v2", f"{repo}:alias")
 
 
 def test_commit_docker_cli_and_running_container(daemon: Daemon) -> None:
@@ -84,6 +86,11 @@ def test_commit_docker_py_and_empty_diff(daemon: Daemon, docker_client: Any) -> 
                                  changes=['LABEL origin=py'])
         assert image.labels["origin"] == "py"
         assert docker_client.containers.run(f"{repo}:t", ["cat", "/z"], remove=True) == b"py\n"
+        # a Config in the body replaces the container's; what it leaves empty is merged in
+        conf = container.commit(repository=repo, tag="conf",
+                                conf={"Cmd": ["cat", "/z"], "Env": ["A=1"]})
+        assert conf.attrs["Config"]["Cmd"] == ["cat", "/z"] and "A=1" in conf.attrs["Config"]["Env"]
+        assert docker_client.containers.run(f"{repo}:conf", remove=True) == b"py\n"
         empty = docker_client.containers.run("busybox", ["true"], detach=True)
         empty.wait()        # ran: its mount points exist, yet nothing changed
         try:
@@ -96,4 +103,4 @@ def test_commit_docker_py_and_empty_diff(daemon: Daemon, docker_client: Any) -> 
             docker_client.images.remove(committed.id, force=True)
     finally:
         container.remove(force=True)
-        daemon.cli("rmi", "-f", f"{repo}:t")
+        daemon.cli("rmi", "-f", f"{repo}:t", f"{repo}:conf")

@@ -144,7 +144,7 @@ def test_our_cli_both_ways_and_stopped(daemon: Daemon, box: str, tmp_path: Any) 
     os.chdir(tmp_path)
     daemon.ok("cp", f"{box}:/d", "out")
     assert _tree("out") == ["a", "alink", "etclink", "sub", "sub/b"]
-    daemon.ok("cp", f"{box}:/d/a", "copy.txt")
+    daemon.ok("container", "cp", f"{box}:/d/a", "copy.txt")
     assert open("copy.txt").read() == "hi\n"
     result = daemon.cli("cp", f"{box}:/d/a", "nodir/")
     assert result.returncode == 1 and "no such directory" in result.stderr
@@ -215,6 +215,11 @@ def test_hostile_archives_stay_inside(daemon: Daemon, box: str) -> None:
     # an absolute name lands below the destination; a symlink to / is the container's /
     assert f"{marker}-abs" in daemon.ok("exec", box, "ls", "/tmp/tmp").split()
     assert f"{marker}-through" in daemon.ok("exec", box, "ls", "/tmp").split()
+    # a destination that is a symlink to /etc is the container's /etc
+    status, _, _ = _api(daemon, "PUT", f"/containers/{box}/archive?path=/d/etclink",
+                        _tar(_entry(f"{marker}-etc"), data={f"{marker}-etc": b"E"}))
+    assert status == 200 and not os.path.exists(f"/etc/{marker}-etc")
+    assert daemon.ok("exec", box, "cat", f"/etc/{marker}-etc") == "E"
     # nothing landed anywhere else on the host either
     found = subprocess.run(["find", "/tmp", "/etc", "/root", "-maxdepth", "2", "-name",
                             f"{marker}*"], capture_output=True, text=True).stdout
@@ -253,3 +258,19 @@ def test_archive_mode_owner_and_preserved_ids(daemon: Daemon, tmp_path: Any) -> 
         assert owners == ["1000:100", "4321:4322", "1000:100"]
     finally:
         daemon.cli("rm", "-f", name)
+
+
+def test_root_and_dockers_view_of_mounts(daemon: Daemon, box: str, tmp_path: Any) -> None:
+    """The archive of "/" is Docker's view: overlay plus the network files, none of the
+    runtime's /proc or /sys."""
+    out = tmp_path / "root"
+    result = daemon.docker("cp", f"{box}:/", str(out))
+    assert result.returncode == 0, result.stderr
+    hostname = daemon.ok("inspect", "-f", "{{.Config.Hostname}}", box).strip()
+    assert (out / "etc" / "hostname").read_text().strip() == hostname
+    assert (out / "d" / "a").read_text() == "hi\n"
+    for pseudo in ("proc", "sys"):
+        assert not (out / pseudo).exists() or os.listdir(out / pseudo) == []
+    ours = tmp_path / "ours"
+    daemon.ok("cp", f"{box}:/", str(ours))
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(out))

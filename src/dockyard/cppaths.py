@@ -15,6 +15,7 @@ import tarfile
 from typing import Any, BinaryIO
 
 from .engine.timeutil import rfc3339nano
+from .errors import SystemError_
 from .units import human_size
 
 # Go's os.FileMode type bits
@@ -65,7 +66,7 @@ def preserve_trailing(cleaned: str, original: str) -> str:
 
 def absolute(path: str) -> str:
     """A path inside the container, absolute, trailing "/" or "/." kept."""
-    return preserve_trailing(posixpath.normpath(posixpath.join("/", path)), path)
+    return preserve_trailing(go_clean(posixpath.join("/", path)), path)
 
 
 def go_base(path: str) -> str:
@@ -76,12 +77,19 @@ def go_base(path: str) -> str:
     return posixpath.basename(stripped)
 
 
-def split_dir_entry(path: str) -> tuple[str, str]:
-    """moby's SplitPathDirEntry: ("/a/b/", ...) -> ("/a", "b"); "/a/b/." -> ("/a/b", ".")."""
+def go_clean(path: str) -> str:
+    """Go's filepath.Clean (Python's normpath keeps a leading "//")."""
     cleaned = posixpath.normpath(path) if path else "."
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def split_dir_entry(path: str) -> tuple[str, str]:
+    """moby's SplitPathDirEntry: "/a/b/" -> ("/a", "b"); "/a/b/." -> ("/a/b", ".");
+    "/" -> ("/", "/")."""
+    cleaned = go_clean(path)
     if specifies_current_dir(path):
-        cleaned += "/."
-    return posixpath.dirname(cleaned) or ".", posixpath.basename(cleaned)
+        cleaned = cleaned.rstrip("/") + "/."
+    return go_clean(posixpath.dirname(cleaned)), go_base(cleaned)
 
 
 def rebase_name(path: str, resolved: str) -> tuple[str, str]:
@@ -96,7 +104,12 @@ def rebase_name(path: str, resolved: str) -> tuple[str, str]:
 
 def path_stat(path: str) -> dict[str, Any]:
     """Docker's ContainerPathStat of `path` (lstat; a trailing "/" follows a link)."""
-    st = os.lstat(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:      # Go's *PathError text, e.g. "lstat /f/: not a directory"
+        raise SystemError_(f"lstat {path}: {(exc.strerror or str(exc)).lower()}") from None
     target = ""
     if stat.S_ISLNK(st.st_mode):
         target = os.path.realpath(path)
@@ -159,7 +172,7 @@ def write_tar(out: BinaryIO, path: str, rebase: str = "") -> int:
     """Write moby's TarResourceRebase(path, rebase) to `out`; returns the bytes written.
     The top entry is named after the path's base name ("." for "dir/."), or `rebase`."""
     _, source_base = split_dir_entry(path)
-    top = rebase or (source_base if source_base not in ("", "/") else ".")
+    top = rebase or source_base     # the root is archived as "/", "//bin", ... as moby does
     counter = _Counter(out)
     links: dict[tuple[int, int], str] = {}
     tar = tarfile.TarFile(fileobj=counter, mode="w",  # type: ignore[arg-type]
@@ -193,7 +206,8 @@ def _add(tar: tarfile.TarFile, path: str, name: str,
     tar.addfile(info)
     if info.isdir():
         for entry in sorted(os.listdir(path)):
-            _add(tar, os.path.join(path, entry), f"{name.rstrip('/')}/{entry}", links)
+            parent = name if name == "/" else name.rstrip("/")
+            _add(tar, os.path.join(path, entry), f"{parent}/{entry}", links)
 
 
 def copied_message(size: int, destination: str) -> str:

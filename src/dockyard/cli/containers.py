@@ -667,4 +667,9 @@ def register(cli: click.Group) -> None:
         container.add_command(command, name)
     from .stats import stats
     container.add_command(stats, "stats")
+    from .common import lazy_command
+    container.add_command(lazy_command("cp", "cp", "Copy files/folders between a container "
+                                       "and the local filesystem"), "cp")
+    container.add_command(lazy_command("commit", "commit", "Create a new image from a "
+                                       "container's changes"), "commit")
     cli.add_command(container, "container")

@@ -1,11 +1,12 @@
 """Run a function inside a container's filesystem, in a forked child.
 
-The child enters the container's mount namespace (running container: every mount it sees,
-/etc/hostname and read-only mounts included) or mounts the stopped container's overlay in a
-private mount namespace and chroots into it, so the kernel resolves every path, symlink and '..' inside the container's
-root: no path the function touches can name a host file. Nothing in the child may import a
-module or look up a user (NSS would load the container's libraries): everything it needs is
-imported before the fork, and it exits with os._exit.
+The child unshares a private mount namespace, builds Docker's view of the container there
+(its overlay; /etc/hostname, hosts and resolv.conf bind-mounted from the container's
+directory; none of the runtime's /proc, /sys, /dev)
+and chroots into it, so the kernel resolves every path, symlink and '..' inside the
+container's root: no path the function touches can name a host file. Nothing in the child
+may import a module or look up a user (NSS would load the container's libraries):
+everything it needs is imported before the fork, and it exits with os._exit.
 
 Protocol: the child reports JSON lines on a status pipe ({"ok": ...} or {"error": message,
 "status": http_status}); bulk data flows over a second pipe.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -53,20 +55,49 @@ def _close_other_fds(keep: set[int]) -> None:
     os.closerange(previous + 1, 65536)
 
 
-def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
-          child_reads: bool = False) -> View:
-    """Fork a child that runs job(report, data_fd) inside the container's filesystem: in the
-    mount namespace of `ns_pid` if given, else chrooted into `rootfs` (after mounting the
-    overlay `overlay` there in a private mount namespace of its own, which vanishes with the
-    child: nothing to unmount, nothing the host or a starting container sees). With
-    child_reads the data pipe runs parent → child (uploads), otherwise child → parent."""
+def _attach_mounts(rootfs: str, mounts: list[tuple[str, str]]) -> None:
+    """Bind-mount each host (source, target) of the view: a file or directory onto a target
+    of the same kind inside rootfs. Targets are opened chrooted (the kernel resolves the
+    container's symlinks inside its root) and mounted through /proc/self/fd, so a symlink
+    swapped in meanwhile cannot redirect the mount to a host path."""
+    host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    sources = {src: os.open(src, os.O_PATH | os.O_CLOEXEC) for src, _ in mounts
+               if os.path.exists(src)}
+    os.chroot(rootfs)
+    pairs = []
+    for source, target in mounts:
+        if source not in sources:
+            continue
+        try:
+            fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue            # missing (or a dangling symlink): nothing to cover
+        kind = stat.S_IFMT(os.fstat(fd).st_mode)
+        if kind != stat.S_IFMT(os.fstat(sources[source]).st_mode) or \
+                kind not in (stat.S_IFDIR, stat.S_IFREG):
+            os.close(fd)
+            continue
+        pairs.append((sources[source], fd))
+    os.fchdir(host_root)
+    os.chroot(".")          # back at the host's root, still in the private namespace
+    for source_fd, fd in pairs:
+        syscalls.mount(f"/proc/self/fd/{source_fd}", f"/proc/self/fd/{fd}", None,
+                       syscalls.MS_BIND)
+        os.close(fd)
+    for fd in sources.values():
+        os.close(fd)
+    os.close(host_root)
+
+
+def spawn(job: Job, *, rootfs: str, overlay: str = "", mounts: list[tuple[str, str]] = (),
+          child_reads: bool = False) -> View:  # type: ignore[assignment]
+    """Fork a child that runs job(report, data_fd) chrooted into the container's rootfs, in
+    a private mount namespace of its own: `overlay` (mount options) is mounted at rootfs
+    first when the container is not running, then `mounts` (see _attach_mounts). The view
+    vanishes with the child: nothing to unmount, nothing the host or the container sees.
+    With child_reads the data pipe runs parent → child (uploads), otherwise child → parent."""
     status_r, status_w = os.pipe()
     data_r, data_w = os.pipe()
-    ns_fd = os.open(f"/proc/{ns_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC) if ns_pid else -1
-    # setns leaves us at the namespace's root mount, not at the (pivoted) root the
-    # container sees: that one is reached through its init's /proc/<pid>/root.
-    root_fd = os.open(f"/proc/{ns_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) \
-        if ns_pid else -1
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the forked child
         child_end = data_r if child_reads else data_w
@@ -79,18 +110,15 @@ def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
         code = 1
         try:
             signal.set_wakeup_fd(-1)
-            _close_other_fds({status_w, child_end, ns_fd, root_fd})
+            _close_other_fds({status_w, child_end})
             syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
-            if ns_fd >= 0:
-                syscalls.setns(ns_fd, CLONE_NEWNS)
-                os.fchdir(root_fd)
-                os.chroot(".")
-            else:
-                if overlay:
-                    syscalls.unshare(CLONE_NEWNS)
-                    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-                    syscalls.mount("overlay", rootfs, "overlay", 0, overlay)
-                os.chroot(rootfs)
+            syscalls.unshare(CLONE_NEWNS)
+            syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+            if overlay:
+                syscalls.mount("overlay", rootfs, "overlay", 0, overlay)
+            if mounts:
+                _attach_mounts(rootfs, list(mounts))
+            os.chroot(rootfs)
             os.chdir("/")
             job(report, child_end)
             code = 0
@@ -100,9 +128,6 @@ def spawn(job: Job, *, rootfs: str, ns_pid: int = 0, overlay: str = "",
             except BaseException:  # noqa: BLE001
                 pass
         os._exit(code)
-    for fd in (ns_fd, root_fd):
-        if fd >= 0:
-            os.close(fd)
     os.close(status_w)
     if child_reads:
         os.close(data_r)

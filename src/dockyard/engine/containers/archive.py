@@ -1,8 +1,9 @@
 """`docker cp` on the daemon side: stat, archive and extract one path of a container.
 
-Every operation runs in a child inside the container's filesystem (linux/fsview.py), so
-paths resolve as they would for the container itself and never reach host files. A stopped
-container's overlay is mounted for the occasion in the child's private mount namespace. See docs/architecture.md, "Archives, cp and commit".
+Every operation runs in a child inside Docker's view of the container's filesystem
+(linux/fsview.py), so paths resolve as they would for the container itself and never reach
+host files. A stopped container's overlay is mounted for the occasion in the child's
+private mount namespace. See docs/architecture.md, "Archives, cp and commit".
 """
 from __future__ import annotations
 
@@ -32,15 +33,17 @@ def _not_found(path: str, ref: str) -> str:
 
 async def _run(service: ContainerService, container: Container, job: fsview.Job,
                child_reads: bool = False) -> fsview.View:
-    """Start the job in the container's filesystem: the running container's own mount
-    namespace, or its overlay mounted privately for the child."""
-    if container.running and container.state.get("Pid"):
-        return fsview.spawn(job, rootfs=container.rootfs, ns_pid=int(container.state["Pid"]),
-                            child_reads=child_reads)
+    """Start the job in Docker's view of the container's filesystem: its overlay (mounted
+    privately for the child unless the running container's is there) and the network
+    files."""
     overlay = ""
     if not os.path.ismount(container.rootfs):
         overlay = service.images.prepare_rw(container.id, container.record["Image"]).options()
-    return fsview.spawn(job, rootfs=container.rootfs, overlay=overlay,
+    record = container.record
+    mounts = [(record[key], target) for key, target in (
+        ("HostnamePath", "/etc/hostname"), ("HostsPath", "/etc/hosts"),
+        ("ResolvConfPath", "/etc/resolv.conf")) if record.get(key)]
+    return fsview.spawn(job, rootfs=container.rootfs, overlay=overlay, mounts=mounts,
                         child_reads=child_reads)
 
 
