@@ -362,3 +362,28 @@ def test_cli_login_prompts_on_a_terminal(daemon: Any, tmp_path: Any,
     assert os.waitstatus_to_exitcode(status) == 0, seen
     assert b"s3cret" not in seen                    # the password is not echoed
     assert read_config(config)["auths"][basic_registry.host] == {"auth": b64("alice:s3cret")}
+
+
+def test_credential_helper_keeps_identity_tokens(
+        daemon: Any, tmp_path: Any, helper_dir: str,
+        token_registry: tuple[TokenServer, Registry], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.cli.credentials import registry_auth_header
+
+    server, reg = token_registry
+    config = str(tmp_path / "cfg")
+    os.makedirs(config)
+    with open(os.path.join(config, "config.json"), "w") as f:
+        json.dump({"credsStore": "test"}, f)
+    env = {"PATH": f"{helper_dir}:{os.environ['PATH']}"}
+    result = run(daemon, config, "login", "-u", "alice", "--password-stdin", reg.host,
+                 input="s3cret", env=env)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(helper_dir, "store.json")) as f:
+        stored = json.load(f)[reg.host]
+    assert stored["Username"] == "<token>"            # docker's marker for identity tokens
+    assert server.refresh_tokens[stored["Secret"]] == "alice"
+    monkeypatch.setenv("DOCKER_CONFIG", config)
+    monkeypatch.setenv("PATH", env["PATH"])
+    auth = decode_registry_auth(registry_auth_header(reg.host))
+    assert auth is not None
+    assert (auth.username, auth.password, auth.identitytoken) == ("", "", stored["Secret"])

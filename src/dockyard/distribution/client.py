@@ -19,23 +19,6 @@ from ..errors import DockyardError
 from ..store.reference import Reference
 from .endpoints import Endpoint, RegistrySettings
 
-# errcode descriptors' messages, as Docker prints them before the registry's own message
-_CODE_TEXT = {
-    "BLOB_UNKNOWN": "blob unknown to registry", "BLOB_UPLOAD_INVALID": "blob upload invalid",
-    "BLOB_UPLOAD_UNKNOWN": "blob upload unknown to registry",
-    "DIGEST_INVALID": "provided digest did not match uploaded content",
-    "MANIFEST_BLOB_UNKNOWN": "blob unknown to registry",
-    "MANIFEST_INVALID": "manifest invalid", "MANIFEST_UNKNOWN": "manifest unknown",
-    "MANIFEST_UNVERIFIED": "manifest failed signature verification",
-    "NAME_INVALID": "invalid repository name",
-    "NAME_UNKNOWN": "repository name not known to registry",
-    "SIZE_INVALID": "provided length did not match content length",
-    "TAG_INVALID": "manifest tag did not match URI",
-    "UNAUTHORIZED": "authentication required",
-    "DENIED": "requested access to the resource is denied",
-    "UNSUPPORTED": "The operation is unsupported.",
-    "TOOMANYREQUESTS": "too many requests",
-}
 _CONNECT_ERRORS = (aiohttp.ClientConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError)
 
 
@@ -58,6 +41,10 @@ async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
         body = await response.read()
     finally:
         response.release()
+    if 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", ""):
+        # the token lacks the scope: Docker reports the challenge's OAuth error first
+        return RegistryError(response.status, "DENIED",
+                             "denied: requested access to the resource is denied")
     code, text = "", ""
     try:
         errors = json.loads(body).get("errors") or []
@@ -65,7 +52,8 @@ async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
         for item in errors:
             item_code = str(item.get("code", ""))
             code = code or item_code
-            described = _CODE_TEXT.get(item_code, item_code.lower().replace("_", " "))
+            # errcode's Error(): the code in lower case, then the registry's message
+            described = item_code.lower().replace("_", " ")
             parts.append(f"{described}: {item.get('message', '')}")
         text = "; ".join(parts)
     except (ValueError, AttributeError):
@@ -141,7 +129,8 @@ class Repository:
         if self._authorizer is None:
             from .auth import Authorizer
             self._authorizer = Authorizer(self.session, self.auth)
-        value = await self._authorizer.authorize(challenge, self.scopes(scopes))
+        value = await self._authorizer.authorize(challenge, self.scopes(scopes),
+                                                 request=(method.title(), target))
         if value is None:
             return await self._send(method, target, hdrs, data, params, allow_redirects)
         self._authorization = value
