@@ -28,7 +28,8 @@ class BuildShim(build_ext):
                                        extra_preargs=["-O2", "-Wall", "-Wextra"])
             compiler.link_executable(objects, name, output_dir=out_dir,
                                      extra_postargs=["-static"] if name == "dockyard-init"
-                                     else None)
+                                     else None,
+                                     libraries=["z"] if name == "dockyard-shim" else None)
 
     def get_outputs(self) -> list[str]:
         return [os.path.join(self.build_lib, "dockyard", "shim", name) for name in PROGRAMS]

@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-# docker-registry, skopeo and apache2-utils (htpasswd) are for the tests' local registries.
+# zlib1g-dev: the shim gzips rotated logs. docker-registry, skopeo and apache2-utils (htpasswd): the tests' local registries.
 # debootstrap is for `dockyard image bootstrap` (Debian base images).
-PACKAGES="busybox-static runc gcc docker-registry skopeo apache2-utils debootstrap"
+PACKAGES="busybox-static runc gcc zlib1g-dev docker-registry skopeo apache2-utils debootstrap"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null

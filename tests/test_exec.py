@@ -1,4 +1,4 @@
-"""exec: processes started inside running containers (non-interactive for now)."""
+"""exec: processes started inside running containers (the interactive ones: test_tty.py, test_attach.py)."""
 from __future__ import annotations
 
 import shutil

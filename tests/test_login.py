@@ -10,13 +10,13 @@ import os
 import stat
 import subprocess
 import sys
-import textwrap
 from typing import Any, Iterator
 
 import aiohttp
 import pytest
 
 from dockyard.distribution.auth import Authorizer, decode_registry_auth
+from credhelper import write_helper
 from registry import Registry
 from tokenserver import TokenServer
 
@@ -158,6 +158,8 @@ def test_cli_login_logout_keep_the_file_in_dockers_format(daemon: Any, tmp_path:
     assert out.returncode == 0 and out.stdout == f"Removing login credentials for {host}\n"
     assert read_config(config) == {"psFormat": "table {{.ID}}", "auths": {
         "other:5000": {"auth": b64("b:c")}}}
+    hub = run(daemon, config, "logout")                 # Docker Hub, under its index URL
+    assert hub.stdout == "Removing login credentials for https://index.docker.io/v1/\n"
 
 
 def test_cli_login_to_token_registry_stores_the_identity_token(
@@ -211,34 +213,12 @@ def test_cli_and_docker_cli_share_the_config(daemon: Any, tmp_path: Any,
 
 # --- registry_auth_header and credential helpers ----------------------------------------------
 
-HELPER = textwrap.dedent("""\
-    #!{python}
-    import json, os, sys
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "store.json")
-    store = json.load(open(path)) if os.path.exists(path) else {{}}
-    action, data = sys.argv[1], sys.stdin.read()
-    if action == "store":
-        item = json.loads(data)
-        store[item["ServerURL"]] = item
-    elif action == "get":
-        if data.strip() not in store:
-            print("credentials not found in native keychain")
-            sys.exit(1)
-        print(json.dumps(store[data.strip()]))
-    elif action == "erase":
-        store.pop(data.strip(), None)
-    json.dump(store, open(path, "w"))
-    """)
-
-
 @pytest.fixture
 def helper_dir(tmp_path: Any) -> str:
-    directory = tmp_path / "bin"
-    directory.mkdir()
-    script = directory / "docker-credential-test"
-    script.write_text(HELPER.format(python=sys.executable))
-    script.chmod(0o755)
-    return str(directory)
+    """A directory holding docker-credential-test (tests/credhelper.py)."""
+    directory = str(tmp_path / "bin")
+    write_helper(directory, "test")
+    return directory
 
 
 def test_credential_helper_and_registry_auth_header(
@@ -362,3 +342,28 @@ def test_cli_login_prompts_on_a_terminal(daemon: Any, tmp_path: Any,
     assert os.waitstatus_to_exitcode(status) == 0, seen
     assert b"s3cret" not in seen                    # the password is not echoed
     assert read_config(config)["auths"][basic_registry.host] == {"auth": b64("alice:s3cret")}
+
+
+def test_credential_helper_keeps_identity_tokens(
+        daemon: Any, tmp_path: Any, helper_dir: str,
+        token_registry: tuple[TokenServer, Registry], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.cli.credentials import registry_auth_header
+
+    server, reg = token_registry
+    config = str(tmp_path / "cfg")
+    os.makedirs(config)
+    with open(os.path.join(config, "config.json"), "w") as f:
+        json.dump({"credsStore": "test"}, f)
+    env = {"PATH": f"{helper_dir}:{os.environ['PATH']}"}
+    result = run(daemon, config, "login", "-u", "alice", "--password-stdin", reg.host,
+                 input="s3cret", env=env)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(helper_dir, "store.json")) as f:
+        stored = json.load(f)[reg.host]
+    assert stored["Username"] == "<token>"            # docker's marker for identity tokens
+    assert server.refresh_tokens[stored["Secret"]] == "alice"
+    monkeypatch.setenv("DOCKER_CONFIG", config)
+    monkeypatch.setenv("PATH", env["PATH"])
+    auth = decode_registry_auth(registry_auth_header(reg.host))
+    assert auth is not None
+    assert (auth.username, auth.password, auth.identitytoken) == ("", "", stored["Secret"])

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import time
 from typing import Any, Awaitable, Callable, Iterator
 
 import aiohttp
@@ -14,7 +13,7 @@ import pytest
 
 from dockyard.distribution.auth import (AuthConfig, Authorizer, decode_registry_auth,
                                         error_text, merge_scopes, parse_challenges)
-from dockyard.errors import InvalidParameter, Unauthorized
+from dockyard.errors import InvalidParameter, SystemError_, Unauthorized
 from registry import Registry
 from tokenserver import TokenServer
 
@@ -172,22 +171,26 @@ def test_private_repository_refuses_anonymous(tokens: tuple[TokenServer, Registr
     run(scenario)
 
 
-def test_wrong_password_is_unauthorized_with_dockers_text(
+def test_wrong_password_is_refused_with_dockers_text(
         tokens: tuple[TokenServer, Registry]) -> None:
     _, reg = tokens
     url = f"{reg.url}/v2/alice/app/manifests/latest"
+    wrong = AuthConfig(username="alice", password="wrong")
 
     async def scenario(session: aiohttp.ClientSession) -> None:
         async with session.head(url) as resp:
             challenge = resp.headers["WWW-Authenticate"]
-        bad = Authorizer(session, AuthConfig(username="alice", password="wrong"))
-        with pytest.raises(Unauthorized) as err:
-            await bad.authorize(challenge, ["repository:alice/app:pull"], request=("HEAD", url))
-        assert err.value.status == 401
+        # during a pull or push: 500, as dockerd (a 401 makes the docker CLI prompt)
+        with pytest.raises(SystemError_) as err:
+            await Authorizer(session, wrong).authorize(
+                challenge, ["repository:alice/app:pull"], request=("HEAD", url))
+        assert err.value.status == 500
         assert err.value.message == \
             f'Head "{url}": unauthorized: incorrect username or password'
+        # during a login: 401
         with pytest.raises(Unauthorized, match="^unauthorized: incorrect username or pass"):
-            await bad.authorize(challenge, ["repository:alice/app:pull"])
+            await Authorizer(session, wrong, login=True).authorize(
+                challenge, ["repository:alice/app:pull"])
     run(scenario)
 
 
@@ -240,7 +243,7 @@ def test_identity_token_uses_the_oauth_refresh_flow(
     async def scenario(session: aiohttp.ClientSession) -> None:
         async with session.get(f"{reg.url}/v2/") as resp:
             challenge = resp.headers["WWW-Authenticate"]
-        login = Authorizer(session, ALICE, offline=True)
+        login = Authorizer(session, ALICE, login=True)
         await login.authorize(challenge, [])
         query = server.requests[-1]["query"]
         assert query["offline_token"] == ["true"] and query["client_id"] == ["docker"]
@@ -253,8 +256,23 @@ def test_identity_token_uses_the_oauth_refresh_flow(
         assert form["grant_type"] == ["refresh_token"]
         assert form["scope"] == ["repository:alice/fromtoken:pull,push"]
         stale = Authorizer(session, AuthConfig(identitytoken="not-a-refresh-token"))
-        with pytest.raises(Unauthorized, match="incorrect username or password"):
+        with pytest.raises(SystemError_, match="incorrect username or password"):
             await stale.authorize(challenge, [])
+    run(scenario)
+
+
+def test_unreachable_token_server() -> None:
+    from registry import free_port
+
+    port = free_port()             # nothing listens there
+    challenge = f'Bearer realm="http://127.0.0.1:{port}/token",service="s"'
+    url = "http://127.0.0.1:5000/v2/a/manifests/latest"
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        with pytest.raises(SystemError_) as err:
+            await Authorizer(session, ALICE).authorize(challenge, [], request=("GET", url))
+        assert err.value.message == (f'Get "{url}": Get "http://127.0.0.1:{port}/token": '
+                                     f"dial tcp 127.0.0.1:{port}: connect: connection refused")
     run(scenario)
 
 

@@ -38,6 +38,10 @@ class SystemError_(DockyardError):
     status = 500
 
 
+class NotImplemented_(DockyardError):
+    status = 501
+
+
 def no_such_container(ref: str) -> NotFound:
     return NotFound(f"No such container: {ref}")
 

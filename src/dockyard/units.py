@@ -92,3 +92,14 @@ def parse_duration(text: str) -> int:
             return 0
         raise ValueError(f'time: invalid duration "{text}"')
     return int(sum(float(n) * units[u] for n, u in parts))
+
+
+def parse_human_size(text: str) -> int:
+    """units.FromHumanSize: decimal multiples ("10m" is 10,000,000; "1.5k", "20MB")."""
+    import re
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?", text.strip())
+    if not match:
+        raise ValueError(f"invalid size: '{text}'")
+    scale = 1000 ** (" kmgtp".index(match.group(2).lower()) if match.group(2) else 0)
+    return int(float(match.group(1)) * scale)

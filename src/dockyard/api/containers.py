@@ -8,10 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import detachkeys
 from ..engine.containers import filesystem, processes, stats
+from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, NotImplemented_
 from . import hijack
 from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
@@ -93,8 +95,16 @@ async def wait(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
+    # aiohttp does not cancel a handler whose client left (the docker CLI's `run -d` leaves
+    # such a wait behind): give up on it then, or it holds up the daemon's shutdown.
+    while not waiting.done():
+        await asyncio.wait({waiting}, timeout=0.5)
+        if not waiting.done() and (request.transport is None or
+                                   request.transport.is_closing()):
+            waiting.cancel()
+            return response
     try:
-        result = await waiting
+        result = waiting.result()
     except InvalidParameter as exc:
         result = {"StatusCode": -1, "Error": {"Message": exc.message}}
     await response.write(json.dumps(result).encode() + b"\n")
@@ -183,12 +193,9 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidParameter("You must choose at least one stream")
-    log_path = container.record.get("LogPath")
+    log_path = logconfig.log_file(container.record, container.dir)
     if not log_path:
-        driver = container.host_config["LogConfig"]["Type"]
-        raise InvalidParameter(f'configured logging driver does not support reading: "{driver}"'
-                               if driver != "none" else
-                               'configured logging driver does not support reading')
+        raise NotImplemented_("configured logging driver does not support reading")
     tail_raw = request.query.get("tail", "all")
     tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() \
         else None
@@ -201,7 +208,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
-    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path)))
+    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path, offset)))
     for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
                                  until=until, tail=tail):
         kind, data = logfiles.render(entry, timestamps)
@@ -216,6 +223,28 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _log_replay(container: Any, want: dict[int, bool]) -> list[tuple[int, bytes]]:
+    if not container.record.get("LogPath"):
+        return []
+    entries = list(logfiles.read_entries(container.record["LogPath"]))
+    return [logfiles.render(entry, False) for entry in
+            logfiles.select(entries, stdout=want[1], stderr=want[2], since=0, until=0,
+                            tail=None)]
+
+
+def _stdin_relay(request: web.Request, container: Any,
+                 queue: asyncio.Queue[tuple[int, bytes] | None] | None
+                 ) -> hijack.StdinRelay | None:
+    """Docker attaches stdin only if asked and the container was created with OpenStdin;
+    StdinOnce closes the container's stdin when this attach's input ends."""
+    keys = detachkeys.checked(request.query.get("detachKeys"))
+    if queue is None or not qbool(request, "stdin") or not container.config.get("OpenStdin"):
+        return None
+    return hijack.StdinRelay(lambda: container.shim, bool(container.config.get("Tty")),
+                             bool(container.config.get("StdinOnce")), keys,
+                             lambda: queue.put_nowait(None))
+
+
 @routes.post("/containers/{id}/attach")
 async def attach(request: web.Request) -> web.StreamResponse:
     service = _containers(request)
@@ -223,15 +252,21 @@ async def attach(request: web.Request) -> web.StreamResponse:
     want = {1: qbool(request, "stdout"), 2: qbool(request, "stderr")}
     tty = bool(container.config.get("Tty"))
     queue = service.subscribe(container) if qbool(request, "stream") else None
-    transport = hijack.take_over(request, tty)
     try:
-        if qbool(request, "logs") and container.record.get("LogPath"):
-            entries = await asyncio.to_thread(
-                lambda: list(logfiles.read_entries(container.record["LogPath"])))
-            for entry in logfiles.select(entries, stdout=want[1], stderr=want[2], since=0,
-                                         until=0, tail=None):
-                kind, data = logfiles.render(entry, False)
+        relay = _stdin_relay(request, container, queue)
+    except InvalidParameter:
+        if queue is not None:
+            container.subscribers.discard(queue)
+        raise
+    transport = hijack.take_over(request, tty, relay,
+                                 (lambda: queue.put_nowait(None)) if queue else None)
+    try:
+        await hijack.until_read(transport)
+        if qbool(request, "logs"):
+            for kind, data in await asyncio.to_thread(_log_replay, container, want):
                 transport.write(hijack.frame(kind, data, tty))
+        if relay is not None:
+            relay.start()
         if queue is not None:
             await hijack.pump(transport, queue, want, tty)
     finally:
@@ -239,3 +274,70 @@ async def attach(request: web.Request) -> web.StreamResponse:
             container.subscribers.discard(queue)
     await hijack.finish(transport)
     raise AssertionError("unreachable")
+
+
+@routes.get("/containers/{id}/attach/ws")
+async def attach_ws(request: web.Request) -> web.StreamResponse:
+    """The websocket attach: binary messages carry the raw streams both ways."""
+    service = _containers(request)
+    container = service.get(request.match_info["id"])
+    want = {1: qbool(request, "stdout"), 2: qbool(request, "stderr")}
+    queue = service.subscribe(container) if qbool(request, "stream") else None
+    try:
+        relay = _stdin_relay(request, container, queue)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+    except BaseException:
+        if queue is not None:
+            container.subscribers.discard(queue)
+        raise
+
+    async def read_input() -> None:
+        async for message in ws:
+            if relay is not None and message.type == web.WSMsgType.BINARY:
+                relay.feed(message.data)
+            elif relay is not None and message.type == web.WSMsgType.TEXT:
+                relay.feed(message.data.encode())
+        if relay is not None:
+            relay.eof()
+        elif queue is not None:  # the client went away: nothing more to relay
+            queue.put_nowait(None)
+
+    reading = asyncio.ensure_future(read_input())
+    try:
+        if qbool(request, "logs"):
+            for _kind, data in await asyncio.to_thread(_log_replay, container, want):
+                await ws.send_bytes(data)
+        if relay is not None:
+            relay.start()
+        while queue is not None:
+            item = await queue.get()
+            if item is None or ws.closed:
+                break
+            if want.get(item[0]):
+                await ws.send_bytes(item[1])
+    finally:
+        if queue is not None:
+            container.subscribers.discard(queue)
+        reading.cancel()
+    await ws.close()
+    return ws
+
+
+@routes.post("/containers/{id}/resize")
+async def resize(request: web.Request) -> web.Response:
+    rows, cols = tty_size(request)
+    _containers(request).resize(request.match_info["id"], rows, cols)
+    return web.Response(status=200)
+
+
+def tty_size(request: web.Request) -> tuple[int, int]:
+    """h and w as Docker parses them (strconv.Atoi's errors)."""
+    values = []
+    for key in ("h", "w"):
+        raw = request.query.get(key, "")
+        try:
+            values.append(int(raw))
+        except ValueError:
+            raise InvalidParameter(f'strconv.Atoi: parsing "{raw}": invalid syntax') from None
+    return values[0], values[1]

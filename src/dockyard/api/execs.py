@@ -1,12 +1,15 @@
-"""Exec endpoints: create in a container, start (detached or hijacked), inspect."""
+"""Exec endpoints: create in a container, start (detached or hijacked, with stdin and a
+TTY), resize, inspect."""
 from __future__ import annotations
 
 import asyncio
 
 from aiohttp import web
 
+from .. import detachkeys
 from ..errors import DockyardError
 from . import hijack
+from .containers import tty_size
 from .server import engine_of, read_json
 
 routes = web.RouteTableDef()
@@ -24,26 +27,43 @@ async def start(request: web.Request) -> web.StreamResponse:
     execs = engine_of(request).containers.execs
     body = await read_json(request) or {}
     instance = execs.get(request.match_info["id"])
+    console_size = body.get("ConsoleSize") or None
     if body.get("Detach"):
-        await execs.start(instance.id)
+        await execs.start(instance.id, console_size)
         return web.Response(status=200)
+    tty = bool(instance.config.get("Tty"))
+    raw = bool(body.get("Tty"))  # as in Docker, the start request picks the stream format
     want = {1: bool(instance.config.get("AttachStdout", True)),
             2: bool(instance.config.get("AttachStderr", True))}
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+    relay = None
+    if instance.config.get("AttachStdin"):
+        keys = detachkeys.checked(instance.config.get("DetachKeys"))
+        relay = hijack.StdinRelay(lambda: instance.link, tty, True, keys,
+                                  lambda: queue.put_nowait(None))
+        relay.start()
     instance.subscribers.add(queue)
     # As in Docker: upgrade first, then start the process. A client's HTTP parser may read
     # past the headers, so stream bytes must not be on the wire before it has them.
-    transport = hijack.take_over(request, False)
+    transport = hijack.take_over(request, raw, relay, lambda: queue.put_nowait(None))
     try:
-        await execs.start(instance.id)
-        await hijack.pump(transport, queue, want, False)
+        await hijack.until_read(transport)
+        await execs.start(instance.id, console_size)
+        await hijack.pump(transport, queue, want, raw)
     except DockyardError as exc:
         # Docker writes the error on the stdout stream; the exit code is in exec inspect.
-        transport.write(hijack.frame(1, exc.message.encode() + b"\r\n", False))
+        transport.write(hijack.frame(1, exc.message.encode() + b"\r\n", raw))
     finally:
         instance.subscribers.discard(queue)
     await hijack.finish(transport)
     raise AssertionError("unreachable")
+
+
+@routes.post("/exec/{id}/resize")
+async def resize(request: web.Request) -> web.Response:
+    rows, cols = tty_size(request)
+    engine_of(request).containers.execs.resize(request.match_info["id"], rows, cols)
+    return web.Response(status=200)
 
 
 @routes.get("/exec/{id}/json")

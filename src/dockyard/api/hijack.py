@@ -1,12 +1,19 @@
 """Hijacked connections (attach, exec start): answer with `101 UPGRADED` (or `200 OK` when
-the client did not ask to upgrade), then write raw or multiplexed frames on the socket."""
+the client did not ask to upgrade), then write raw or multiplexed frames on the socket and
+relay what the client sends to the process's stdin (StdinRelay)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import socket
 import struct
-from typing import Any
+import termios
+from typing import Any, Callable
 
 from aiohttp import web
+
+from .. import detachkeys
+from ..engine.containers.monitor import ShimLink
 
 RAW = "application/vnd.docker.raw-stream"
 MUX = "application/vnd.docker.multiplexed-stream"
@@ -16,21 +23,99 @@ def frame(kind: int, payload: bytes, tty: bool) -> bytes:
     return payload if tty else struct.pack(">B3xI", kind, len(payload)) + payload
 
 
+_PAUSE_AT = 1 << 20   # stdin bytes queued towards the monitor before the client is paused
+
+
+class StdinRelay:
+    """Client input to a process's stdin, with Docker's rules: with a TTY the detach keys
+    end the stream (the process keeps running); at the client's EOF, `close_stdin` (and no
+    TTY) closes the process's stdin and output keeps flowing, else the stream ends."""
+
+    def __init__(self, link: Callable[[], ShimLink], tty: bool, close_stdin: bool,
+                 keys: bytes, end_stream: Callable[[], None]) -> None:
+        self.link = link
+        self.tty = tty
+        self.close_stdin = close_stdin
+        self.scanner = detachkeys.Scanner(keys) if tty else None
+        self.end_stream = end_stream
+        self.done = False
+        self._held: list[bytes | None] | None = []   # input before start(); None: EOF
+
+    def start(self) -> None:
+        """Begin relaying (Docker connects stdin after the logs replay, so a reply to the
+        input cannot also show up in the replay)."""
+        held, self._held = self._held or [], None
+        for item in held:
+            if item is None:
+                self.eof()
+            else:
+                self.feed(item)
+
+    def feed(self, data: bytes, transport: asyncio.Transport | None = None) -> None:
+        if self._held is not None:
+            self._held.append(data)
+            return
+        if self.done:
+            return
+        detached = False
+        if self.scanner is not None:
+            data, detached = self.scanner.feed(data)
+        link = self.link()
+        if data:
+            link.stdin(data)
+        if detached:
+            self.done = True
+            self.end_stream()
+        elif transport is not None and link.backlog() > _PAUSE_AT:
+            transport.pause_reading()
+            asyncio.ensure_future(self._resume(link, transport))
+
+    async def _resume(self, link: ShimLink, transport: asyncio.Transport) -> None:
+        await link.drain()
+        if not transport.is_closing():
+            transport.resume_reading()
+
+    def eof(self) -> None:
+        if self._held is not None:
+            self._held.append(None)
+            return
+        if self.done:
+            return
+        self.done = True
+        if self.scanner is not None and (rest := self.scanner.flush()):
+            self.link().stdin(rest)
+        if self.close_stdin and not self.tty:
+            self.link().close_stdin()
+        else:
+            self.end_stream()
+
+
 class _HijackedProtocol(asyncio.Protocol):
     """Takes the connection over from aiohttp. A client without stdin half-closes its side
-    (the docker CLI does): keep the transport open for output. Client input is dropped for
-    now; stdin for attached processes comes with the interactive-containers work."""
+    (the docker CLI does): keep the transport open for output. Input goes to the relay, if
+    the client attached stdin; otherwise it is dropped."""
 
-    def __init__(self, original: Any) -> None:
+    def __init__(self, original: Any, relay: StdinRelay | None,
+                 on_lost: Callable[[], None] | None) -> None:
         self.original = original
+        self.relay = relay
+        self.on_lost = on_lost
+        self.transport: asyncio.Transport | None = None
 
     def data_received(self, data: bytes) -> None:
-        pass
+        if self.relay is not None:
+            self.relay.feed(data, self.transport)
 
     def eof_received(self) -> bool:
+        if self.relay is not None:
+            self.relay.eof()
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.relay is not None:
+            self.relay.eof()
+        if self.on_lost is not None:
+            self.on_lost()
         if self.original is not None:  # lets aiohttp finish its own bookkeeping
             self.original.connection_lost(exc)
 
@@ -40,7 +125,9 @@ class Hijacked(web.HTTPException):
     status_code = 200
 
 
-def take_over(request: web.Request, tty: bool) -> asyncio.Transport:
+def take_over(request: web.Request, tty: bool, relay: StdinRelay | None = None,
+              on_lost: Callable[[], None] | None = None) -> asyncio.Transport:
+    """`on_lost`: called when the client goes away, to end the handler's relaying."""
     transport = request.transport
     assert transport is not None
     content_type = (RAW if tty else MUX).encode()
@@ -49,9 +136,32 @@ def take_over(request: web.Request, tty: bool) -> asyncio.Transport:
                 b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
     else:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\n\r\n"
-    transport.set_protocol(_HijackedProtocol(request.protocol))
+    protocol = _HijackedProtocol(request.protocol, relay, on_lost)
+    protocol.transport = transport  # type: ignore[assignment]
+    transport.set_protocol(protocol)
     transport.write(head)
     return transport  # type: ignore[return-value]
+
+
+async def until_read(transport: asyncio.Transport, timeout: float = 0.5) -> None:
+    """Wait (briefly) until the client has read the upgrade headers. Clients such as
+    docker-py read the stream from the raw socket after their HTTP parser is done, so
+    stream bytes that parser buffered together with the headers would be lost. On a unix
+    socket the kernel tells how much the peer has not read yet (SIOCOUTQ)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and not transport.is_closing():
+        try:
+            unread = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                    b"\0" * 4))[0]
+        except OSError:
+            return
+        if not unread and not transport.get_write_buffer_size():
+            return
+        await asyncio.sleep(0.001)
 
 
 async def pump(transport: asyncio.Transport, queue: asyncio.Queue[tuple[int, bytes] | None],

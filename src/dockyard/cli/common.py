@@ -42,3 +42,19 @@ def copy_stream_out(response: object, output: str | None) -> None:
             target.close()
     if output:
         os.replace(output + ".tmp", output)
+
+
+def lazy_command(module: str, name: str, help_text: str) -> click.Command:
+    """A subcommand whose module is imported only when it runs (keeps `container ...`
+    start-up lean): arguments are handed to the real command unparsed."""
+    def run(ctx: click.Context) -> None:
+        from importlib import import_module
+
+        command = getattr(import_module(f"dockyard.cli.{module}"), name)
+        command.main(args=ctx.args, prog_name=ctx.command_path, obj=ctx.obj,
+                     standalone_mode=False)
+
+    return click.Command(name, callback=click.pass_context(run), help=help_text,
+                         add_help_option=False,
+                         context_settings={"ignore_unknown_options": True,
+                                           "allow_extra_args": True})

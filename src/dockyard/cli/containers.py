@@ -153,6 +153,7 @@ def container_options(f: Any) -> Any:
         click.option("--no-healthcheck", is_flag=True),
         click.option("-i", "--interactive", is_flag=True),
         click.option("-t", "--tty", is_flag=True),
+        click.option("--detach-keys", default=None),
     ]
     for option in reversed(opts):
         f = option(f)
@@ -181,7 +182,7 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "CpuQuota": o["cpu_quota"] or 0, "CpuPeriod": o["cpu_period"] or 0,
         "CpusetCpus": o["cpuset_cpus"] or "", "CpusetMems": o["cpuset_mems"] or "",
         "PidsLimit": o["pids_limit"], "RestartPolicy": _restart_policy(o["restart"]),
-        "LogConfig": {"Type": o["log_driver"] or "json-file", "Config": log_opts},
+        "LogConfig": {"Type": o["log_driver"] or "", "Config": log_opts},
         "Sysctls": dict(item.partition("=")[::2] for item in o["sysctl"]) or None,
         "GroupAdd": list(o["group_add"]) or None, "OomScoreAdj": o["oom_score_adj"] or 0,
         "Init": True if o["init"] else None,
@@ -190,6 +191,9 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         host_config["Runtime"] = o["runtime"]
     if o["shm_size"]:
         host_config["ShmSize"] = _bytes(o["shm_size"], "--shm-size")
+    if o["tty"]:
+        from .interactive import terminal_size
+        host_config["ConsoleSize"] = list(terminal_size() or (0, 0))
     body: dict[str, Any] = {
         "Image": image, "Cmd": list(command) or None, "Env": env,
         "Labels": _labels(o["label"]), "Tty": o["tty"], "OpenStdin": o["interactive"],
@@ -230,8 +234,10 @@ def _healthcheck(o: dict[str, Any]) -> dict[str, Any] | None:
     return check or None
 
 
-def _create(api: APIClient, image: str, command: tuple[str, ...], o: dict[str, Any]) -> str:
+def _create(api: APIClient, image: str, command: tuple[str, ...], o: dict[str, Any],
+            stdin_once: bool = False) -> str:
     body = _build_body(image, command, o)
+    body["StdinOnce"] = stdin_once
     try:
         return api_containers.create(api, body, o["name"])["Id"]
     except APIError as exc:
@@ -266,6 +272,9 @@ def _start_exit_code(message: str) -> int:
 @click.pass_context
 def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
     """Create a new container."""
+    if o["detach_keys"]:
+        from .interactive import parse_keys
+        parse_keys(o["detach_keys"])
     try:
         print(_create(_api(ctx), image, command, o))
     except APIError as exc:
@@ -276,15 +285,21 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -
                                  "help_option_names": ["--help"]})
 @container_options
 @click.option("-d", "--detach", is_flag=True)
+@click.option("--sig-proxy", type=click.BOOL, default=True, is_flag=False, flag_value=True)
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
-        **o: Any) -> None:
+        sig_proxy: bool, **o: Any) -> None:
     """Create and run a new container from an image."""
+    from . import interactive
+
     api = _api(ctx)
+    keys = interactive.parse_keys(interactive.configured_detach_keys(o["detach_keys"]))
+    if o["tty"] and o["interactive"] and not detach:
+        interactive.require_tty_input()
     try:
-        cid = _create(api, image, command, o)
+        cid = _create(api, image, command, o, stdin_once=o["interactive"] and not detach)
     except APIError as exc:
         _daemon_error(exc, 125)
     if detach:
@@ -294,7 +309,7 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
             _daemon_error(exc, _start_exit_code(exc.message))
         print(cid)
         return
-    stream = api_containers.attach(api, cid)
+    sock, stream = api_containers.attach_socket(api, cid, o["interactive"], o["detach_keys"])
     waiter = api_containers.wait_begin(api, cid, "removed" if o["auto_remove"] else "next-exit")
     try:
         api_containers.start(api, cid)
@@ -305,19 +320,56 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool,
             except APIError:
                 pass
         _daemon_error(exc, _start_exit_code(exc.message))
-    _pump(stream)
+    if _session(api, cid, sock, stream, tty=o["tty"], stdin=o["interactive"], keys=keys,
+                sig_proxy=sig_proxy):
+        return  # detached: the container keeps running
     result = api_containers.wait_result(waiter)
     sys.exit(result.get("StatusCode", 0))
 
 
-def _pump(stream: Any) -> None:
-    from ..client.transport import demux_frames
+def _session(api: APIClient, cid: str, sock: Any, stream: Any, *, tty: bool, stdin: bool,
+             keys: bytes, sig_proxy: bool) -> bool:
+    """Relay an attached container's streams; True if the user detached."""
+    from .interactive import Session
 
-    out, err = sys.stdout.buffer, sys.stderr.buffer
-    for kind, payload in demux_frames(stream):
-        target = err if kind == 2 else out
-        target.write(payload)
-        target.flush()
+    return Session(sock, stream, tty=tty, stdin=stdin, keys=keys,
+                   resize=lambda rows, cols: api_containers.resize(api, cid, rows, cols),
+                   forward_signal=(lambda sig: api_containers.kill(api, cid, str(sig)))
+                   if sig_proxy else None).run()
+
+
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.option("--no-stdin", is_flag=True)
+@click.option("--sig-proxy", type=click.BOOL, default=True, is_flag=False, flag_value=True)
+@click.option("--detach-keys", default=None)
+@click.argument("container_ref", metavar="CONTAINER")
+@click.pass_context
+def attach(ctx: click.Context, container_ref: str, no_stdin: bool, sig_proxy: bool,
+           detach_keys: str | None) -> None:
+    """Attach local standard input, output, and error streams to a running container."""
+    from . import interactive
+
+    api = _api(ctx)
+    keys = interactive.parse_keys(interactive.configured_detach_keys(detach_keys))
+    try:
+        info = api_containers.inspect(api, container_ref)
+    except APIError as exc:
+        _daemon_error(exc, 1, "")
+    if not info["State"]["Running"]:
+        _fail("You cannot attach to a stopped container, start it first")
+    if info["State"]["Paused"]:
+        _fail("You cannot attach to a paused container, unpause it first")
+    cid, config = info["Id"], info["Config"]
+    stdin = bool(config.get("OpenStdin")) and not no_stdin
+    tty = bool(config.get("Tty"))
+    if tty and stdin:
+        interactive.require_tty_input()
+    waiter = api_containers.wait_begin(api, cid, "not-running")
+    sock, stream = api_containers.attach_socket(api, cid, stdin, detach_keys)
+    if _session(api, cid, sock, stream, tty=tty, stdin=stdin, keys=keys,
+                sig_proxy=sig_proxy):
+        _fail("read escape sequence")
+    sys.exit(api_containers.wait_result(waiter).get("StatusCode", 0))
 
 
 # --- lifecycle --------------------------------------------------------------------------------
@@ -325,18 +377,35 @@ def _pump(stream: Any) -> None:
 @click.command(context_settings={"help_option_names": ["--help"]})
 @click.option("-a", "--attach", is_flag=True)
 @click.option("-i", "--interactive", is_flag=True)
+@click.option("--detach-keys", default=None)
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
 def start(ctx: click.Context, containers: tuple[str, ...], attach: bool,
-          interactive: bool) -> None:
+          interactive: bool, detach_keys: str | None) -> None:
     """Start one or more stopped containers."""
     api = _api(ctx)
-    if attach:
-        ref = containers[0]
-        stream = api_containers.attach(api, ref)
-        waiter = api_containers.wait_begin(api, ref, "next-exit")
-        api_containers.start(api, ref)
-        _pump(stream)
+    if attach or interactive:
+        from . import interactive as session
+
+        keys = session.parse_keys(session.configured_detach_keys(detach_keys))
+        try:
+            info = api_containers.inspect(api, containers[0])
+        except APIError as exc:
+            _daemon_error(exc, 1, "")
+        cid, config = info["Id"], info["Config"]
+        stdin = interactive and bool(config.get("OpenStdin"))
+        tty = bool(config.get("Tty"))
+        if tty and stdin:
+            session.require_tty_input()
+        sock, stream = api_containers.attach_socket(api, cid, stdin, detach_keys)
+        waiter = api_containers.wait_begin(api, cid, "next-exit")
+        try:
+            api_containers.start(api, cid)
+        except APIError as exc:
+            _daemon_error(exc, 1, "")
+        if _session(api, cid, sock, stream, tty=tty, stdin=stdin, keys=keys,
+                    sig_proxy=True):
+            return
         sys.exit(api_containers.wait_result(waiter).get("StatusCode", 0))
     for_each(containers, lambda ref: api_containers.start(api, ref))
 
@@ -535,27 +604,44 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, last: int, latest: bool, no_
 @click.option("--privileged", is_flag=True)
 @click.option("-i", "--interactive", is_flag=True)
 @click.option("-t", "--tty", is_flag=True)
+@click.option("--detach-keys", default=None)
 @click.argument("container_ref", metavar="CONTAINER")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
 def exec_(ctx: click.Context, container_ref: str, command: tuple[str, ...], detach: bool,
           env: tuple[str, ...], env_file: tuple[str, ...], user: str | None,
-          workdir: str | None, privileged: bool, interactive: bool, tty: bool) -> None:
+          workdir: str | None, privileged: bool, interactive: bool, tty: bool,
+          detach_keys: str | None) -> None:
     """Execute a command in a running container."""
+    from . import interactive as session
+
     api = _api(ctx)
+    keys_spec = session.configured_detach_keys(detach_keys)
+    keys = session.parse_keys(keys_spec)
+    stdin = interactive and not detach
+    if tty and stdin:
+        session.require_tty_input()
     body: dict[str, Any] = {
         "Cmd": list(command), "Env": _parse_env_files(env_file) + _env(env),
         "User": user or "", "WorkingDir": workdir or "", "Privileged": privileged,
-        "AttachStdin": interactive, "AttachStdout": not detach, "AttachStderr": not detach,
-        "Tty": tty, "Detach": detach}
+        "AttachStdin": stdin, "AttachStdout": not detach, "AttachStderr": not detach,
+        "Tty": tty, "Detach": detach, "DetachKeys": detach_keys or ""}
+    size = session.terminal_size() if tty else None
+    if size:
+        body["ConsoleSize"] = list(size)
     try:
         exec_id = api_containers.exec_create(api, container_ref, body)
-        stream = api_containers.exec_start(api, exec_id, detach)
+        hijacked = api_containers.exec_start(api, exec_id, detach, tty, size)
     except APIError as exc:
         _daemon_error(exc, _start_exit_code(exc.message) if exc.status == 400 else 1, "")
-    if stream is None:
+    if hijacked is None:
         return
-    _pump(stream)
+    sock, stream = hijacked
+    detached = session.Session(
+        sock, stream, tty=tty, stdin=stdin, keys=keys,
+        resize=lambda rows, cols: api_containers.exec_resize(api, exec_id, rows, cols)).run()
+    if detached:
+        _fail("read escape sequence")
     sys.exit(api_containers.exec_inspect(api, exec_id).get("ExitCode") or 0)
 
 
@@ -567,7 +653,7 @@ def container() -> None:
 def register(cli: click.Group) -> None:
     commands = {"run": run, "create": create, "start": start, "stop": stop,
                 "restart": restart, "kill": kill, "rm": rm, "ps": ps, "logs": logs,
-                "wait": wait, "rename": rename, "exec": exec_}
+                "wait": wait, "rename": rename, "exec": exec_, "attach": attach}
     for name, command in commands.items():
         cli.add_command(command, name)
         container.add_command(command, name)
@@ -581,4 +667,9 @@ def register(cli: click.Group) -> None:
         container.add_command(command, name)
     from .stats import stats
     container.add_command(stats, "stats")
+    from .common import lazy_command
+    container.add_command(lazy_command("cp", "cp", "Copy files/folders between a container "
+                                       "and the local filesystem"), "cp")
+    container.add_command(lazy_command("commit", "commit", "Create a new image from a "
+                                       "container's changes"), "commit")
     cli.add_command(container, "container")

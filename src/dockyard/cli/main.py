@@ -11,7 +11,7 @@ _COMMANDS = {
     "run": "containers", "create": "containers", "start": "containers", "stop": "containers",
     "restart": "containers", "kill": "containers", "rm": "containers", "ps": "containers",
     "logs": "containers", "wait": "containers", "rename": "containers", "exec": "containers",
-    "container": "containers", "inspect": "system",
+    "container": "containers", "inspect": "system", "attach": "containers",
     "pause": "inspection", "unpause": "inspection", "top": "inspection", "diff": "inspection",
     "export": "inspection", "port": "inspection", "stats": "stats",
     "update": "inspection",
@@ -20,6 +20,7 @@ _COMMANDS = {
     "login": "login", "logout": "login",
     "pull": "distribution", "push": "distribution", "manifest": "manifest",
     "version": "system", "info": "system", "system": "system", "events": "system",
+    "cp": "cp", "commit": "commit",
 }
 
 

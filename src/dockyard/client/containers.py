@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from typing import Any, BinaryIO, Iterator
 
-from .transport import APIClient, demux_frames
+from .transport import APIClient, HijackedStream, demux_frames
 
 
 def create(api: APIClient, body: dict[str, Any], name: str | None = None) -> dict[str, Any]:
@@ -72,7 +73,19 @@ def attach(api: APIClient, cid: str, stdout: bool = True, stderr: bool = True,
     _sock, reader = api.hijack(f"/containers/{cid}/attach",
                                {"stream": stream, "stdout": stdout, "stderr": stderr,
                                 "logs": logs})
-    return reader
+    return reader  # type: ignore[return-value]
+
+
+def attach_socket(api: APIClient, cid: str, stdin: bool, detach_keys: str | None = None,
+                  logs: bool = False) -> tuple[socket.socket, HijackedStream]:
+    """An attach whose socket also carries the client's input (when `stdin`)."""
+    return api.hijack(f"/containers/{cid}/attach",
+                      {"stream": True, "stdin": stdin, "stdout": True, "stderr": True,
+                       "logs": logs, "detachKeys": detach_keys})
+
+
+def resize(api: APIClient, cid: str, rows: int, cols: int) -> None:
+    api.post(f"/containers/{cid}/resize", {"h": rows, "w": cols})
 
 
 def logs(api: APIClient, cid: str, *, follow: bool = False, timestamps: bool = False,
@@ -93,13 +106,20 @@ def exec_create(api: APIClient, cid: str, body: dict[str, Any]) -> str:
     return api.post(f"/containers/{cid}/exec", json=body)["Id"]
 
 
-def exec_start(api: APIClient, exec_id: str, detach: bool = False) -> BinaryIO | None:
+def exec_start(api: APIClient, exec_id: str, detach: bool = False, tty: bool = False,
+               console_size: tuple[int, int] | None = None
+               ) -> tuple[socket.socket, HijackedStream] | None:
+    body: dict[str, Any] = {"Detach": detach, "Tty": tty}
+    if console_size:
+        body["ConsoleSize"] = list(console_size)
     if detach:
-        api.post(f"/exec/{exec_id}/start", json={"Detach": True, "Tty": False})
+        api.post(f"/exec/{exec_id}/start", json=body)
         return None
-    _sock, reader = api.hijack(f"/exec/{exec_id}/start", json_body={"Detach": False,
-                                                                    "Tty": False})
-    return reader  # type: ignore[return-value]
+    return api.hijack(f"/exec/{exec_id}/start", json_body=body)
+
+
+def exec_resize(api: APIClient, exec_id: str, rows: int, cols: int) -> None:
+    api.post(f"/exec/{exec_id}/resize", {"h": rows, "w": cols})
 
 
 def exec_inspect(api: APIClient, exec_id: str) -> dict[str, Any]:

@@ -30,6 +30,14 @@ class Engine:
         self.containers = ContainerService(root, self.images, self.events, runtimes)
         self.images.containers_using = self.containers.using_image
         self.distribution = Distribution(self.images, root, config.raw)
+        from ..engine.containers.logconfig import validate as validate_log_config
+        from ..errors import InvalidParameter
+        try:
+            self.containers.default_log_config = validate_log_config(
+                {"Type": config.raw.get("log-driver") or "json-file",
+                 "Config": config.raw.get("log-opts") or {}})
+        except InvalidParameter as exc:
+            raise SystemExit(f"failed to set log opts: {exc.message}") from None
 
     async def start(self) -> None:
         await self.containers.restore()
@@ -39,23 +47,26 @@ class Engine:
 
     def info(self) -> dict[str, Any]:
         containers = self.containers.containers.values()
-        running = sum(1 for c in containers if c.running)
-        paused = sum(1 for c in containers if c.state.get("Paused"))
+        paused = sum(1 for c in containers if c.running and c.state.get("Paused"))
+        running = sum(1 for c in containers if c.running) - paused
         uname = os.uname()
         mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         cgroup_version = "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"
         return {
-            "ID": "", "Containers": len(self.containers.containers),
+            "ID": self._engine_id(), "Containers": len(self.containers.containers),
             "ContainersRunning": running, "ContainersPaused": paused,
             "ContainersStopped": len(self.containers.containers) - running - paused,
-            "Images": len(self.images.list(all=False)), "Driver": "overlay2",
-            "DriverStatus": [["Backing Filesystem", "extfs"]],
+            "Images": len(self.images.list(all=True)), "Driver": "overlay2",
+            "DriverStatus": [["Backing Filesystem", _backing_fs(self.config.data_root)],
+                             ["Supports d_type", "true"], ["Using metacopy", "false"],
+                             ["Native Overlay Diff", "true"], ["userxattr", "false"]],
             "Plugins": {"Volume": ["local"], "Network": ["host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
             "Debug": self.config.debug, "NFd": len(os.listdir("/proc/self/fd")),
-            "NGoroutines": 0, "SystemTime": rfc3339nano(), "LoggingDriver": "json-file",
+            "NGoroutines": 0, "SystemTime": rfc3339nano(),
+            "LoggingDriver": self.containers.default_log_config["Type"],
             "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup_version,
             "NEventsListener": 0, "KernelVersion": uname.release,
             "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
@@ -72,6 +83,41 @@ class Engine:
             "SecurityOptions": ["name=cgroupns"] if cgroup_version == "2" else [],
             "Warnings": [], "ProductLicense": f"dockyard (python {platform.python_version()})",
         }
+
+
+    def _engine_id(self) -> str:
+        """A stable ID for this daemon (dockerd keeps one in <data-root>/engine-id)."""
+        path = os.path.join(self.config.data_root, "engine-id")
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            import uuid
+            from ..linux import atomic
+            engine_id = str(uuid.uuid4())
+            atomic.write_bytes(path, engine_id.encode())
+            return engine_id
+
+
+# statfs magic names as dockerd reports them, keyed by /proc/mounts types
+_FS_NAMES = {"ext2": "extfs", "ext3": "extfs", "ext4": "extfs", "xfs": "xfs",
+             "btrfs": "btrfs", "tmpfs": "tmpfs", "overlay": "overlayfs", "zfs": "zfs"}
+
+
+def _backing_fs(path: str) -> str:
+    """The filesystem type of the mount holding `path` (longest matching mount point)."""
+    best, kind = "", "<unknown>"
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                point = fields[1].replace("\\040", " ")
+                if (path == point or path.startswith(point.rstrip("/") + "/")) and \
+                        len(point) >= len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        pass
+    return _FS_NAMES.get(kind, kind)
 
 
 def _os_name() -> str:

@@ -21,6 +21,7 @@ import aiohttp
 from yarl import URL
 
 from ..errors import DockyardError, Forbidden, InvalidParameter, SystemError_, Unauthorized
+from .client import _describe as describe_error     # Go's words for network errors
 
 CLIENT_ID = "docker"        # the OAuth client id Docker sends; token servers may log it
 MIN_TOKEN_LIFETIME = 60     # seconds: Docker treats shorter or missing lifetimes as this
@@ -205,12 +206,14 @@ class Authorizer:
     (realm, service, scope set)."""
 
     def __init__(self, session: aiohttp.ClientSession, auth: AuthConfig | None, *,
-                 offline: bool = False) -> None:
-        """`offline` asks the token server for a refresh token too, as `docker login` does;
-        one it hands out ends up in `identity_token`."""
+                 login: bool = False) -> None:
+        """`login` is for POST /auth: it asks the token server for a refresh token too (one
+        it hands out ends up in `identity_token`) and reports refused credentials as 401.
+        During pulls and pushes dockerd reports them as unknown errors (500), and so do we:
+        on a 401 the docker CLI would stop the pull to prompt for a login."""
         self._session = session
         self._auth = auth or AuthConfig()
-        self._offline = offline
+        self._login = login
         self._tokens: dict[tuple[str, str, tuple[str, ...]], _Token] = {}
         self._locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
         self.identity_token = self._auth.identitytoken
@@ -222,10 +225,10 @@ class Authorizer:
         "repository:me/app:pull,push". Returns the Authorization header value to retry with
         ("Bearer <token>" / "Basic <b64>"), or None when the challenge is Basic and there are no
         credentials. Anonymous bearer tokens are fetched without credentials. A token server
-        refusing the credentials raises errors.Unauthorized ("unauthorized: incorrect username
-        or password" for Docker Hub's answer); `request` = (method, url) of the registry
-        request that was challenged prefixes it as Docker does: `Head "<url>": unauthorized:
-        ...`."""
+        refusing the credentials raises errors.Unauthorized for a login, SystemError_ (500)
+        otherwise, with Docker's text ("unauthorized: incorrect username or password" for
+        Docker Hub's answer); `request` = (method, url) of the registry request that was
+        challenged prefixes it as Docker does: `Head "<url>": unauthorized: ...`."""
         parsed = parse_challenges(challenge)
         by_scheme = {c.scheme: c for c in parsed}
         bearer, basic = by_scheme.get("bearer"), by_scheme.get("basic")
@@ -268,7 +271,7 @@ class Authorizer:
                     "client_id": CLIENT_ID, "scope": " ".join(scopes)}
             if service:
                 form["service"] = service
-            if self._offline:
+            if self._login:
                 form["access_type"] = "offline"
             answer = await self._call("POST", realm, request, data=form)
             if answer is not None:
@@ -280,7 +283,7 @@ class Authorizer:
             query.append(("account", self._auth.username))
             pair = f"{self._auth.username}:{self._auth.password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        if self._offline:
+        if self._login:
             query += [("offline_token", "true"), ("client_id", CLIENT_ID)]
         url = realm + ("&" if "?" in realm else "?") + urlencode(query) if query else realm
         answer = await self._call("GET", url, request, headers=headers)
@@ -299,9 +302,11 @@ class Authorizer:
                 if resp.status != 200:
                     text = error_text(resp.status, resp.reason or "", body,
                                       resp.headers.get("WWW-Authenticate"))
-                    raise error_for_status(resp.status, _prefixed(request, text))
-        except aiohttp.ClientError as exc:
-            raise SystemError_(_prefixed(request, url_error(method, url, str(exc)))) from None
+                    status = resp.status if self._login else 500
+                    raise error_for_status(status, _prefixed(request, text))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise SystemError_(_prefixed(request, url_error(method, url.split("?")[0],
+                                                            describe_error(exc)))) from None
         return self._parse(body, request)
 
     def _parse(self, body: bytes, request: tuple[str, str] | None) -> _Token:

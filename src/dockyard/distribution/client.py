@@ -41,6 +41,10 @@ async def error_from(response: aiohttp.ClientResponse) -> RegistryError:
         body = await response.read()
     finally:
         response.release()
+    if 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", ""):
+        # the token lacks the scope: Docker reports the challenge's OAuth error first
+        return RegistryError(response.status, "DENIED",
+                             "denied: requested access to the resource is denied")
     code, text = "", ""
     try:
         errors = json.loads(body).get("errors") or []

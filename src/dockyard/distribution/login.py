@@ -4,14 +4,13 @@ credentials; HTTPS first, then plain HTTP for insecure registries."""
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from ..errors import SystemError_, Unauthorized
 from .auth import AuthConfig, Authorizer, url_error
+from .client import _describe as describe_error     # Go's words for network errors
 from .registry_host import HUB_SERVER, endpoint_urls, is_insecure, registry_hostname
 
 _TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=15)
@@ -34,13 +33,13 @@ async def login(auth: AuthConfig, insecure_registries: Sequence[str] = ()) -> st
             except SystemError_ as exc:
                 error = exc         # not a registry there, say: the next endpoint may be
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                error = SystemError_(url_error("GET", url, _describe(url, exc)))
+                error = SystemError_(url_error("GET", url, describe_error(exc)))
     raise error
 
 
 async def _login_endpoint(session: aiohttp.ClientSession, url: str, auth: AuthConfig,
                           verify: bool) -> str:
-    authorizer = Authorizer(session, auth, offline=True)
+    authorizer = Authorizer(session, auth, login=True)
     headers: dict[str, str] = {}
     for attempt in range(2):
         async with session.get(url, headers=headers, ssl=None if verify else False) as resp:
@@ -57,17 +56,3 @@ async def _login_endpoint(session: aiohttp.ClientSession, url: str, auth: AuthCo
             raise failed
         headers["Authorization"] = answer
     raise AssertionError("unreachable")
-
-
-def _describe(url: str, exc: BaseException) -> str:
-    """Connection failures in the words of Go's net package, which Docker users know."""
-    if isinstance(exc, asyncio.TimeoutError):
-        return "net/http: request canceled while waiting for connection " \
-               "(Client.Timeout exceeded while awaiting headers)"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        errno = exc.os_error.errno
-        reason = (os.strerror(errno) if errno else str(exc.os_error)).lower()
-        return f"dial tcp {parts.hostname}:{port}: connect: {reason}"
-    return str(exc) or exc.__class__.__name__

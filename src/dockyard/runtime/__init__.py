@@ -2,10 +2,12 @@
 
 Both take the same bundle (config.json + rootfs). The lifecycle is split as in
 docs/architecture.md: prepare (daemon: cgroups), create_in_child (forked launcher: the
-container init, blocked before exec), start (daemon: release it), kill, delete.
+container init, blocked before exec), start (daemon: release it), kill, delete. With
+`process.terminal`, create_in_child/exec_in_child send the pty master over `console`.
 """
 from __future__ import annotations
 
+import socket
 from typing import Any, Protocol
 
 from ..errors import InvalidParameter
@@ -24,11 +26,13 @@ class Runtime(Protocol):
     def prepare(self, cid: str, bundle: str, spec: dict[str, Any]) -> None: ...
 
     def create_in_child(self, cid: str, bundle: str, spec: dict[str, Any], stdin_fd: int,
-                        stdout_fd: int, stderr_fd: int) -> int: ...
+                        stdout_fd: int, stderr_fd: int,
+                        console: socket.socket | None = None) -> int: ...
 
     def exec_in_child(self, cid: str, bundle: str, spec: dict[str, Any],
                       process_spec: dict[str, Any], container_pid: int, stdin_fd: int,
-                      stdout_fd: int, stderr_fd: int) -> int: ...
+                      stdout_fd: int, stderr_fd: int,
+                      console: socket.socket | None = None) -> int: ...
 
     def start(self, cid: str, bundle: str) -> None: ...
 

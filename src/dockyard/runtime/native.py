@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from typing import Any, NoReturn
 
 from ..linux import syscalls
-from . import RuntimeCreateError, namespaces, process, rootfs
+from . import RuntimeCreateError, console as terminal, namespaces, process, rootfs
 from .cgroups import manager
 
 FIFO = "exec.fifo"
@@ -23,7 +24,8 @@ class NativeRuntime:
             manager(linux["cgroupsPath"]).create(linux.get("resources") or {})
 
     def create_in_child(self, cid: str, bundle: str, spec: dict[str, Any], stdin_fd: int,
-                        stdout_fd: int, stderr_fd: int) -> int:
+                        stdout_fd: int, stderr_fd: int,
+                        console: socket.socket | None = None) -> int:
         fifo = os.path.join(bundle, FIFO)
         try:
             os.unlink(fifo)
@@ -40,13 +42,14 @@ class NativeRuntime:
         if pid == 0:  # pragma: no cover - the container init
             os.close(report_r)
             _init(spec, bundle, fifo, cgroups, (last_cap, available),
-                  (stdin_fd, stdout_fd, stderr_fd), report_w)
+                  (stdin_fd, stdout_fd, stderr_fd), report_w, console)
         os.close(report_w)
         return _await_ready(report_r, pid, "container init exited during setup", 125)
 
     def exec_in_child(self, cid: str, bundle: str, spec: dict[str, Any],
                       process_spec: dict[str, Any], container_pid: int, stdin_fd: int,
-                      stdout_fd: int, stderr_fd: int) -> int:
+                      stdout_fd: int, stderr_fd: int,
+                      console: socket.socket | None = None) -> int:
         """Start `process_spec` inside the running container (called in the forked launcher
         child, like create_in_child). Returns the host pid once it is about to exec."""
         cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
@@ -59,7 +62,7 @@ class NativeRuntime:
         if pid == 0:  # pragma: no cover - the exec'd process
             os.close(report_r)
             _exec_init(process_spec, ns_fds, cgroups, caps, (stdin_fd, stdout_fd, stderr_fd),
-                       report_w)
+                       report_w, console)
         os.close(report_w)
         for fd in ns_fds.values():
             os.close(fd)
@@ -130,7 +133,8 @@ def _kill_remaining(directory: str) -> None:
 
 
 def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tuple[int, int],
-          stdio: tuple[int, int, int], report_w: int) -> NoReturn:  # pragma: no cover
+          stdio: tuple[int, int, int], report_w: int,
+          console: socket.socket | None) -> NoReturn:  # pragma: no cover
     """The container init: set everything up, report ready, wait for start, exec."""
     try:
         os.setsid()
@@ -152,6 +156,8 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
         rootfs.mount_all(root, spec, cgroups)
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         rootfs.pivot(root)
+        if console is not None:
+            terminal.attach_terminal(console, spec["process"].get("consoleSize"))
         for key, value in (spec["linux"].get("sysctl") or {}).items():
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
                 f.write(str(value))
@@ -191,7 +197,7 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
 
 def _exec_init(proc: dict[str, Any], ns_fds: dict[str, int], cgroups: Any,
                caps: tuple[int, int], stdio: tuple[int, int, int],
-               report_w: int) -> NoReturn:  # pragma: no cover
+               report_w: int, console: socket.socket | None) -> NoReturn:  # pragma: no cover
     """An exec'd process: join the container's cgroup and namespaces, become its user."""
     try:
         os.setsid()
@@ -201,6 +207,8 @@ def _exec_init(proc: dict[str, Any], ns_fds: dict[str, int], cgroups: Any,
         for kind in ("ipc", "uts", "network", "cgroup", "mount"):  # mount last: it moves /
             if kind in ns_fds:
                 syscalls.setns(ns_fds[kind], namespaces.FLAGS[kind])
+        if console is not None:  # the container's /dev/ptmx: its own devpts instance
+            terminal.attach_terminal(console, proc.get("consoleSize"))
         process.set_rlimits(proc)
         env = list(proc.get("env") or [])
         executable = process.find_executable(proc["args"][0], env)

@@ -2,8 +2,10 @@
 
 The daemon forks; the child double-forks so the monitor is not the daemon's child, becomes a
 child subreaper, asks the runtime to create the container init (blocked before exec), reports
-the init's pid and execs dockyard-shim, which inherits the init as its child. See
-docs/architecture.md, "Data flow of run".
+the init's pid and execs dockyard-shim, which inherits the init as its child. With a TTY the
+runtime sends the pseudo-terminal master over a console socket (as runc's --console-socket)
+and the shim gets it instead of output pipes. See docs/architecture.md, "Data flow of run"
+and "Interactive containers".
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class LogSettings:
     path: str | None          # None: log driver "none"
     max_size: int = 0
     max_file: int = 1
+    compress: bool = False    # gzip rotated files
 
 
 @dataclass
@@ -40,12 +43,15 @@ class Launched:
     control: socket.socket    # the daemon's end of the shim's control connection
 
 
-CreateFn = Callable[[int, int, int], int]
+CreateFn = Callable[[int, int, int, "socket.socket | None"], int]
 
 
-def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: str) -> Launched:
-    """Fork the monitor and, through `create(stdin, stdout, stderr) -> pid` (a runtime's
-    create_in_child or exec_in_child, run in the forked child), the process it watches.
+def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: str,
+           stdin: bool = False, tty: bool = False) -> Launched:
+    """Fork the monitor and, through `create(stdin, stdout, stderr, console) -> pid` (a
+    runtime's create_in_child or exec_in_child, run in the forked child), the process it
+    watches. `stdin`: the process reads a pipe the monitor feeds (else /dev/null). `tty`:
+    `console` is a socket on which the runtime sends the terminal master with SCM_RIGHTS.
     Returns once that process is ready. Blocking (tens of milliseconds): call it from a
     worker thread. Raises LaunchError.
     """
@@ -59,10 +65,12 @@ def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: st
     if log.path:
         argv += ["--log", log.path, "--log-max-size", str(log.max_size),
                  "--log-max-file", str(log.max_file)]
+        if log.compress:
+            argv.append("--log-compress")
     pid0 = os.fork()
     if pid0 == 0:  # pragma: no cover - runs in the forked child
-        _child(create, argv, report_r, report_w, out_r, out_w, err_r, err_w, daemon_end,
-               shim_end)
+        _child(create, argv, report_r, report_w, (out_r, out_w, err_r, err_w), daemon_end,
+               shim_end, stdin, tty)
     for fd in (report_w, out_w, err_w, out_r, err_r):
         os.close(fd)
     shim_end.close()
@@ -82,9 +90,11 @@ def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: st
     return Launched(pid=int(report["pid"]), control=daemon_end)
 
 
-def _child(create: CreateFn, argv: list[str], report_r: int, report_w: int, out_r: int, out_w: int, err_r: int, err_w: int,
-           daemon_end: socket.socket, shim_end: socket.socket) -> None:  # pragma: no cover
+def _child(create: CreateFn, argv: list[str], report_r: int, report_w: int,
+           pipes: tuple[int, int, int, int], daemon_end: socket.socket,
+           shim_end: socket.socket, stdin: bool, tty: bool) -> None:  # pragma: no cover
     """Forked child: never returns, always ends in os._exit or exec."""
+    out_r, out_w, err_r, err_w = pipes
     def report(obj: dict[str, Any]) -> None:
         os.write(report_w, json.dumps(obj).encode() + b"\n")
 
@@ -96,14 +106,30 @@ def _child(create: CreateFn, argv: list[str], report_r: int, report_w: int, out_
             os._exit(0)
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         devnull = os.open("/dev/null", os.O_RDONLY)
-        pid = create(devnull, out_w, err_w)
-        for fd in (devnull, out_w, err_w):
+        in_r, in_w = os.pipe() if stdin and not tty else (devnull, -1)
+        console, console_peer = socket.socketpair() if tty else (None, None)
+        pid = create(in_r, out_w, err_w, console_peer)
+        for fd in {devnull, in_r, out_w, err_w}:
             os.close(fd)
         control = shim_end.detach()
-        for fd in (out_r, err_r, control):
+        keep = [control]
+        if console is not None:
+            assert console_peer is not None
+            console_peer.close()
+            master = _receive_master(console)
+            argv += ["--tty-fd", str(master)]
+            keep.append(master)
+            os.close(out_r)
+            os.close(err_r)
+        else:
+            argv += ["--stdout-fd", str(out_r), "--stderr-fd", str(err_r)]
+            keep += [out_r, err_r]
+        if in_w >= 0:
+            argv += ["--stdin-fd", str(in_w)]
+            keep.append(in_w)
+        for fd in keep:
             os.set_inheritable(fd, True)
-        argv += ["--pid", str(pid), "--stdout-fd", str(out_r), "--stderr-fd", str(err_r),
-                 "--control-fd", str(control)]
+        argv += ["--pid", str(pid), "--control-fd", str(control)]
         report({"pid": pid})
         os.close(report_w)
         os.execv(argv[0], argv)
@@ -114,6 +140,16 @@ def _child(create: CreateFn, argv: list[str], report_r: int, report_w: int, out_
             report({"error": message, "exitCode": code})
         finally:
             os._exit(1)
+
+
+def _receive_master(console: socket.socket) -> int:  # pragma: no cover - forked child
+    """The terminal master the runtime sent (it did so before reporting ready)."""
+    console.settimeout(10)
+    _msg, fds, _flags, _addr = socket.recv_fds(console, 16, 1)
+    console.close()
+    if not fds:
+        raise LaunchError("the runtime sent no terminal for the container", 125)
+    return fds[0]
 
 
 def connect(cid: str) -> socket.socket | None:

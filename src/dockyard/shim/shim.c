@@ -4,7 +4,10 @@
  * It is exec'd by a process that already forked the container init (or is its subreaper), so
  * it can wait for it. It owns the container's stdout/stderr pipes, writes the json-file log,
  * relays output frames to connected clients (the daemon), and records the exit status in an
- * exit file, so a container outlives its daemon. See docs/architecture.md ("shim").
+ * exit file, so a container outlives its daemon. With --tty-fd it holds the pseudo-terminal
+ * master instead: output is one stream, stdin and resizes go to the master. Stdin writes never
+ * block the loop: what the process does not take yet waits in a buffer. See
+ * docs/architecture.md ("shim").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_CLIENTS 32
 #define LINE_MAX_BYTES 16384
@@ -35,6 +39,7 @@
 #define FRAME_EXIT 3
 #define FRAME_CLOSE_STDIN 4
 #define FRAME_RESIZE 5
+#define STDIN_HIGH_WATER (1 << 20)  /* stop reading client frames while this much is queued */
 
 struct client {
     int fd;
@@ -55,7 +60,11 @@ static const char *opt_id, *opt_exit_file, *opt_log;
 static pid_t opt_pid = -1;
 static long long opt_log_max_size;
 static int opt_log_max_file = 1;
-static int stdin_fd = -1, log_fd = -1;
+static int opt_log_compress;     /* gzip rotated files: NAME.1.gz ... */
+static int stdin_fd = -1, log_fd = -1, tty_fd = -1;
+static unsigned char *stdin_buf;
+static size_t stdin_len, stdin_cap;
+static int stdin_close_pending;
 static long long log_size;
 static struct client clients[MAX_CLIENTS];
 static struct stream streams[2];
@@ -137,11 +146,44 @@ static void open_log(void) {
     log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
+/* NAME -> NAME.gz (written to a temp file, renamed, then NAME removed). Synchronous: a
+ * rotation happens once per max-size bytes, and level 1 keeps it short. */
+static void compress_file(const char *name) {
+    char tmp[4200], dst[4200];
+    snprintf(tmp, sizeof tmp, "%s.gz.tmp", name);
+    snprintf(dst, sizeof dst, "%s.gz", name);
+    int in = open(name, O_RDONLY | O_CLOEXEC);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    gzFile gz = out >= 0 ? gzdopen(out, "wb1") : NULL;
+    if (in < 0 || !gz) {
+        if (in >= 0) close(in);
+        if (gz) gzclose(gz); else if (out >= 0) close(out);
+        return;                        /* keep the uncompressed file */
+    }
+    char buf[65536];
+    ssize_t r;
+    int ok = 1;
+    while ((r = read(in, buf, sizeof buf)) > 0)
+        if (gzwrite(gz, buf, (unsigned)r) != (int)r) { ok = 0; break; }
+    close(in);
+    if (gzclose(gz) != Z_OK) ok = 0;
+    if (ok && r == 0 && rename(tmp, dst) == 0) unlink(name);
+    else unlink(tmp);
+}
+
 static void rotate_log(void) {
     char from[4096], to[4096];
     close(log_fd);
     if (opt_log_max_file <= 1) {
         if (truncate(opt_log, 0) < 0 && errno != ENOENT) die("truncate log");
+    } else if (opt_log_compress) {
+        for (int i = opt_log_max_file - 1; i >= 2; i--) {
+            snprintf(from, sizeof from, "%s.%d.gz", opt_log, i - 1);
+            snprintf(to, sizeof to, "%s.%d.gz", opt_log, i);
+            rename(from, to);
+        }
+        snprintf(to, sizeof to, "%s.1", opt_log);
+        if (rename(opt_log, to) == 0) compress_file(to);
     } else {
         for (int i = opt_log_max_file - 1; i >= 1; i--) {
             if (i == 1) snprintf(from, sizeof from, "%s", opt_log);
@@ -225,21 +267,59 @@ static void add_client(int fd) {
     close(fd);
 }
 
+static void close_stdin(void) {
+    if (stdin_fd >= 0) close(stdin_fd);
+    stdin_fd = -1;
+    stdin_len = 0;
+    stdin_close_pending = 0;
+}
+
+/* Write what the process takes now; the rest stays queued until poll says it is writable. */
+static void flush_stdin(void) {
+    while (stdin_fd >= 0 && stdin_len > 0) {
+        ssize_t w = write(stdin_fd, stdin_buf, stdin_len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            close_stdin();  /* the reader went away (EPIPE): drop stdin like Docker */
+            return;
+        }
+        memmove(stdin_buf, stdin_buf + w, stdin_len - w);
+        stdin_len -= w;
+    }
+    if (stdin_close_pending && stdin_len == 0) close_stdin();
+}
+
+static void queue_stdin(const unsigned char *data, size_t n) {
+    if (stdin_fd < 0 || stdin_close_pending || n == 0) return;
+    if (stdin_len + n > stdin_cap) {
+        size_t cap = stdin_cap ? stdin_cap : 65536;
+        while (cap < stdin_len + n) cap *= 2;
+        unsigned char *grown = realloc(stdin_buf, cap);
+        if (!grown) return;
+        stdin_buf = grown;
+        stdin_cap = cap;
+    }
+    memcpy(stdin_buf + stdin_len, data, n);
+    stdin_len += n;
+    flush_stdin();
+}
+
 static void handle_frame(struct client *c) {
     int type = c->hdr[0];
-    if (type == FRAME_STDIN && stdin_fd >= 0) {
-        if (write_all(stdin_fd, c->payload, c->payload_len) < 0) { close(stdin_fd); stdin_fd = -1; }
+    if (type == FRAME_STDIN) {
+        queue_stdin(c->payload, c->payload_len);
     } else if (type == FRAME_CLOSE_STDIN && stdin_fd >= 0) {
-        close(stdin_fd);
-        stdin_fd = -1;
+        stdin_close_pending = 1;
+        flush_stdin();
     } else if (type == FRAME_RESIZE && c->payload_len < 64) {
         char text[64];
         unsigned rows = 0, cols = 0;
         memcpy(text, c->payload, c->payload_len);
         text[c->payload_len] = 0;
-        if (sscanf(text, "%u %u", &rows, &cols) == 2 && isatty(streams[0].fd)) {
+        if (sscanf(text, "%u %u", &rows, &cols) == 2 && tty_fd >= 0) {
             struct winsize ws = {.ws_row = rows, .ws_col = cols};
-            ioctl(streams[0].fd, TIOCSWINSZ, &ws);
+            ioctl(tty_fd, TIOCSWINSZ, &ws);
         }
     }
 }
@@ -342,7 +422,8 @@ static void parse_args(int argc, char **argv, int *control_fd) {
         {"id", 1, 0, 'i'}, {"pid", 1, 0, 'p'}, {"stdout-fd", 1, 0, 'o'},
         {"stderr-fd", 1, 0, 'e'}, {"stdin-fd", 1, 0, 'n'}, {"control-fd", 1, 0, 'c'},
         {"exit-file", 1, 0, 'x'}, {"log", 1, 0, 'l'}, {"log-max-size", 1, 0, 's'},
-        {"log-max-file", 1, 0, 'f'}, {0, 0, 0, 0}};
+        {"log-max-file", 1, 0, 'f'}, {"log-compress", 0, 0, 'z'}, {"tty-fd", 1, 0, 't'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -356,12 +437,21 @@ static void parse_args(int argc, char **argv, int *control_fd) {
         case 'l': opt_log = optarg[0] ? optarg : NULL; break;
         case 's': opt_log_max_size = atoll(optarg); break;
         case 'f': opt_log_max_file = atoi(optarg); break;
+        case 'z': opt_log_compress = 1; break;
+        case 't': tty_fd = atoi(optarg); break;
         default: exit(2);
         }
     }
-    if (!opt_id || opt_pid <= 0 || !opt_exit_file || streams[0].fd < 0 || streams[1].fd < 0) {
-        fprintf(stderr, "usage: dockyard-shim --id ID --pid PID --stdout-fd N --stderr-fd N "
-                        "--control-fd N --exit-file PATH [--log PATH ...]\n");
+    if (tty_fd >= 0) {  /* one stream: the terminal carries stdout and stderr, and stdin */
+        streams[0].fd = tty_fd;
+        streams[1].fd = -1;
+        stdin_fd = dup(tty_fd);
+    }
+    if (!opt_id || opt_pid <= 0 || !opt_exit_file || streams[0].fd < 0 ||
+        (streams[1].fd < 0 && tty_fd < 0)) {
+        fprintf(stderr, "usage: dockyard-shim --id ID --pid PID (--stdout-fd N --stderr-fd N | "
+                        "--tty-fd N) [--stdin-fd N] --control-fd N --exit-file PATH "
+                        "[--log PATH ...]\n");
         exit(2);
     }
 }
@@ -378,6 +468,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);  /* an inherited SIG_IGN would reap the container for us */
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -386,10 +477,14 @@ int main(int argc, char **argv) {
     if (sfd < 0) die("signalfd");
 
     for (int i = 0; i < 2; i++) {
+        if (streams[i].fd < 0) continue;
         fcntl(streams[i].fd, F_SETFL, fcntl(streams[i].fd, F_GETFL) | O_NONBLOCK);
         fcntl(streams[i].fd, F_SETFD, FD_CLOEXEC);
     }
-    if (stdin_fd >= 0) fcntl(stdin_fd, F_SETFD, FD_CLOEXEC);
+    if (stdin_fd >= 0) {
+        fcntl(stdin_fd, F_SETFL, fcntl(stdin_fd, F_GETFL) | O_NONBLOCK);
+        fcntl(stdin_fd, F_SETFD, FD_CLOEXEC);
+    }
     if (control_fd >= 0) {
         fcntl(control_fd, F_SETFD, FD_CLOEXEC);
         add_client(control_fd);
@@ -402,17 +497,19 @@ int main(int argc, char **argv) {
     int exited = 0, code = 255, no_child = 0;
     struct timespec deadline = {0, 0};
     for (;;) {
-        struct pollfd pfd[4 + MAX_CLIENTS];
+        struct pollfd pfd[5 + MAX_CLIENTS];
         int idx[MAX_CLIENTS];
         int n = 0;
         pfd[n++] = (struct pollfd){sfd, POLLIN, 0};
         pfd[n++] = (struct pollfd){lfd, POLLIN, 0};
         pfd[n++] = (struct pollfd){streams[0].fd, POLLIN, 0};
         pfd[n++] = (struct pollfd){streams[1].fd, POLLIN, 0};
+        pfd[n++] = (struct pollfd){stdin_len ? stdin_fd : -1, POLLOUT, 0};
+        short client_events = stdin_len < STDIN_HIGH_WATER ? POLLIN : 0;
         for (int i = 0; i < MAX_CLIENTS; i++) {
             if (clients[i].fd < 0) continue;
-            idx[n - 4] = i;
-            pfd[n++] = (struct pollfd){clients[i].fd, POLLIN, 0};
+            idx[n - 5] = i;
+            pfd[n++] = (struct pollfd){clients[i].fd, client_events, 0};
         }
         int timeout = -1;
         if (exited || no_child) {
@@ -456,9 +553,11 @@ int main(int argc, char **argv) {
         if (pfd[1].revents & POLLIN) accept_client(lfd);
         if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) pump(&streams[0], FRAME_STDOUT);
         if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) pump(&streams[1], FRAME_STDERR);
-        for (int k = 4; k < n; k++) {
+        if (pfd[4].revents & POLLOUT) flush_stdin();
+        else if (pfd[4].revents & (POLLHUP | POLLERR)) close_stdin();
+        for (int k = 5; k < n; k++) {
             if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-                struct client *c = &clients[idx[k - 4]];
+                struct client *c = &clients[idx[k - 5]];
                 if (c->fd == pfd[k].fd) read_client(c);
             }
         }

@@ -7,13 +7,15 @@ sink (the content store keeps every layer's tar for `save`); the raw bytes are h
 OCI whiteouts become overlayfs ones: `.wh.<name>` a 0/0 character device, `.wh..wh..opq`
 the xattr trusted.overlay.opaque=y on its directory.
 
-Security: the tar is hostile until proven otherwise. Names are made relative and '..' can
-never climb above the target; every entry's parent directory is resolved inside the target
-(symlinks are followed as if the target were '/', like a chroot), so neither a symlink nor
-a hard link can make a write land outside it. Hard links may only point at entries inside
-the target. trusted.overlay.* xattrs from the archive are dropped (only whiteouts made here
-may steer overlayfs). Devices are created (the daemon is root), owners, modes, times and
-other xattrs preserved.
+Security: the entries are applied by dockyard/tarsafe.py, which confines every write to the
+target (names clamped, parents resolved as if the target were '/', hard links only to
+entries inside it, trusted.overlay.* xattrs from the archive dropped: only whiteouts made
+here may steer overlayfs). Devices are created (the daemon is root), owners, modes, times
+and other xattrs preserved.
+
+Speed: decompression and hashing run in a producer thread, and small files and symlinks
+are created by writer threads while the tar is still being parsed (creating inodes is the
+slow part); the applier waits for them wherever an entry could depend on a pending one.
 """
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ import hashlib
 import lzma
 import os
 import queue
-import shutil
 import stat
 import tarfile
 import threading
@@ -31,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from ..errors import InvalidParameter
-from ..linux.securejoin import secure_join
+from ..tarsafe import UnpackError, UnpackOptions, _extract_member, remove, resolve_parent, utime
+from ..tarsafe import clean_name  # noqa: F401 (re-exported)
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
@@ -247,72 +249,29 @@ class LayerReader:
                           "sha256:" + self.raw_hash.hexdigest(), self.size, self.compression)
 
 
-# --- paths ----------------------------------------------------------------------------------
-
-def clean_name(name: str) -> str:
-    """Relative, normalised, '..' clamped at the root: "/../../etc/x" -> "etc/x"."""
-    out: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(part)
-    return "/".join(out)
-
-
-def _inside(root: str, path: str) -> bool:
-    return path == root or path.startswith(root + os.sep)
-
-
-def _resolve_parent(root: str, parent_rel: str, create: bool = True) -> str:
-    """The host directory for a parent path inside the layer: symlinks resolved confined to
-    root, missing directories created; refuses anything but a real directory inside root."""
-    if not parent_rel:
-        return root
-    resolved = secure_join(root, parent_rel)
-    if not _inside(root, resolved):          # secure_join never does this; belt and braces
-        raise LayerError(f"path escapes the layer: {parent_rel}")
-    try:
-        st = os.lstat(resolved)
-    except FileNotFoundError:
-        if not create:
-            raise LayerError(f"no such directory in layer: {parent_rel}") from None
-        _mkdirs(root, resolved)
-        return resolved
-    if not stat.S_ISDIR(st.st_mode):
-        raise LayerError(f"invalid layer: {parent_rel} is not a directory")
-    return resolved
-
-
-def _mkdirs(root: str, path: str) -> None:
-    rel = os.path.relpath(path, root)
-    current = root
-    for part in rel.split(os.sep):
-        current = os.path.join(current, part)
-        try:
-            os.mkdir(current, 0o755)
-        except FileExistsError:
-            st = os.lstat(current)
-            if not stat.S_ISDIR(st.st_mode):
-                raise LayerError(f"invalid layer: {os.path.relpath(current, root)} is not a "
-                                 "directory") from None
-
-
-def _remove(path: str) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
 # --- application ----------------------------------------------------------------------------
+
+def _whiteout(member: tarfile.TarInfo, parent: str, base: str) -> bool:
+    """OCI whiteouts become overlay ones; other AUFS metadata is dropped."""
+    if base == WHITEOUT_OPAQUE:
+        os.setxattr(parent, OPAQUE_XATTR, b"y")
+        return True
+    if base.startswith(WHITEOUT_META_PREFIX):
+        return True        # other AUFS metadata (.wh..wh.plnk and friends)
+    if not base.startswith(WHITEOUT_PREFIX):
+        return False
+    hidden = base[len(WHITEOUT_PREFIX):]
+    if hidden in ("", ".", ".."):
+        raise LayerError(f"invalid whiteout: {member.name}")
+    path = os.path.join(parent, hidden)
+    remove(path)
+    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+    os.lchown(path, member.uid, member.gid)
+    return True
+
+
+_OPTIONS = UnpackOptions()
+
 
 class _Writers:
     """Worker threads that create small regular files while the tar is still being read:
@@ -450,30 +409,21 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 if candidate in made_dirs:       # a directory this layer just made
                     parent = candidate
                 else:
-                    parent = _resolve_parent(target, parent_rel)
+                    parent = resolve_parent(target, parent_rel)
                 parents[parent_rel] = parent
                 if made is not None:
                     ancestor = parent
                     while ancestor != target and ancestor not in made:
                         made.add(ancestor)
                         ancestor = os.path.dirname(ancestor)
-            if base == WHITEOUT_OPAQUE:
-                os.setxattr(parent, OPAQUE_XATTR, b"y")
-                continue
-            if base.startswith(WHITEOUT_META_PREFIX):
-                continue        # other AUFS metadata (.wh..wh.plnk and friends)
-            if base.startswith(WHITEOUT_PREFIX):
-                hidden = base[len(WHITEOUT_PREFIX):]
-                if hidden in ("", ".", ".."):
-                    raise LayerError(f"invalid whiteout: {member.name}")
-                path = os.path.join(parent, hidden)
+            if base.startswith(WHITEOUT_PREFIX):     # whiteouts and other AUFS metadata
                 writers.flush()
                 links.clear()
                 parents.clear()
                 made_dirs.clear()
-                _remove(path)
-                os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
-                os.lchown(path, member.uid, member.gid)
+                _whiteout(member, parent, base)
+                if made is not None:          # the whiteout device now exists there
+                    made.add(os.path.join(parent, base[len(WHITEOUT_PREFIX):]))
                 continue
             path = os.path.join(parent, base)
             exists = path in writers.pending or \
@@ -494,11 +444,13 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
                 if exists and not member.isdir():
                     parents.clear()      # it may replace a directory or a symlink
                     made_dirs.clear()
-            if _extract_member(archive, member, path, target, exists) and member.isdir():
+            if _extract_member(archive, member, path, target, "", _OPTIONS) and member.isdir():
                 dir_times.append((path, member.mtime))
                 made_dirs.add(path)
         reader.drain()
         writers.flush()
+    except UnpackError as exc:
+        raise LayerError(exc.message.replace("invalid tar:", "invalid layer:")) from None
     except tarfile.TarError as exc:
         raise LayerError(f"invalid tar archive: {exc}") from None
     except OSError as exc:
@@ -507,7 +459,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
         writers.close()
         reader.close()
     for path, mtime in reversed(dir_times):   # directory times last, after their contents
-        _utime(path, mtime)
+        utime(path, mtime)
     return reader.stats()
 
 
@@ -523,62 +475,6 @@ def _through(parent_rel: str, links: set[str]) -> bool:
             return True
         position = parent_rel.find("/", position + 1)
     return False
-
-
-def _utime(path: str, mtime: float) -> None:
-    ns = int(mtime * 1_000_000_000)
-    os.utime(path, ns=(ns, ns), follow_symlinks=False)
-
-
-def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                    root: str, exists: bool = True) -> bool:
-    """Create one entry at `path` (whose parent is already a real directory inside root);
-    `exists` False: known not to exist. Returns False for entry types that are skipped."""
-    existing = None
-    if exists:
-        try:
-            existing = os.lstat(path)
-        except FileNotFoundError:
-            pass
-    if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
-        _remove(path)
-    if member.isdir():
-        if existing is None or not stat.S_ISDIR(existing.st_mode):
-            os.mkdir(path, 0o700)
-    elif member.isreg():
-        src = archive.extractfile(member)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        with os.fdopen(fd, "wb") as out:
-            if src is not None:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-    elif member.issym():
-        os.symlink(member.linkname, path)
-    elif member.islnk():
-        link_rel = clean_name(member.linkname)
-        if not link_rel:
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
-        link_parent_rel, _, link_base = link_rel.rpartition("/")
-        source = os.path.join(_resolve_parent(root, link_parent_rel, create=False), link_base)
-        try:
-            st = os.lstat(source)
-        except FileNotFoundError:
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}: "
-                             "no such file in the layer") from None
-        if stat.S_ISDIR(st.st_mode) or not _inside(root, source):
-            raise LayerError(f"invalid hardlink {member.name} -> {member.linkname}")
-        os.link(source, path, follow_symlinks=False)
-        return True      # shares the inode (and so the metadata) of its source
-    elif member.ischr() or member.isblk():
-        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-        os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
-    elif member.isfifo():
-        os.mkfifo(path, 0o600)
-    else:
-        return False
-    _set_metadata(path, member)
-    return True
 
 
 def _set_xattrs(path: str, member: tarfile.TarInfo) -> None:
@@ -602,7 +498,7 @@ def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
         os.chmod(path, member.mode & 0o7777)      # after chown, which clears set-id bits
     _set_xattrs(path, member)
     if not member.isdir():
-        _utime(path, member.mtime)
+        utime(path, member.mtime)
 
 
 def directory_size(path: str) -> int:

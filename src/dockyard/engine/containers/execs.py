@@ -11,12 +11,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import detachkeys
 from ...errors import Conflict, InvalidParameter, NotFound
 from ...oci.capabilities import ALL_CAPS
 from ...oci.user import resolve_user
 from ...shim import launcher
 from . import monitor
 from .model import Container
+from .monitor import ShimLink
 
 
 @dataclass
@@ -29,6 +31,7 @@ class ExecInstance:
     pid: int = 0
     subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = field(default_factory=set)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    link: ShimLink = field(default_factory=ShimLink)   # stdin and resizes
 
     def inspect(self) -> dict[str, Any]:
         cmd = self.config.get("Cmd") or []
@@ -73,9 +76,8 @@ class ExecManager:
         if container.state["Paused"]:
             raise Conflict(f"Container {container.id} is paused, unpause the container "
                            "before exec")
-        if body.get("Tty") or body.get("AttachStdin"):
-            raise InvalidParameter("interactive exec (-i, -t: stdin and TTY) is not "
-                                   "supported yet")
+        if body.get("DetachKeys"):
+            detachkeys.checked(body["DetachKeys"])
         exec_id = secrets.token_hex(32)
         self.instances[exec_id] = ExecInstance(exec_id, container, dict(body))
         container.record["ExecIDs"] = [*(container.record.get("ExecIDs") or []), exec_id]
@@ -93,7 +95,11 @@ class ExecManager:
         for item in cfg.get("Env") or []:
             key = item.split("=", 1)[0]
             env = [e for e in env if e.split("=", 1)[0] != key] + [item]
-        proc.update(args=list(cfg["Cmd"]), env=env, terminal=False)
+        proc.update(args=list(cfg["Cmd"]), env=env, terminal=bool(cfg.get("Tty")))
+        proc.pop("consoleSize", None)
+        size = cfg.get("ConsoleSize") or instance.link.size
+        if cfg.get("Tty") and size and size[0] and size[1]:
+            proc["consoleSize"] = {"height": int(size[0]), "width": int(size[1])}
         if cfg.get("WorkingDir"):
             proc["cwd"] = cfg["WorkingDir"]
         if cfg.get("User"):
@@ -104,26 +110,35 @@ class ExecManager:
                                     ("bounding", "effective", "permitted")}
         return {"spec": spec, "process": proc}
 
-    async def start(self, exec_id: str) -> ExecInstance:
+    def resize(self, exec_id: str, rows: int, cols: int) -> None:
+        instance = self.get(exec_id)
+        if instance.config.get("Tty"):
+            instance.link.resize(rows, cols)
+
+    async def start(self, exec_id: str, console_size: list[int] | None = None
+                    ) -> ExecInstance:
         instance = self.get(exec_id)
         if instance.running or instance.exit_code is not None:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
         container = instance.container
         if not container.running:
             raise Conflict(f"Container {container.id} is not running")
+        if console_size:
+            instance.config["ConsoleSize"] = list(console_size)
         prepared = self.process_spec(instance)
         runtime = self.service.runtimes[container.host_config["Runtime"]]
         exit_file = os.path.join(container.dir, f"exec-{exec_id}.json")
 
-        def create(stdin: int, stdout: int, stderr: int) -> int:
+        def create(stdin: int, stdout: int, stderr: int, console: Any) -> int:
             return runtime.exec_in_child(container.id, container.bundle, prepared["spec"],
                                          prepared["process"], container.state["Pid"], stdin,
-                                         stdout, stderr)
+                                         stdout, stderr, console)
 
         try:
-            launched = await asyncio.to_thread(launcher.launch, create, exec_id,
-                                               log=launcher.LogSettings(path=None),
-                                               exit_file=exit_file)
+            launched = await asyncio.to_thread(
+                launcher.launch, create, exec_id, log=launcher.LogSettings(path=None),
+                exit_file=exit_file, stdin=bool(instance.config.get("AttachStdin")),
+                tty=bool(instance.config.get("Tty")))
         except launcher.LaunchError as exc:
             instance.exit_code = exc.exit_code
             instance.done.set()
@@ -143,5 +158,5 @@ class ExecManager:
             self.service._emit(container, "exec_die", execID=exec_id, exitCode=str(code))
 
         asyncio.ensure_future(monitor.follow(instance.subscribers, exit_file, launched.control,
-                                             on_exit))
+                                             on_exit, instance.link))
         return instance

@@ -12,19 +12,29 @@ STREAMS = {"stdout": 1, "stderr": 2}
 
 
 def _files(path: str) -> list[str]:
-    """Rotated files oldest first: path.N ... path.1, path."""
+    """Rotated files oldest first: path.N ... path.1 (each possibly gzipped: path.N.gz),
+    then path."""
     rotated = []
     n = 1
-    while os.path.exists(f"{path}.{n}"):
-        rotated.append(f"{path}.{n}")
+    while True:
+        name = next((c for c in (f"{path}.{n}", f"{path}.{n}.gz") if os.path.exists(c)), None)
+        if name is None:
+            break
+        rotated.append(name)
         n += 1
     return list(reversed(rotated)) + ([path] if os.path.exists(path) else [])
 
 
-def read_entries(path: str) -> Iterator[dict]:
+def read_entries(path: str, limit: int | None = None) -> Iterator[dict]:
+    """Every entry, oldest first; `limit` stops the current file at that byte offset (where
+    a follower takes over, so no line is sent twice)."""
+    import gzip
+    import io
+
     for name in _files(path):
-        with open(name, "rb") as f:
-            for line in f:
+        with (gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb")) as f:
+            source = io.BytesIO(f.read(limit)) if name == path and limit is not None else f
+            for line in source:
                 try:
                     yield json.loads(line)
                 except ValueError:

@@ -13,6 +13,7 @@ from typing import Any
 from ...linux import atomic
 from ...units import human_duration
 from ..timeutil import ZERO_TIME, parse_rfc3339, rfc3339nano
+from .monitor import ShimLink
 
 RECORD_FILE = "config.v2.json"
 
@@ -51,6 +52,7 @@ class Container:
         self.record = record
         self.dir = directory
         self.control: Any = None                  # monitor connection task
+        self.shim = ShimLink()                    # stdin and resizes to the monitor
         self.subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = set()
         self.exit_event = asyncio.Event()          # set whenever the container is not running
         self.removed_event = asyncio.Event()

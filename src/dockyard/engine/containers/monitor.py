@@ -1,7 +1,8 @@
 """The daemon's side of a container monitor: reads frames from dockyard-shim.
 
 Output frames go to attached clients; the exit frame (or the shim vanishing) ends the
-container. The shim protocol is described in docs/architecture.md.
+container. Input (stdin, close stdin, resize) goes back on the same connection through a
+ShimLink. The shim protocol is described in docs/architecture.md.
 """
 from __future__ import annotations
 
@@ -15,21 +16,80 @@ from typing import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
-FRAME_STDOUT, FRAME_STDERR, FRAME_EXIT = 1, 2, 3
+FRAME_STDIN, FRAME_STDOUT, FRAME_STDERR, FRAME_EXIT = 0, 1, 2, 3
+FRAME_CLOSE_STDIN, FRAME_RESIZE = 4, 5
 _HEADER = struct.Struct(">B3xI")
+_MAX_STDIN_FRAME = 65536
 
 ExitHandler = Callable[[int, int | None], Awaitable[None]]
 Subscribers = set[asyncio.Queue[tuple[int, bytes] | None]]
 
 
+class ShimLink:
+    """The daemon's way to a running monitor: stdin, close stdin, resize. Frames sent before
+    the connection is up (a resize right after start) wait for it."""
+
+    def __init__(self) -> None:
+        self.writer: asyncio.StreamWriter | None = None
+        self._pending: list[bytes] = []
+        self._up = asyncio.Event()
+        self.size: tuple[int, int] | None = None   # last (rows, cols) asked for
+
+    def connected(self, writer: asyncio.StreamWriter | None) -> None:
+        self.writer = writer
+        if writer is not None:
+            for data in self._pending:
+                writer.write(data)
+            self._up.set()
+        else:
+            self._up.clear()
+        self._pending = []
+
+    def _send(self, kind: int, payload: bytes = b"") -> None:
+        data = _HEADER.pack(kind, len(payload)) + payload
+        if self.writer is None:
+            self._pending.append(data)
+        elif not self.writer.is_closing():
+            self.writer.write(data)
+
+    def stdin(self, data: bytes) -> None:
+        for start in range(0, len(data), _MAX_STDIN_FRAME):
+            self._send(FRAME_STDIN, data[start:start + _MAX_STDIN_FRAME])
+
+    def close_stdin(self) -> None:
+        self._send(FRAME_CLOSE_STDIN)
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.size = (rows, cols)
+        self._send(FRAME_RESIZE, f"{rows} {cols}".encode())
+
+    def backlog(self) -> int:
+        """Bytes not yet handed to the kernel (for flow control of attached clients)."""
+        if self.writer is None:
+            return sum(map(len, self._pending))
+        return self.writer.transport.get_write_buffer_size()
+
+    async def drain(self) -> None:
+        """Until the monitor took what was sent; before it is connected, until it is."""
+        await self._up.wait()
+        if self.writer is not None and not self.writer.is_closing():
+            try:
+                await self.writer.drain()
+            except ConnectionError:
+                pass
+
+
 async def follow(subscribers: Subscribers, exit_file: str, sock: socket.socket,
-                 on_exit: ExitHandler) -> None:
+                 on_exit: ExitHandler, link: ShimLink | None = None) -> None:
     """Pump output frames to the subscribers until the watched process exits; then call
-    on_exit(code, finished_ns). Used for containers and for exec processes alike."""
+    on_exit(code, finished_ns). Used for containers and for exec processes alike; `link`
+    gets the connection for input."""
     code: int | None = None
     try:
         sock.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=sock)
+        if link is not None:
+            link.connected(writer)
         try:
             while True:
                 header = await reader.readexactly(_HEADER.size)
@@ -42,6 +102,8 @@ async def follow(subscribers: Subscribers, exit_file: str, sock: socket.socket,
                     code = int(payload or b"255")
                     break
         finally:
+            if link is not None:
+                link.connected(None)
             writer.close()
     except (asyncio.IncompleteReadError, ConnectionError, OSError):
         pass

@@ -7,7 +7,6 @@ from typing import Any
 from ...errors import InvalidParameter
 from .model import DEFAULT_HOST_CONFIG
 
-_LOG_DRIVERS = {"json-file", "none", "local"}
 _NETWORK_MODES = {"default", "bridge", "none", "host"}
 
 
@@ -54,8 +53,8 @@ def command_of(config: dict[str, Any]) -> tuple[str, list[str]]:
     return argv[0], argv[1:]
 
 
-def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
-                          ) -> dict[str, Any]:
+def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str],
+                          default_log_config: dict[str, Any] | None = None) -> dict[str, Any]:
     merged = dict(DEFAULT_HOST_CONFIG)
     for key, value in (host_config or {}).items():
         if value is not None or key not in merged:
@@ -66,11 +65,9 @@ def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
             raise InvalidParameter("container network mode is not supported yet")
         raise InvalidParameter(f"network {mode} not found")
     merged["NetworkMode"] = mode
-    log_config = merged.get("LogConfig") or {}
-    driver = log_config.get("Type") or "json-file"
-    if driver not in _LOG_DRIVERS:
-        raise InvalidParameter(f"logger: no log driver named '{driver}' is registered")
-    merged["LogConfig"] = {"Type": driver, "Config": log_config.get("Config") or {}}
+    from .logconfig import validate as validate_log_config
+    merged["LogConfig"] = validate_log_config((host_config or {}).get("LogConfig"),
+                                              default_log_config)
     runtime = merged.get("Runtime") or "dockyard"
     if runtime not in runtimes:
         raise InvalidParameter(f"unknown or invalid runtime name: {runtime}")

@@ -34,6 +34,7 @@ class ContainerService:
         self.containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
+        self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
 
     # --- lookup -----------------------------------------------------------------------------------
     def get(self, ref: str) -> Container:
@@ -74,17 +75,16 @@ class ContainerService:
                 raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
                                f'container "{self._names[name]}". You have to remove (or '
                                "rename) that container to be able to reuse that name.")
-        if body.get("Tty") or body.get("OpenStdin"):
-            raise InvalidParameter("interactive containers (-i, -t: stdin and TTY) are not "
-                                   "supported yet")
         image = self.images.resolve(image_ref)
         host_config = options.normalise_host_config(body.get("HostConfig"),
-                                                    set(self.runtimes))
+                                                    set(self.runtimes),
+                                                    self.default_log_config)
         from ...oci.spec import validate
         validate(host_config)
         host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = options.merge_config(config, image.config)
+        options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
         path, args = options.command_of(config)
         cid = secrets.token_hex(32)
         while cid in self.containers or cid[:12].isdigit():
@@ -176,17 +176,21 @@ class ContainerService:
                                      "/etc/hosts": container.record["HostsPath"],
                                      "/etc/resolv.conf": container.record["ResolvConfPath"]},
                               init_binary=launcher.INIT_BINARY)
+            rows, cols = (list(hc.get("ConsoleSize") or []) + [0, 0])[:2]
+            if container.config.get("Tty") and rows and cols:
+                spec["process"]["consoleSize"] = {"height": int(rows), "width": int(cols)}
             _write_plain(os.path.join(container.bundle, "config.json"),
                          json.dumps(spec).encode())
             monitor.remove_exit_file(container.exit_file)
             await asyncio.to_thread(runtime.prepare, container.id, container.bundle, spec)
-            def create(stdin: int, stdout: int, stderr: int) -> int:
+            def create(stdin: int, stdout: int, stderr: int, console: Any) -> int:
                 return runtime.create_in_child(container.id, container.bundle, spec, stdin,
-                                               stdout, stderr)
+                                               stdout, stderr, console)
 
             launched = await asyncio.to_thread(
                 launcher.launch, create, container.id, log=self._log_settings(container),
-                exit_file=container.exit_file)
+                exit_file=container.exit_file, stdin=bool(container.config.get("OpenStdin")),
+                tty=bool(container.config.get("Tty")))
         except BaseException as exc:
             if mounted:
                 self._unmount(container)
@@ -206,7 +210,8 @@ class ContainerService:
         container.save()
         container.control = asyncio.ensure_future(
             monitor.follow(container.subscribers, container.exit_file, launched.control,
-                           lambda code, ns: self._on_exit(container, code, ns)))
+                           lambda code, ns: self._on_exit(container, code, ns),
+                           container.shim))
         try:
             await asyncio.to_thread(runtime.start, container.id, container.bundle)
         except Exception as exc:
@@ -225,14 +230,8 @@ class ContainerService:
             await self.remove(container.id, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
-        cfg = container.host_config["LogConfig"]
-        if cfg["Type"] == "none":
-            return launcher.LogSettings(path=None)
-        opts = cfg.get("Config") or {}
-        from ...units import parse_bytes
-        max_size = parse_bytes(opts["max-size"]) if opts.get("max-size") else 0
-        return launcher.LogSettings(path=container.record["LogPath"], max_size=max_size,
-                                    max_file=int(opts.get("max-file", 1)))
+        from .logconfig import settings
+        return settings(container.record, container.dir)
 
     def _write_etc_files(self, container: Container) -> None:
         hostname = container.config["Hostname"]
@@ -507,6 +506,13 @@ class ContainerService:
         return self.get(ref).record
 
     # --- attach support ---------------------------------------------------------------------------
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        container = self.get(ref)
+        if not container.running:
+            raise Conflict(f"Container {container.id} is not running")
+        if container.config.get("Tty"):
+            container.shim.resize(rows, cols)
+
     def subscribe(self, container: Container) -> asyncio.Queue[tuple[int, bytes] | None]:
         queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
         container.subscribers.add(queue)
@@ -539,7 +545,8 @@ class ContainerService:
                 container.exit_event.clear()
                 container.control = asyncio.ensure_future(
                     monitor.follow(container.subscribers, container.exit_file, sock,
-                                   lambda code, ns, c=container: self._on_exit(c, code, ns)))
+                                   lambda code, ns, c=container: self._on_exit(c, code, ns),
+                                   container.shim))
                 container.health_task = health.start(self, container)
                 continue
             info = monitor.read_exit_file(container.exit_file)
