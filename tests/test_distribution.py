@@ -517,8 +517,8 @@ def test_push_and_pull_through_a_token_registry(daemon: Daemon, fresh: Daemon,
         assert anonymous.returncode == 1
         assert anonymous.stderr.strip() == (
             f"Error response from daemon: pull access denied for {reg.host}/alice/box, "
-            "repository does not exist or may require 'docker login': unauthorized: "
-            "authentication required")
+            "repository does not exist or may require 'docker login': denied: requested "
+            "access to the resource is denied")
         out = fresh.ok("pull", public)
         assert f"Status: Downloaded newer image for {public}" in out
     finally:
