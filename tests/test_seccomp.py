@@ -129,6 +129,12 @@ def test_default_profile_in_the_spec(daemon: Daemon) -> None:
     assert section("--security-opt", "seccomp=unconfined") is None
 
 
+def test_info_lists_the_builtin_profile(daemon: Daemon) -> None:
+    options = json.loads(daemon.ok("info", "--format", "{{json .SecurityOptions}}"))
+    assert options[0] == "name=seccomp,profile=builtin"
+    assert " Security Options:\n  seccomp\n   Profile: builtin\n" in daemon.ok("info")
+
+
 def test_privileged_and_unconfined_disable_seccomp(daemon: Daemon) -> None:
     assert seccomp_status(daemon, "--privileged") == "0"
     assert seccomp_status(daemon, "--security-opt", "seccomp=unconfined") == "0"

@@ -64,6 +64,7 @@ class Program:
                                f"{os.strerror(err).lower()}")
 
 
+_CACHE_SIZE = 64
 _cache: dict[str, Program] = {}
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -109,6 +110,8 @@ def program(section: dict[str, Any]) -> Program:
         cached = _compile(section)
         with _lock:
             _cache[key] = cached
+            while len(_cache) > _CACHE_SIZE:  # oldest first
+                _cache.pop(next(iter(_cache)))
     return cached
 
 
