@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import struct
 import threading
 from typing import Any
 
@@ -31,6 +32,9 @@ _OPS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
 _FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
           "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32}
 _SCMP_FLTATR_CTL_NNP = 3
+# The ENOSYS stub: (uname -m) → AUDIT_ARCH_* of seccomp_data.arch
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_X32_BIT = 0x40000000
 _SECCOMP_SET_MODE_FILTER = 1
 _SYS_SECCOMP = 277 if os.uname().machine == "aarch64" else 317
 
@@ -153,23 +157,45 @@ def _compile(section: dict[str, Any]) -> Program:
             if rc not in (0, -17):  # -EEXIST: the native architecture is already there
                 raise RuntimeCreateError(f"error adding architecture {arch} to seccomp "
                                          f"filter: {os.strerror(-rc)}", 125)
+        highest = -1
         for call in section.get("syscalls") or []:
             action = _action(call.get("action") or "", call.get("errnoRet"))
-            if action == default:
-                continue  # libseccomp refuses rules that repeat the default action
             for args in _conditions(call.get("args") or []):
                 for name in call.get("names") or []:
                     number = lib.seccomp_syscall_resolve_name(name.encode())
                     if number < 0:
                         continue  # unknown to this libseccomp/kernel: skipped, as runc does
+                    highest = max(highest, number)
+                    if action == default:
+                        continue  # libseccomp refuses rules that repeat the default action
                     array = (_ArgCmp * max(len(args), 1))(*args)
                     rc = lib.seccomp_rule_add_array(ctx, action, number, len(args), array)
                     if rc < 0:
                         raise RuntimeCreateError(f"error adding seccomp filter rule for "
                                                  f"syscall {name}: {os.strerror(-rc)}", 125)
-        return Program(_export(lib, ctx), _flags(section.get("flags") or []))
+        bpf = _export(lib, ctx)
+        if default not in (_ACT_ALLOW, _ACT_LOG) and highest >= 0:
+            bpf = _enosys_stub(highest) + bpf
+        return Program(bpf, _flags(section.get("flags") or []))
     finally:
         lib.seccomp_release(ctx)
+
+
+def _enosys_stub(highest: int) -> bytes:
+    """runc's trick: a native syscall newer than every one the profile names answers ENOSYS
+    (not the default EPERM), so libc falls back to the older call (e.g. fchmodat2, which
+    this libseccomp may not know). Jumps are relative, so prepending keeps the program."""
+    arch = _AUDIT_ARCH.get(os.uname().machine)
+    if arch is None:
+        return b""
+    ld_abs, jeq, jge, jgt, ret = 0x20, 0x15, 0x35, 0x25, 0x06
+    insns = [(ld_abs, 0, 0, 4),                 # A = seccomp_data.arch
+             (jeq, 0, 4, arch),                 # other architectures: to the filter
+             (ld_abs, 0, 0, 0),                 # A = seccomp_data.nr
+             (jge, 2, 0, _X32_BIT),             # x32 numbers: to the filter
+             (jgt, 0, 1, highest),
+             (ret, 0, 0, _ACT_ERRNO | 38)]      # ENOSYS
+    return b"".join(struct.pack("=HBBI", *insn) for insn in insns)
 
 
 def _conditions(args: list[dict[str, Any]]) -> list[list[_ArgCmp]]:
