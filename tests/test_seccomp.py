@@ -232,6 +232,8 @@ INVALID = [
      "string SCMP_CMP_ALMOST is not a valid operator for seccomp"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_Z80"]},
      "string SCMP_ARCH_Z80 is not a valid arch for seccomp"),
+    ({"syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]},
+     "string  is not a valid action for seccomp"),  # no defaultAction (dockerd passes "")
     ({"defaultAction": 7}, "Decoding seccomp profile failed: json: cannot unmarshal number "
                            "into Go struct field Seccomp.defaultAction of type string"),
 ]

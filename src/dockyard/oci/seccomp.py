@@ -87,8 +87,8 @@ def _check(profile: dict[str, Any]) -> None:
     if architectures and arch_map:
         raise InvalidParameter("'architectures' and 'archMap' were specified in the seccomp "
                                "profile, use either 'architectures' or 'archMap'")
-    if default:
-        _check_action(default)
+    if default or syscalls:  # neither: no filter at all, as in Docker
+        _check_action(default or "")
     for arch in architectures:
         _check_arch(arch)
     for entry in arch_map:
@@ -144,7 +144,7 @@ def to_oci(profile: dict[str, Any], bounding: list[str]) -> dict[str, Any] | Non
     if not profile.get("defaultAction") and not profile.get("syscalls"):
         return None
     go_arch, seccomp_arch = host_arch()
-    out: dict[str, Any] = {"defaultAction": profile.get("defaultAction") or "SCMP_ACT_ALLOW"}
+    out: dict[str, Any] = {"defaultAction": profile["defaultAction"]}
     if profile.get("defaultErrnoRet") is not None:
         out["defaultErrnoRet"] = profile["defaultErrnoRet"]
     arches = list(profile.get("architectures") or [])
