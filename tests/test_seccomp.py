@@ -293,6 +293,19 @@ def test_exec_processes_get_the_filter(daemon: Daemon, tmp_path: Any, runtime: s
         daemon.cli("rm", "-f", name)
 
 
+def test_exec_after_daemon_restart(own_daemon: Daemon, tmp_path: Any) -> None:
+    """A restarted daemon has no compiled filter cached: the launcher compiles it."""
+    d = own_daemon
+    path = write_profile(tmp_path, MKDIR_DENIED)
+    d.ok("run", "-d", "--name", "kept", "--security-opt", f"seccomp={path}", "busybox",
+         "sleep", "1000")
+    d.kill9()
+    d.start()
+    result = d.cli("exec", "kept", "mkdir", "/x")
+    assert result.returncode == 1 and "Operation not permitted" in result.stderr
+    assert d.ok("exec", "kept", "touch", "/y") == ""
+
+
 def test_runc_applies_the_same_spec(daemon: Daemon, image: str, tmp_path: Any) -> None:
     runc = ("--runtime", "runc")
     assert seccomp_status(daemon, *runc) == "2"

@@ -182,7 +182,7 @@ def seccomp_profile(security_opt: list[str]) -> str:
     """The `seccomp=` value: "unconfined", "builtin" (also when absent) or a JSON profile."""
     profile = "builtin"
     for item in security_opt:
-        key, _, value = item.replace("=", ":", 1).partition(":")
+        key, _, value = item.partition("=" if "=" in item else ":")  # as dockerd splits
         if key == "seccomp":
             profile = value or "builtin"
     return profile
