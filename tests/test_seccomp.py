@@ -330,6 +330,9 @@ def test_docker_cli(daemon: Daemon, tmp_path: Any) -> None:
     assert result.returncode == 1 and "Operation not permitted" in result.stderr
     result = daemon.docker("run", "--rm", "busybox", "grep", "^Seccomp:", "/proc/self/status")
     assert result.stdout.split() == ["Seccomp:", "2"], result.stderr
+    result = daemon.docker("run", "--rm", "--privileged", "busybox", "grep", "^Seccomp:",
+                           "/proc/self/status")
+    assert result.stdout.split() == ["Seccomp:", "0"], result.stderr
     result = daemon.docker("run", "--rm", "--security-opt", "seccomp=unconfined", "busybox",
                            "unshare", "-m", "true")
     assert result.returncode == 1  # no filter, but no CAP_SYS_ADMIN either
