@@ -370,18 +370,17 @@ def test_docker_py(docker_client: Any) -> None:
 # --- cost -----------------------------------------------------------------------------------
 
 def test_start_latency_with_and_without_seccomp(daemon: Daemon) -> None:
-    """The filter is compiled once per profile in the daemon: starts stay as fast."""
-    def median(*opts: str) -> float:
-        times = []
-        for _ in range(7):
+    """The filter is compiled once per profile in the daemon: starts stay as fast. Runs
+    alternate, so load on the machine hits both alike."""
+    modes = {"default": (), "unconfined": ("--security-opt", "seccomp=unconfined")}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    daemon.ok("run", "--rm", "busybox", "true")  # warm the cache and the page cache
+    for _ in range(9):
+        for mode, opts in modes.items():
             start = time.perf_counter()
             daemon.ok("run", "--rm", *opts, "busybox", "true")
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    median()  # warm the cache and the page cache
-    unconfined = median("--security-opt", "seccomp=unconfined")
-    default = median()
+            times[mode].append(time.perf_counter() - start)
+    default, unconfined = (statistics.median(times[m]) for m in modes)
     print(f"run --rm busybox true: default profile {default * 1000:.0f} ms, "
-          f"unconfined {unconfined * 1000:.0f} ms")
-    assert default < unconfined * 1.25 + 0.03
+          f"unconfined {unconfined * 1000:.0f} ms (medians of 9)")
+    assert default < unconfined * 1.25 + 0.05
