@@ -8,6 +8,8 @@ export DEBIAN_FRONTEND=noninteractive
 # zlib1g-dev: the shim gzips rotated logs. docker-registry, skopeo and apache2-utils (htpasswd): the tests' local registries.
 # debootstrap is for `dockyard image bootstrap` (Debian base images).
 PACKAGES="busybox-static runc gcc zlib1g-dev docker-registry skopeo apache2-utils debootstrap"
+# libseccomp2: compiles seccomp filters; libc6-dev: the seccomp tests build a static helper.
+PACKAGES="$PACKAGES libseccomp2 libc6-dev"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null

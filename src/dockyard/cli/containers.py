@@ -174,7 +174,8 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "AutoRemove": o["auto_remove"], "Privileged": o["privileged"],
         "ReadonlyRootfs": o["read_only"], "NetworkMode": o["network"] or "default",
         "CapAdd": list(o["cap_add"]) or None, "CapDrop": list(o["cap_drop"]) or None,
-        "SecurityOpt": list(o["security_opt"]) or None, "Ulimits": _ulimits(o["ulimit"]),
+        "SecurityOpt": _security_opts(o["security_opt"]) or None,
+        "Ulimits": _ulimits(o["ulimit"]),
         "Memory": _bytes(o["memory"], "--memory"),
         "MemorySwap": _bytes(o["memory_swap"], "--memory-swap"),
         "MemoryReservation": _bytes(o["memory_reservation"], "--memory-reservation"),
@@ -211,6 +212,32 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         if o[flag] is not None:
             body[key] = o[flag]
     return body
+
+
+def _security_opts(opts: tuple[str, ...]) -> list[str]:
+    """As the docker CLI: `seccomp=<file>` is sent as `seccomp=<the file's compact JSON>`."""
+    result = []
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if not sep:
+            key, sep, value = opt.partition(":")
+        if key == "seccomp" and sep and value not in ("unconfined", "builtin"):
+            try:
+                with open(value, "rb") as f:
+                    content = f.read().decode()
+            except OSError as exc:
+                _fail(f"opening seccomp profile ({value}) failed: open {value}: "
+                      f"{(exc.strerror or str(exc)).lower()}", 125)
+            try:
+                compact = json.dumps(json.loads(content), separators=(",", ":"))
+            except ValueError as exc:
+                at = getattr(exc, "pos", len(content))
+                reason = ("unexpected end of JSON input" if at >= len(content.rstrip()) else
+                          f"invalid character '{content[at]}' looking for beginning of value")
+                _fail(f"compacting json for seccomp profile ({value}) failed: {reason}", 125)
+            opt = f"seccomp={compact}"
+        result.append(opt)
+    return result
 
 
 def _healthcheck(o: dict[str, Any]) -> dict[str, Any] | None:

@@ -66,6 +66,19 @@ def info(ctx: click.Context, fmt: str | None) -> None:
             value = f"{value / 1024 ** 3:.4g}GiB"
         print(f" {label}: {str(value).lower() if isinstance(value, bool) else value}")
     print(f" Runtimes: {' '.join(sorted(data.get('Runtimes', {})))}")
+    _print_security_options(data.get("SecurityOptions") or [])
+
+
+def _print_security_options(options: list[str]) -> None:
+    """As `docker info`: each `name=X,key=value` option as X with its keys below."""
+    if not options:
+        return
+    print(" Security Options:")
+    for option in options:
+        fields = dict(item.partition("=")[::2] for item in option.split(","))
+        print(f"  {fields.pop('name', option)}")
+        for key, value in fields.items():
+            print(f"   {key.capitalize()}: {value}")
 
 
 def _inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None, kind: str | None

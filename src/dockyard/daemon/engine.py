@@ -80,7 +80,8 @@ class Engine:
                 "NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
                 "ControlAvailable": False, "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
-            "SecurityOptions": ["name=cgroupns"] if cgroup_version == "2" else [],
+            "SecurityOptions": ["name=seccomp,profile=builtin",
+                                *(["name=cgroupns"] if cgroup_version == "2" else [])],
             "Warnings": [], "ProductLicense": f"dockyard (python {platform.python_version()})",
         }
 

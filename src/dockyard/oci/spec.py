@@ -162,13 +162,10 @@ def with_security(privileged: bool, security_opt: list[str], masked: list[str] |
             key, _, value = item.replace("=", ":", 1).partition(":")
             if key == "no-new-privileges":
                 spec["process"]["noNewPrivileges"] = value in ("", "true")
-            elif key == "seccomp" and value == "unconfined":
-                continue  # no seccomp filter is applied yet, so unconfined is what runs
+            elif key == "seccomp":
+                continue  # with_seccomp
             elif key in ("apparmor", "label"):
                 continue  # no AppArmor or SELinux on this host, as dockerd ignores them
-            elif key == "seccomp":
-                raise InvalidParameter("seccomp profiles are not supported yet "
-                                       "(only seccomp=unconfined)")
             else:
                 raise InvalidParameter(f"invalid --security-opt 2: \"{item}\"")
         if privileged:
@@ -178,6 +175,38 @@ def with_security(privileged: bool, security_opt: list[str], masked: list[str] |
             spec["linux"]["maskedPaths"] = list(MASKED_PATHS if masked is None else masked)
             spec["linux"]["readonlyPaths"] = list(READONLY_PATHS if readonly is None
                                                   else readonly)
+    return opt
+
+
+def seccomp_profile(security_opt: list[str]) -> str:
+    """The `seccomp=` value: "unconfined", "builtin" (also when absent) or a JSON profile."""
+    profile = "builtin"
+    for item in security_opt:
+        key, _, value = item.partition("=" if "=" in item else ":")  # as dockerd splits
+        if key == "seccomp":
+            profile = value or "builtin"
+    return profile
+
+
+def with_seccomp(privileged: bool, security_opt: list[str]) -> SpecOpt:
+    """`linux.seccomp` from the built-in or the given profile, for the container's bounding
+    capabilities (run after with_capabilities). Privileged and unconfined: no filter."""
+    def opt(spec: dict[str, Any]) -> None:
+        from . import seccomp
+        profile = seccomp_profile(security_opt)
+        if privileged or profile == "unconfined":
+            spec["linux"].pop("seccomp", None)
+            return
+        if profile == "builtin":
+            from .seccomp_default import profile as builtin
+            parsed = builtin()
+        else:
+            parsed = seccomp.parse(profile)
+        section = seccomp.to_oci(parsed, spec["process"]["capabilities"].get("bounding") or [])
+        if section is None:
+            spec["linux"].pop("seccomp", None)
+        else:
+            spec["linux"]["seccomp"] = section
     return opt
 
 
@@ -277,6 +306,7 @@ def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootf
                           bool(hc.get("Privileged"))),
         with_security(bool(hc.get("Privileged")), hc.get("SecurityOpt") or [],
                       hc.get("MaskedPaths"), hc.get("ReadonlyPaths")),
+        with_seccomp(bool(hc.get("Privileged")), hc.get("SecurityOpt") or []),
         with_rlimits(hc.get("Ulimits")),
         with_resources(hc, cgroups_path),
     ]
@@ -292,3 +322,7 @@ def validate(host_config: dict[str, Any]) -> None:
     for cap in (host_config.get("CapAdd") or []) + (host_config.get("CapDrop") or []):
         normalise_cap(cap)
     with_security(False, host_config.get("SecurityOpt") or [], None, None)(base_spec())
+    profile = seccomp_profile(host_config.get("SecurityOpt") or [])
+    if profile not in ("unconfined", "builtin"):
+        from .seccomp import parse
+        parse(profile)

@@ -9,7 +9,7 @@ import socket
 from typing import Any, NoReturn
 
 from ..linux import syscalls
-from . import RuntimeCreateError, console as terminal, namespaces, process, rootfs
+from . import RuntimeCreateError, console as terminal, namespaces, process, rootfs, seccomp
 from .cgroups import manager
 
 FIFO = "exec.fifo"
@@ -22,6 +22,7 @@ class NativeRuntime:
         linux = spec.get("linux") or {}
         if linux.get("cgroupsPath"):
             manager(linux["cgroupsPath"]).create(linux.get("resources") or {})
+        _filter(spec)  # compiled here, in the daemon, so the forked launcher finds it cached
 
     def create_in_child(self, cid: str, bundle: str, spec: dict[str, Any], stdin_fd: int,
                         stdout_fd: int, stderr_fd: int,
@@ -35,6 +36,7 @@ class NativeRuntime:
         cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
         last_cap = process.last_cap()
         available = process.permitted_mask()
+        program = _filter(spec)
         report_r, report_w = os.pipe()
         if namespaces.new_pid_namespace(spec):
             syscalls.unshare(syscalls.CLONE_NEWPID)
@@ -42,7 +44,7 @@ class NativeRuntime:
         if pid == 0:  # pragma: no cover - the container init
             os.close(report_r)
             _init(spec, bundle, fifo, cgroups, (last_cap, available),
-                  (stdin_fd, stdout_fd, stderr_fd), report_w, console)
+                  (stdin_fd, stdout_fd, stderr_fd), report_w, console, program)
         os.close(report_w)
         return _await_ready(report_r, pid, "container init exited during setup", 125)
 
@@ -54,6 +56,7 @@ class NativeRuntime:
         child, like create_in_child). Returns the host pid once it is about to exec."""
         cgroups = manager((spec.get("linux") or {}).get("cgroupsPath") or "/")
         caps = (process.last_cap(), process.permitted_mask())
+        program = _filter(spec)
         ns_fds = namespaces.open_all(spec, container_pid)
         report_r, report_w = os.pipe()
         if "pid" in ns_fds:
@@ -62,7 +65,7 @@ class NativeRuntime:
         if pid == 0:  # pragma: no cover - the exec'd process
             os.close(report_r)
             _exec_init(process_spec, ns_fds, cgroups, caps, (stdin_fd, stdout_fd, stderr_fd),
-                       report_w, console)
+                       report_w, console, program)
         os.close(report_w)
         for fd in ns_fds.values():
             os.close(fd)
@@ -104,6 +107,28 @@ class NativeRuntime:
             pass
 
 
+def _filter(spec: dict[str, Any]) -> seccomp.Program | None:
+    section = (spec.get("linux") or {}).get("seccomp")
+    return seccomp.program(section) if section else None
+
+
+def _hold(proc: dict[str, Any], program: seccomp.Program | None) -> int:
+    """CAP_SYS_ADMIN to keep until the filter is loaded (see process.needs_admin_hold)."""
+    return 1 << process.CAP_SYS_ADMIN if process.needs_admin_hold(proc, program is not None) \
+        else 0
+
+
+def _confine(proc: dict[str, Any], program: seccomp.Program | None, hold: int,
+             available: int) -> None:  # pragma: no cover - forked child, right before execve
+    """Load the seccomp filter last; then drop a held CAP_SYS_ADMIN (capset is the only
+    syscall between the filter and execve)."""
+    if program is None:
+        return
+    program.load()
+    if hold:
+        process.set_capabilities(proc, available)
+
+
 def _await_ready(report_r: int, pid: int, vanished: str, vanished_code: int) -> int:
     """Wait for the child's "ready" line; anything else is its error report."""
     with os.fdopen(report_r, "rb") as reader:
@@ -133,8 +158,8 @@ def _kill_remaining(directory: str) -> None:
 
 
 def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tuple[int, int],
-          stdio: tuple[int, int, int], report_w: int,
-          console: socket.socket | None) -> NoReturn:  # pragma: no cover
+          stdio: tuple[int, int, int], report_w: int, console: socket.socket | None,
+          program: seccomp.Program | None) -> NoReturn:  # pragma: no cover
     """The container init: set everything up, report ready, wait for start, exec."""
     try:
         os.setsid()
@@ -174,18 +199,25 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
         process.set_rlimits(proc)
         env = list(proc.get("env") or [])
         executable = process.find_executable(proc["args"][0], env)
-        process.switch_user(proc, *caps)
+        hold = _hold(proc, program)
+        process.switch_user(proc, *caps, hold=hold)
         try:
             os.chdir(cwd)
         except OSError as exc:
             raise process.ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
                                     f"{exc.strerror.lower() if exc.strerror else exc}", 128)
+        environ = dict(e.split("=", 1) for e in env if "=" in e)
         os.write(report_w, b"ready\n")
         fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
         os.write(fd, b"0")
         os.close(fd)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        os.execve(executable, proc["args"], dict(e.split("=", 1) for e in env if "=" in e))
+        try:
+            _confine(proc, program, hold, caps[1])
+        except OSError as exc:  # "ready" is sent: the container's stderr gets the reason
+            os.write(2, f"dockyard: {exc.strerror or exc}\n".encode())
+            os._exit(128)
+        os.execve(executable, proc["args"], environ)
     except process.ExecError as exc:
         _fail(report_w, exc.message, exc.exit_code)
     except OSError as exc:
@@ -197,7 +229,8 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
 
 def _exec_init(proc: dict[str, Any], ns_fds: dict[str, int], cgroups: Any,
                caps: tuple[int, int], stdio: tuple[int, int, int],
-               report_w: int, console: socket.socket | None) -> NoReturn:  # pragma: no cover
+               report_w: int, console: socket.socket | None,
+               program: seccomp.Program | None) -> NoReturn:  # pragma: no cover
     """An exec'd process: join the container's cgroup and namespaces, become its user."""
     try:
         os.setsid()
@@ -213,15 +246,18 @@ def _exec_init(proc: dict[str, Any], ns_fds: dict[str, int], cgroups: Any,
         env = list(proc.get("env") or [])
         executable = process.find_executable(proc["args"][0], env)
         cwd = proc.get("cwd") or "/"
-        process.switch_user(proc, *caps)
+        hold = _hold(proc, program)
+        process.switch_user(proc, *caps, hold=hold)
         try:
             os.chdir(cwd)
         except OSError as exc:
             raise process.ExecError(f"chdir to cwd (\"{cwd}\") set in config.json failed: "
                                     f"{exc.strerror.lower() if exc.strerror else exc}", 126)
-        os.write(report_w, b"ready\n")
+        environ = dict(e.split("=", 1) for e in env if "=" in e)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        os.execve(executable, proc["args"], dict(e.split("=", 1) for e in env if "=" in e))
+        _confine(proc, program, hold, caps[1])  # before "ready": a failure is reported
+        os.write(report_w, b"ready\n")
+        os.execve(executable, proc["args"], environ)
     except process.ExecError as exc:
         _fail(report_w, exc.message, exc.exit_code)
     except BaseException as exc:  # noqa: BLE001 - report anything; must not return

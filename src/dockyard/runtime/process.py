@@ -67,8 +67,28 @@ def permitted_mask() -> int:
     return 0
 
 
-def switch_user(process: dict[str, Any], last_cap: int, available: int) -> None:
-    """Drop the bounding set, change to the user, then set the remaining capability sets."""
+CAP_SYS_ADMIN = 21
+
+
+def needs_admin_hold(process: dict[str, Any], seccomp: bool) -> bool:
+    """Loading a filter needs no_new_privs or CAP_SYS_ADMIN: without the first and when the
+    process is not to keep the second, switch_user holds it until the filter is loaded."""
+    effective = mask((process.get("capabilities") or {}).get("effective") or [])
+    return seccomp and not process.get("noNewPrivileges") \
+        and not effective & (1 << CAP_SYS_ADMIN)
+
+
+def set_capabilities(process: dict[str, Any], available: int, hold: int = 0) -> None:
+    caps = process.get("capabilities") or {}
+    syscalls.capset((mask(caps.get("effective") or []) | hold) & available,
+                    (mask(caps.get("permitted") or []) | hold) & available,
+                    mask(caps.get("inheritable") or []) & available)
+
+
+def switch_user(process: dict[str, Any], last_cap: int, available: int,
+                hold: int = 0) -> None:
+    """Drop the bounding set, change to the user, then set the remaining capability sets.
+    `hold`: capabilities kept effective for now (set_capabilities drops them later)."""
     caps = process.get("capabilities") or {}
     bounding = mask(caps.get("bounding") or []) & available
     for number in range(last_cap + 1):
@@ -80,9 +100,7 @@ def switch_user(process: dict[str, Any], last_cap: int, available: int) -> None:
     os.setgid(int(user.get("gid", 0)))
     os.setuid(int(user.get("uid", 0)))
     syscalls.prctl(syscalls.PR_SET_KEEPCAPS, 0)
-    syscalls.capset(mask(caps.get("effective") or []) & available,
-                    mask(caps.get("permitted") or []) & available,
-                    mask(caps.get("inheritable") or []) & available)
+    set_capabilities(process, available, hold)
     for name in caps.get("ambient") or []:
         number = mask([name]).bit_length() - 1
         if number >= 0 and available & (1 << number):
