@@ -38,26 +38,28 @@ class Registry:
                  auth: dict[str, Any] | None = None) -> None:
         require_registry()
         self.base = tempfile.mkdtemp(prefix="dy-reg-", dir="/tmp")
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
+        self._use_port(free_port())
         self.log_file = os.path.join(self.base, "registry.log")
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "warn"},
             "storage": {"filesystem": {"rootdirectory": os.path.join(self.base, "data")},
                         "delete": {"enabled": True}},
-            "http": {"addr": self.host, "secret": "dockyard-tests"},
+            "http": {"secret": "dockyard-tests"},
         }
         if users:
             config["auth"] = {"htpasswd": {"realm": "basic-realm",
                                            "path": self._htpasswd(users)}}
         if auth:
             config["auth"] = auth
+        self.config = config
         self.config_file = os.path.join(self.base, "config.yml")
-        with open(self.config_file, "w") as f:
-            json.dump(config, f)
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.host = f"127.0.0.1:{port}"
+        self.url = f"http://{self.host}"
 
     def _htpasswd(self, users: dict[str, str]) -> str:
         path = os.path.join(self.base, "htpasswd")
@@ -71,6 +73,18 @@ class Registry:
         return path
 
     def start(self) -> "Registry":
+        """Start it; if another process took the chosen port meanwhile, take another one
+        (the probe below must never be answered by somebody else's server)."""
+        for _ in range(5):
+            if self._start_once():
+                return self
+            self._use_port(free_port())
+        raise RuntimeError(f"registry found no free port:\n{self.logs()}")
+
+    def _start_once(self) -> bool:
+        self.config["http"]["addr"] = self.host
+        with open(self.config_file, "w") as f:
+            json.dump(self.config, f)
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen([REGISTRY_BIN, "serve", self.config_file], stdout=log,
                                      stderr=log, start_new_session=True)
@@ -78,14 +92,19 @@ class Registry:
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if "address already in use" in self.logs():
+                    return False
                 raise RuntimeError(f"registry exited:\n{self.logs()}")
             try:
                 urllib.request.urlopen(f"{self.url}/v2/", timeout=1)
-                return self
             except urllib.error.HTTPError:
-                return self          # 401: up, and asking for credentials
+                pass                 # 401: up, and asking for credentials
             except OSError:
                 time.sleep(0.05)
+                continue
+            time.sleep(0.1)          # a failed bind ends the process at once
+            if self.proc.poll() is None:
+                return True
         raise RuntimeError(f"registry did not come up:\n{self.logs()}")
 
     def logs(self) -> str:
