@@ -108,3 +108,17 @@ def test_init_layer_keeps_the_images_directories(docker_client) -> None:
         assert out[2] == "probe"
     finally:
         docker_client.images.remove(image.id, force=True)
+
+
+def test_commit_while_the_container_exits(docker_client) -> None:
+    """docker-py's commit test: start a short command and commit at once (pause=True); the
+    container exiting mid-commit must not turn into a 500 from the vanished freezer cgroup."""
+    api = docker_client.api
+    for _ in range(10):
+        container = api.create_container("busybox", ["touch", "/test"])
+        try:
+            api.start(container)
+            image = api.commit(container["Id"])["Id"]
+            assert {"Deleted": image} in api.remove_image(image, force=True)
+        finally:
+            api.remove_container(container, force=True)
