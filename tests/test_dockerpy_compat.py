@@ -9,17 +9,18 @@ import pytest
 from conftest import Daemon
 
 
-def test_kill_without_signal_waits_for_the_exit(docker_client) -> None:
-    container = docker_client.containers.run("busybox", ["sleep", "300"], detach=True)
-    try:
-        container.kill()
-        container.reload()  # no polling: kill returned once the container had stopped
-        assert container.status == "exited"
-        assert container.attrs["State"]["ExitCode"] == 137
-        container.remove()  # not running any more, so no force needed
-    except BaseException:
-        container.remove(force=True)
-        raise
+def test_sigkill_waits_for_the_exit(docker_client) -> None:
+    for sig in (None, "KILL"):  # the default signal and an explicit SIGKILL alike
+        container = docker_client.containers.run("busybox", ["sleep", "300"], detach=True)
+        try:
+            container.kill(sig)
+            container.reload()  # no polling: kill returned once the container had stopped
+            assert container.status == "exited"
+            assert container.attrs["State"]["ExitCode"] == 137
+            container.remove()  # not running any more, so no force needed
+        except BaseException:
+            container.remove(force=True)
+            raise
 
 
 def test_kill_with_signal_does_not_wait(docker_client) -> None:

@@ -22,7 +22,7 @@ from .model import RECORD_FILE, Container, fresh_state
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT = 10
-KILL_WAIT = 10  # seconds kill (no signal) waits for the exit, as dockerd
+KILL_WAIT = 10  # seconds a SIGKILL kill waits for the exit, as dockerd
 
 
 class ContainerService:
@@ -326,7 +326,7 @@ class ContainerService:
         container.record["HasBeenManuallyStopped"] = True
         self._signal(container, number)
         self._emit(container, "kill", signal=str(number))
-        if sig in (None, ""):  # Docker: a kill without a signal returns once it has stopped
+        if number == signal.SIGKILL:  # dockerd: SIGKILL (the default) waits for the exit
             try:
                 await asyncio.wait_for(container.exit_event.wait(), KILL_WAIT)
             except asyncio.TimeoutError:
