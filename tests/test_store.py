@@ -491,24 +491,27 @@ def test_snapshotter_shares_layers_and_prepares_rw(tmp_path: Any) -> None:
         snaps.unpack(None, io.BytesIO(top), expected_diff_id=sha(b"other"))
     assert not [n for n in os.listdir(snaps.root) if n.startswith(".tmp-")]
     mount = snaps.prepare_rw("c1", "sha256:img", [l0.chain_id, l1.chain_id])
-    assert mount.lowerdirs == [snaps.diff_dir(l1.chain_id), snaps.diff_dir(l0.chain_id)]
+    init = os.path.join(snaps.rw_dir("c1"), "init")   # the mount points, above the image
+    assert mount.lowerdirs == [init, snaps.diff_dir(l1.chain_id), snaps.diff_dir(l0.chain_id)]
+    assert sorted(os.listdir(init)) == [".dockerenv", "dev", "etc", "proc", "sys"]
     assert mount.upperdir.endswith("containers/c1/upper") and os.path.isdir(mount.workdir)
-    assert mount.options() == (f"lowerdir={mount.lowerdirs[0]}:{mount.lowerdirs[1]},"
+    assert mount.options() == (f"lowerdir={init}:{mount.lowerdirs[1]}:{mount.lowerdirs[2]},"
                                f"upperdir={mount.upperdir},workdir={mount.workdir}")
     # idempotent, and independent of what the caller says the second time
     assert snaps.prepare_rw("c1").lowerdirs == mount.lowerdirs
     assert snaps.rw_info("c1") == {"image": "sha256:img",
-                                   "chains": [l0.chain_id, l1.chain_id]}
+                                   "chains": [l0.chain_id, l1.chain_id], "init": True}
     empty = snaps.prepare_rw("c2", "sha256:empty", [])
-    assert empty.lowerdirs == [snaps.empty]
+    assert empty.lowerdirs[1:] == [snaps.empty]
     merged = tmp_path / "merged"
     merged.mkdir()
     with mounted(mount.lowerdirs, mount.upperdir, mount.workdir, str(merged)):
-        assert sorted(os.listdir(merged)) == ["a", "b"]
+        assert sorted(os.listdir(merged)) == [".dockerenv", "a", "b", "dev", "etc", "proc",
+                                              "sys"]
         (merged / "c").write_bytes(b"C")
     assert os.listdir(mount.upperdir) == ["c"]
     with mounted(empty.lowerdirs, empty.upperdir, empty.workdir, str(merged)):
-        assert os.listdir(merged) == []
+        assert sorted(os.listdir(merged)) == [".dockerenv", "dev", "etc", "proc", "sys"]
     # too many layers for a page of mount options: the short links take over
     long = type(mount)([mount.lowerdirs[0]] * 60, mount.upperdir, mount.workdir,
                        ["/l/ABC"] * 60)
@@ -723,7 +726,7 @@ def test_rmi_rules(tmp_path: Any) -> None:
     with pytest.raises(NotFound):
         svc.inspect(image_id)
     assert svc.resolve(image_id).id == image_id                 # for the container service
-    assert svc.prepare_rw(cid, image_id).lowerdirs == [svc.snapshots.diff_dir(layer)]
+    assert svc.prepare_rw(cid, image_id).lowerdirs[1:] == [svc.snapshots.diff_dir(layer)]
     users.clear()
     svc.remove_rw(cid)
     with pytest.raises(NotFound):
@@ -852,7 +855,7 @@ def test_save_load_round_trip(tmp_path: Any) -> None:
     assert second.load(io.BytesIO(data)) == messages                   # idempotent
     assert len(second.list()) == 2 and "load" in events.actions()
     mount = second.prepare_rw("c", two)
-    assert [os.listdir(d) for d in mount.lowerdirs] == [["b"], ["a"]]
+    assert [os.listdir(d) for d in mount.lowerdirs[1:]] == [["b"], ["a"]]
     # an image saved by ID carries no name
     by_id = _save(first, base[7:19])
     third = service(str(tmp_path / "c"))

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from aiohttp import web
 
-from ..errors import InvalidParameter
+from ..errors import DockyardError, InvalidParameter
 from .server import engine_of, qbool, qfilters, stream_json_lines
 
 routes = web.RouteTableDef()
@@ -156,7 +156,11 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def load(request: web.Request) -> web.StreamResponse:
     service = _images(request)
     quiet = qbool(request, "quiet")
-    messages = await _with_body(request, lambda body: service.load(body, quiet))
+    try:
+        messages = await _with_body(request, lambda body: service.load(body, quiet))
+    except DockyardError as exc:  # dockerd answers 200 and puts the error in the stream
+        return await _json_stream(request, [{"errorDetail": {"message": exc.message},
+                                             "error": exc.message}])
     return await _json_stream(request, [{"stream": m + "\n"} for m in messages])
 
 

@@ -64,8 +64,12 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     overlay = images.prepare_rw(container.id, container.record["Image"])
     paused_here = False
     if pause and container.running and not container.state["Paused"]:
-        await processes.pause(service, container.id)
-        paused_here = True
+        try:
+            await processes.pause(service, container.id)
+            paused_here = True
+        except Conflict:  # it exited meanwhile: a stopped container needs no pause
+            if container.running:
+                raise
     spool = tempfile.TemporaryFile(dir=container.dir)
     try:
         try:
@@ -73,7 +77,11 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
                                               _MOUNT_TARGETS, overlay.lowerdirs)
         finally:
             if paused_here and container.running and container.state["Paused"]:
-                await processes.unpause(service, container.id)
+                try:
+                    await processes.unpause(service, container.id)
+                except Conflict:
+                    if container.running:
+                        raise
         spool.seek(0)
         created = rfc3339nano()
         history = list(parent.config.get("history") or [])

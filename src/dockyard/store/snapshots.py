@@ -5,8 +5,9 @@ whose layer stacks begin the same way (the chain ID names the whole stack up to 
 including the layer: chainID(L0) = diffID(L0), chainID(Ln) = sha256(chainID(Ln-1) + " " +
 diffID(Ln))). A layer is unpacked into a temp dir, gets its metadata files and a
 `committed` marker, and is renamed into place: a directory named after a chain ID is always
-complete. Containers get overlay/containers/<id>/{upper,work} plus a `lower` file naming the
-image and chain IDs they sit on, so their layers outlive a forced `rmi`.
+complete. Containers get overlay/containers/<id>/{upper,work}, an `init` layer (initlayer.py) below
+the upper dir, and a `lower` file naming the image and chain IDs they sit on, so their
+layers outlive a forced `rmi`.
 
     overlay/<chainhex>/diff        the layer's files (overlay whiteouts)
     overlay/<chainhex>/diff_id     the layer's diff ID; parent: the parent chain ID or ""
@@ -30,6 +31,7 @@ from typing import BinaryIO
 
 from ..errors import NotFound
 from ..linux import atomic
+from . import initlayer
 from .content import ContentStore
 from .layers import LayerError, apply_layer, directory_size
 
@@ -237,7 +239,8 @@ class Snapshotter:
             if missing:
                 raise NotFound(f"layer {missing[0]} of image {image_id} is missing")
             os.makedirs(base, mode=0o700, exist_ok=True)
-            info = {"image": image_id or "", "chains": list(chains)}
+            self._make_init(base, chains)
+            info = {"image": image_id or "", "chains": list(chains), "init": True}
             atomic.write_json(os.path.join(base, "lower"), info)
         upper, work = os.path.join(base, "upper"), os.path.join(base, "work")
         for path in (upper, work):
@@ -248,7 +251,20 @@ class Snapshotter:
         if missing:
             raise NotFound(f"layer {missing[0]} of container {key} is missing")
         short = [self._ensure_link(c) for c in reversed(layers)] or [self.empty]
-        return OverlayMount(self.lowerdirs(layers), upper, work, short)
+        lowers = self.lowerdirs(layers)
+        if info.get("init"):  # containers made before init layers existed have none
+            init = os.path.join(base, "init")
+            lowers, short = [init, *lowers], [init, *short]
+        return OverlayMount(lowers, upper, work, short)
+
+    def _make_init(self, base: str, chains: list[str]) -> None:
+        """The container's init layer (initlayer.py), built aside and renamed into place."""
+        final, temp = os.path.join(base, "init"), os.path.join(base, "init.tmp")
+        for stale in (final, temp):
+            shutil.rmtree(stale, ignore_errors=True)
+        os.mkdir(temp, 0o755)
+        initlayer.build(temp, self.lowerdirs(chains))
+        os.rename(temp, final)
 
     def remove_rw(self, key: str) -> None:
         base = self.rw_dir(key)

@@ -140,7 +140,7 @@ class ExecManager:
                 exit_file=exit_file, stdin=bool(instance.config.get("AttachStdin")),
                 tty=bool(instance.config.get("Tty")))
         except launcher.LaunchError as exc:
-            instance.exit_code = exc.exit_code
+            instance.exit_code = 126  # dockerd: any failed exec start is 126 (not run's 127)
             instance.done.set()
             for queue in list(instance.subscribers):
                 queue.put_nowait(None)

@@ -10,8 +10,8 @@ from ...linux import syscalls
 from .service import ContainerService
 
 KIND_MODIFIED, KIND_ADDED, KIND_DELETED = 0, 1, 2
-# Mount points the runtime creates for bind-mounted files: Docker keeps them in an init
-# layer, so they never show up as changes.
+# Mount points the runtime creates for bind-mounted files. New containers have them in
+# their init layer (store/initlayer.py); this hides them in containers made before that.
 _MOUNT_TARGETS = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
 
 

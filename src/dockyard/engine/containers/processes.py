@@ -10,8 +10,25 @@ from .model import Container
 from .service import ContainerService, _load_spec
 
 
+_EXIT_GRACE = 2.0  # seconds a failed freeze waits to see whether the container just exited
+
+
 def _runtime(service: ContainerService, container: Container) -> Any:
     return service.runtimes[container.host_config["Runtime"]]
+
+
+async def _freeze(service: ContainerService, container: Container, paused: bool) -> None:
+    """Freeze or thaw; a container exiting meanwhile (its cgroup going away under us) is
+    Docker's "is not running" conflict, not a server error."""
+    try:
+        await asyncio.to_thread(_runtime(service, container).pause, container.id,
+                                _load_spec(container.bundle), paused)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        try:
+            await asyncio.wait_for(container.exit_event.wait(), _EXIT_GRACE)
+        except asyncio.TimeoutError:
+            raise exc from None
+        raise Conflict(f"Container {container.id} is not running") from None
 
 
 async def pause(service: ContainerService, ref: str) -> None:
@@ -20,8 +37,7 @@ async def pause(service: ContainerService, ref: str) -> None:
         raise Conflict(f"Container {container.id} is not running")
     if container.state["Paused"]:
         raise Conflict(f"Container {container.id} is already paused")
-    await asyncio.to_thread(_runtime(service, container).pause, container.id,
-                            _load_spec(container.bundle), True)
+    await _freeze(service, container, True)
     container.state.update(Paused=True, Status="paused")
     container.save()
     service._emit(container, "pause")
@@ -31,8 +47,7 @@ async def unpause(service: ContainerService, ref: str) -> None:
     container = service.get(ref)
     if not container.state["Paused"]:
         raise Conflict(f"Container {container.id} is not paused")
-    await asyncio.to_thread(_runtime(service, container).pause, container.id,
-                            _load_spec(container.bundle), False)
+    await _freeze(service, container, False)
     container.state.update(Paused=False, Status="running")
     container.save()
     service._emit(container, "unpause")

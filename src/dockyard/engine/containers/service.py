@@ -22,6 +22,7 @@ from .model import RECORD_FILE, Container, fresh_state
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT = 10
+KILL_WAIT = 10  # seconds a SIGKILL kill waits for the exit, as dockerd
 
 
 class ContainerService:
@@ -327,6 +328,11 @@ class ContainerService:
         container.record["HasBeenManuallyStopped"] = True
         self._signal(container, number)
         self._emit(container, "kill", signal=str(number))
+        if number == signal.SIGKILL:  # dockerd: SIGKILL (the default) waits for the exit
+            try:
+                await asyncio.wait_for(container.exit_event.wait(), KILL_WAIT)
+            except asyncio.TimeoutError:
+                pass
 
     def _signal(self, container: Container, number: int) -> None:
         runtime = self.runtimes[container.host_config["Runtime"]]
