@@ -230,3 +230,30 @@ def registry() -> Iterator[Any]:
         yield reg
     finally:
         reg.stop()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A registry behind the tests' token server (tests/tokenserver.py), per test module:
+    (TokenServer, Registry)."""
+    from registry import Registry
+    from tokenserver import TokenServer
+    server = TokenServer(str(tmp_path_factory.mktemp("tokens"))).start()
+    reg = Registry(auth=server.registry_auth())
+    try:
+        reg.start()
+        yield server, reg
+    finally:
+        reg.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def basic_registry() -> Iterator[Any]:
+    """A registry with htpasswd basic auth (alice / s3cret), per test module."""
+    from registry import Registry
+    reg = Registry(users={"alice": "s3cret"}).start()
+    try:
+        yield reg
+    finally:
+        reg.stop()

@@ -10,7 +10,7 @@ import os
 import stat
 import subprocess
 import sys
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,28 +21,6 @@ from registry import Registry
 from tokenserver import TokenServer
 
 _PLAINTEXT_WARNING = "WARNING! Your credentials are stored unencrypted in"
-
-
-@pytest.fixture(scope="module")
-def token_registry(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[tuple[TokenServer, Registry]]:
-    server = TokenServer(str(tmp_path_factory.mktemp("tokens"))).start()
-    reg = Registry(auth=server.registry_auth())
-    try:
-        reg.start()
-        yield server, reg
-    finally:
-        reg.stop()
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def basic_registry() -> Iterator[Registry]:
-    reg = Registry(users={"alice": "s3cret"}).start()
-    try:
-        yield reg
-    finally:
-        reg.stop()
 
 
 def run(daemon: Any, config: str, *args: str, docker: bool = False, input: str | None = None,

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -72,18 +72,6 @@ async def head_blob(session: aiohttp.ClientSession, authorizer: Authorizer, base
     return status, headers.get("WWW-Authenticate", "")
 
 
-@pytest.fixture(scope="module")
-def tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TokenServer, Registry]]:
-    server = TokenServer(str(tmp_path_factory.mktemp("tokens"))).start()
-    reg = Registry(auth=server.registry_auth())
-    try:
-        reg.start()
-        yield server, reg
-    finally:
-        reg.stop()
-        server.stop()
-
-
 # --- parsing ----------------------------------------------------------------------------------
 
 def test_parse_bearer_challenge_with_quoted_commas() -> None:
@@ -142,8 +130,9 @@ def test_error_texts_as_docker_shows_them() -> None:
 
 # --- bearer tokens against the token-protected registry ---------------------------------------
 
-def test_alice_pushes_and_anonymous_pulls_public(tokens: tuple[TokenServer, Registry]) -> None:
-    server, reg = tokens
+def test_alice_pushes_and_anonymous_pulls_public(
+        token_registry: tuple[TokenServer, Registry]) -> None:
+    server, reg = token_registry
 
     async def scenario(session: aiohttp.ClientSession) -> None:
         assert await push_blob(session, Authorizer(session, ALICE), reg.url, "public/base") \
@@ -157,8 +146,9 @@ def test_alice_pushes_and_anonymous_pulls_public(tokens: tuple[TokenServer, Regi
     assert anonymous_gets and all("account" not in r["query"] for r in anonymous_gets)
 
 
-def test_private_repository_refuses_anonymous(tokens: tuple[TokenServer, Registry]) -> None:
-    _, reg = tokens
+def test_private_repository_refuses_anonymous(
+        token_registry: tuple[TokenServer, Registry]) -> None:
+    _, reg = token_registry
 
     async def scenario(session: aiohttp.ClientSession) -> None:
         assert await push_blob(session, Authorizer(session, ALICE), reg.url, "alice/app") == 201
@@ -172,8 +162,8 @@ def test_private_repository_refuses_anonymous(tokens: tuple[TokenServer, Registr
 
 
 def test_wrong_password_is_refused_with_dockers_text(
-        tokens: tuple[TokenServer, Registry]) -> None:
-    _, reg = tokens
+        token_registry: tuple[TokenServer, Registry]) -> None:
+    _, reg = token_registry
     url = f"{reg.url}/v2/alice/app/manifests/latest"
     wrong = AuthConfig(username="alice", password="wrong")
 
@@ -194,8 +184,8 @@ def test_wrong_password_is_refused_with_dockers_text(
     run(scenario)
 
 
-def test_tokens_are_cached_per_scope_set(tokens: tuple[TokenServer, Registry]) -> None:
-    server, reg = tokens
+def test_tokens_are_cached_per_scope_set(token_registry: tuple[TokenServer, Registry]) -> None:
+    server, reg = token_registry
 
     async def scenario(session: aiohttp.ClientSession) -> None:
         async with session.get(f"{reg.url}/v2/") as resp:
@@ -237,8 +227,8 @@ def test_expired_tokens_are_fetched_again(tmp_path: Any) -> None:
 
 
 def test_identity_token_uses_the_oauth_refresh_flow(
-        tokens: tuple[TokenServer, Registry]) -> None:
-    server, reg = tokens
+        token_registry: tuple[TokenServer, Registry]) -> None:
+    server, reg = token_registry
 
     async def scenario(session: aiohttp.ClientSession) -> None:
         async with session.get(f"{reg.url}/v2/") as resp:
@@ -276,8 +266,8 @@ def test_unreachable_token_server() -> None:
     run(scenario)
 
 
-def test_registry_token_is_used_as_is(tokens: tuple[TokenServer, Registry]) -> None:
-    server, reg = tokens
+def test_registry_token_is_used_as_is(token_registry: tuple[TokenServer, Registry]) -> None:
+    server, reg = token_registry
     token = server.issue("alice", ["repository:alice/app:pull"])
 
     async def scenario(session: aiohttp.ClientSession) -> None:

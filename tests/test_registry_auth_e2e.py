@@ -19,28 +19,6 @@ from tokenserver import TokenServer
 DENIED = "denied: requested access to the resource is denied"
 
 
-@pytest.fixture(scope="module")
-def token_registry(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[tuple[TokenServer, Registry]]:
-    server = TokenServer(str(tmp_path_factory.mktemp("tokens"))).start()
-    reg = Registry(auth=server.registry_auth())
-    try:
-        reg.start()
-        yield server, reg
-    finally:
-        reg.stop()
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def basic_registry() -> Iterator[Registry]:
-    reg = Registry(users={"alice": "s3cret"}).start()
-    try:
-        yield reg
-    finally:
-        reg.stop()
-
-
 class Client:
     """Our CLI or the docker CLI against the shared daemon, with a DOCKER_CONFIG of its own."""
 
