@@ -1250,7 +1250,10 @@ def test_api_images(tmp_path: Any) -> None:
             assert body == [{"stream": "Loaded image: busybox:latest\n"},
                             {"stream": "Loaded image: example.com/team/box:v1\n"}]
             r = await client2.post("/v1.45/images/load", data=b"garbage")
-            assert r.status == 400
+            # as dockerd: a 200 whose stream carries the error (docker-py's ImageLoadError)
+            [line] = [json.loads(x) for x in (await r.text()).split("\r\n") if x]
+            assert r.status == 200 and line["error"] == line["errorDetail"]["message"]
+            assert line["error"]
 
     _run(_app(svc), scenario)
 
