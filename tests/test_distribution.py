@@ -404,6 +404,16 @@ def test_registry_mirror_serves_docker_hub_names(daemon: Daemon, busybox_tar: st
         assert "Status: Downloaded newer image for mirrored:latest" in out
         assert out.strip().splitlines()[-1] == "docker.io/library/mirrored:latest"
         assert d.ok("run", "--rm", "mirrored", "echo", "mirror") == "mirror\n"
+        # the tag list of `pull -a` and /distribution/{name}/json ask the mirror too
+        assert "Status: Image is up to date for mirrored" in d.ok("pull", "-a", "mirrored")
+        import docker
+        client = docker.APIClient(base_url=d.host, version="1.45")
+        try:
+            found = client.inspect_distribution("mirrored")
+        finally:
+            client.close()
+        assert found["Descriptor"]["digest"].startswith("sha256:")
+        assert found["Platforms"][0]["os"] == "linux"
         assert "Status: Image is up to date for mirrored" in d.ok("pull", "-a", "mirrored")
     finally:
         d.cleanup()

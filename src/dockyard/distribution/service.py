@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from ..errors import DockyardError, InvalidParameter
 from ..store import reference
@@ -15,6 +15,8 @@ from .client import RegistryError, Repository, Unreachable, error_from, new_sess
 from .endpoints import RegistrySettings
 from .metadata import BlobCache
 from .progress import error, status
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -77,29 +79,40 @@ class Distribution:
         return _stream(job, session)
 
     async def _tags(self, make_repo: Callable[[], Repository], ref: Reference) -> list[str]:
-        from .pull import missing_error
-
-        endpoints = self.settings.endpoints(ref.domain)
-        for endpoint in endpoints:         # mirrors first, as for the manifests
-            repo = make_repo()
+        async def list_tags(repo: Repository) -> list[str]:
+            response = await repo.request("GET", "tags/list")
+            if response.status != 200:
+                raise await error_from(response)
             try:
-                await repo.connect(endpoint)
-                response = await repo.request("GET", "tags/list")
-                if response.status != 200:
-                    raise await error_from(response)
-                try:
-                    tags = (json.loads(await response.read()) or {}).get("tags") or []
-                finally:
-                    response.release()
-                break
-            except (RegistryError, Unreachable) as exc:
-                if not endpoint.mirror:
-                    if isinstance(exc, RegistryError):
-                        raise missing_error(ref.with_tag("latest"), exc) from None
-                    raise
+                return (json.loads(await response.read()) or {}).get("tags") or []
+            finally:
+                response.release()
+
+        tags = await self._ask(make_repo, ref, ref.with_tag("latest"), list_tags)
         if not tags:
             raise InvalidParameter(f"no tags found for {ref.familiar}")
         return sorted(tags)
+
+    async def _ask(self, make_repo: Callable[[], Repository], ref: Reference,
+                   missing: Reference, question: Callable[[Repository], Awaitable[T]]) -> T:
+        """Ask the registries serving `ref` in turn, mirrors first: a failing mirror is
+        skipped, the registry's own answer is final (a registry error in Docker's words for
+        the `missing` reference)."""
+        from .pull import missing_error
+
+        endpoints = self.settings.endpoints(ref.domain)
+        for endpoint in endpoints:
+            repo = make_repo()
+            try:
+                await repo.connect(endpoint)
+                return await question(repo)
+            except (RegistryError, Unreachable) as exc:
+                if endpoint.mirror:
+                    continue
+                if isinstance(exc, RegistryError):
+                    raise missing_error(missing, exc) from None
+                raise
+        raise AssertionError("endpoints always end with the registry itself")
 
     # --- inspect ----------------------------------------------------------------------------
     async def inspect(self, name: str, auth: Any) -> dict[str, Any]:
@@ -110,14 +123,8 @@ class Distribution:
         ref = reference.parse_normalized_named(name).tag_name_only()
         if ref.tag and ref.digest:
             ref = Reference(ref.domain, ref.path, None, ref.digest)
-        async with new_session() as session:
-            repo = Repository(session, self.settings, ref, auth)
-            await repo.connect(self.settings.endpoints(ref.domain)[-1])
-            try:
-                raw, media_type, digest = await pull.fetch_manifest(repo,
-                                                                    ref.digest or ref.tag)
-            except pull.RegistryError as exc:
-                raise pull.missing_error(ref, exc) from None
+        async def describe(repo: Repository) -> dict[str, Any]:
+            raw, media_type, digest = await pull.fetch_manifest(repo, ref.digest or ref.tag)
             doc = json.loads(raw)
             if media_type in manifests.INDEXES:
                 platforms = [m.get("platform") or {} for m in doc.get("manifests") or []]
@@ -128,8 +135,12 @@ class Distribution:
                 if config.get("variant"):
                     platform["variant"] = config["variant"]
                 platforms = [platform]
-        return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": len(raw)},
-                "Platforms": platforms}
+            return {"Descriptor": {"mediaType": media_type, "digest": digest,
+                                   "size": len(raw)}, "Platforms": platforms}
+
+        async with new_session() as session:
+            return await self._ask(lambda: Repository(session, self.settings, ref, auth), ref,
+                                   ref, describe)
 
     # --- push -------------------------------------------------------------------------------
     async def push(self, name: str, tag: str | None, auth: Any
