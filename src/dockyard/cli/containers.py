@@ -154,6 +154,9 @@ def container_options(f: Any) -> Any:
         click.option("-i", "--interactive", is_flag=True),
         click.option("-t", "--tty", is_flag=True),
         click.option("--detach-keys", default=None),
+        click.option("-v", "--volume", "volume", multiple=True),
+        click.option("--mount", "mount", multiple=True),
+        click.option("--tmpfs", "tmpfs", multiple=True),
     ]
     for option in reversed(opts):
         f = option(f)
@@ -201,6 +204,14 @@ def _build_body(image: str, command: tuple[str, ...], o: dict[str, Any]) -> dict
         "AttachStdin": o["interactive"], "AttachStdout": True, "AttachStderr": True,
         "HostConfig": host_config,
     }
+    from .mounts import MountFlagError, apply as apply_mounts, parse_mount_flag
+    parsed_mounts = []
+    for value in o["mount"]:
+        try:
+            parsed_mounts.append(parse_mount_flag(value))
+        except MountFlagError as exc:
+            _fail(f"invalid argument \"{value}\" for \"--mount\" flag: {exc}", 125)
+    apply_mounts(o["volume"], parsed_mounts, o["tmpfs"], body, host_config)
     healthcheck = _healthcheck(o)
     if healthcheck:
         body["Healthcheck"] = healthcheck
@@ -575,7 +586,10 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "Ports": "", "State": c.get("State", ""), "Status": c.get("Status", ""),
         "Names": ",".join(n.lstrip("/") for n in c.get("Names", [])),
         "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
-        "Size": "", "Mounts": "", "Networks": ",".join(
+        "Size": "", "Mounts": ",".join(
+            m.get("Name") or m.get("Source", "") if no_trunc else
+            _ellipsis(m.get("Name") or m.get("Source", ""), 15) for m in c.get("Mounts") or []),
+        "Networks": ",".join(
             (c.get("NetworkSettings") or {}).get("Networks") or {}),
     }
 

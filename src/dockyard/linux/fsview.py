@@ -2,7 +2,8 @@
 
 The child unshares a private mount namespace, builds Docker's view of the container there
 (its overlay; /etc/hostname, hosts and resolv.conf bind-mounted from the container's
-directory; none of the runtime's /proc, /sys, /dev)
+directory; the user's bind mounts, read-only ones read-only; none of the runtime's /proc,
+/sys, /dev, nor its tmpfs mounts, which Docker's cp does not see either)
 and chroots into it, so the kernel resolves every path, symlink and '..' inside the
 container's root: no path the function touches can name a host file. Nothing in the child
 may import a module or look up a user (NSS would load the container's libraries):
@@ -55,41 +56,77 @@ def _close_other_fds(keep: set[int]) -> None:
     os.closerange(previous + 1, 65536)
 
 
-def _attach_mounts(rootfs: str, mounts: list[tuple[str, str]]) -> None:
-    """Bind-mount each host (source, target) of the view: a file or directory onto a target
-    of the same kind inside rootfs. Targets are opened chrooted (the kernel resolves the
-    container's symlinks inside its root) and mounted through /proc/self/fd, so a symlink
-    swapped in meanwhile cannot redirect the mount to a host path."""
+@dataclass
+class Bind:
+    """A host path bind-mounted into the view. User binds (`user`) follow the container's
+    symlinks to their target (inside its root, as the runtime's mount does) and make a
+    missing target, as Docker's cp does; the network files only cover what is there."""
+    source: str
+    target: str
+    readonly: bool = False
+    user: bool = False
+
+
+def _open_target(bind: Bind, source_fd: int) -> int | None:
+    """Open (chrooted) the target a bind covers, or None when it has nothing to cover."""
+    source_dir = stat.S_ISDIR(os.fstat(source_fd).st_mode)
+    if bind.user and not os.path.lexists(bind.target):
+        if source_dir:
+            os.makedirs(bind.target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(bind.target), exist_ok=True)
+            os.close(os.open(bind.target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if bind.user else os.O_NOFOLLOW)
+    try:
+        fd = os.open(bind.target, flags)
+    except OSError:
+        return None             # missing (or a dangling symlink): nothing to cover
+    kind = stat.S_IFMT(os.fstat(fd).st_mode)
+    if kind != stat.S_IFMT(os.fstat(source_fd).st_mode) or \
+            kind not in (stat.S_IFDIR, stat.S_IFREG):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _attach_mounts(rootfs: str, binds: list[Bind]) -> None:
+    """Bind-mount each host source of the view onto a target of the same kind inside
+    rootfs. Targets are opened chrooted (the kernel resolves the container's symlinks inside
+    its root) and mounted through /proc/self/fd, so a symlink swapped in meanwhile cannot
+    redirect the mount to a host path. Read-only binds are then remounted read-only through
+    a descriptor of the new mount's root, opened chrooted again."""
     host_root = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    sources = {src: os.open(src, os.O_PATH | os.O_CLOEXEC) for src, _ in mounts
-               if os.path.exists(src)}
+    sources = {b.source: os.open(b.source, os.O_PATH | os.O_CLOEXEC) for b in binds
+               if os.path.exists(b.source)}
     os.chroot(rootfs)
     pairs = []
-    for source, target in mounts:
-        if source not in sources:
-            continue
-        try:
-            fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            continue            # missing (or a dangling symlink): nothing to cover
-        kind = stat.S_IFMT(os.fstat(fd).st_mode)
-        if kind != stat.S_IFMT(os.fstat(sources[source]).st_mode) or \
-                kind not in (stat.S_IFDIR, stat.S_IFREG):
-            os.close(fd)
-            continue
-        pairs.append((sources[source], fd))
+    for bind in binds:
+        if bind.source in sources:
+            fd = _open_target(bind, sources[bind.source])
+            if fd is not None:
+                pairs.append((bind, sources[bind.source], fd))
     os.fchdir(host_root)
     os.chroot(".")          # back at the host's root, still in the private namespace
-    for source_fd, fd in pairs:
+    for bind, source_fd, fd in pairs:
         syscalls.mount(f"/proc/self/fd/{source_fd}", f"/proc/self/fd/{fd}", None,
-                       syscalls.MS_BIND)
+                       syscalls.MS_BIND | (syscalls.MS_REC if bind.user else 0))
         os.close(fd)
+    readonly = [b for b, _, _ in pairs if b.readonly]
+    if readonly:
+        os.chroot(rootfs)
+        roots = [os.open(b.target, os.O_PATH | os.O_CLOEXEC) for b in readonly]
+        os.fchdir(host_root)
+        os.chroot(".")
+        for fd in roots:
+            syscalls.mount(None, f"/proc/self/fd/{fd}", None, syscalls.MS_BIND |
+                           syscalls.MS_REMOUNT | syscalls.MS_RDONLY)
+            os.close(fd)
     for fd in sources.values():
         os.close(fd)
     os.close(host_root)
 
 
-def spawn(job: Job, *, rootfs: str, overlay: str = "", mounts: list[tuple[str, str]] = (),
+def spawn(job: Job, *, rootfs: str, overlay: str = "", mounts: list[Bind] = (),
           child_reads: bool = False) -> View:  # type: ignore[assignment]
     """Fork a child that runs job(report, data_fd) chrooted into the container's rootfs, in
     a private mount namespace of its own: `overlay` (mount options) is mounted at rootfs

@@ -122,6 +122,21 @@ def with_bind_files(files: dict[str, str], readonly_root: bool) -> SpecOpt:
     return opt
 
 
+def with_mounts(mounts: list[dict[str, Any]]) -> SpecOpt:
+    """The user's binds and tmpfs mounts (-v, --mount, --tmpfs), already in OCI form: each
+    replaces a default mount at the same destination, and parents go before children (as
+    Docker sorts them), so `/a` never covers `/a/b`."""
+    def opt(spec: dict[str, Any]) -> None:
+        if not mounts:
+            return
+        taken = {m["destination"] for m in mounts}
+        ordered = sorted(mounts, key=lambda m: len([p for p in m["destination"].split("/")
+                                                    if p]))
+        spec["mounts"] = [m for m in spec["mounts"] if m["destination"] not in taken] + \
+            [dict(m, options=list(m["options"])) for m in ordered]
+    return opt
+
+
 def with_init(init_binary: str | None) -> SpecOpt:
     """`--init`: a tiny init at PID 1 (bind-mounted where Docker puts docker-init)."""
     def opt(spec: dict[str, Any]) -> None:
@@ -276,9 +291,11 @@ def with_resources(hc: dict[str, Any], cgroups_path: str) -> SpecOpt:
 
 def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootfs: str,
                cgroups_path: str, files: dict[str, str],
-               init_binary: str | None = None) -> dict[str, Any]:
+               init_binary: str | None = None,
+               mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The container's config.json. `container` is its record (Config, HostConfig, Path,
-    Args); user names are resolved in `rootfs`, which must be mounted."""
+    Args); user names are resolved in `rootfs`, which must be mounted. `mounts` are the
+    user's binds and tmpfs mounts in OCI form (engine/containers/mounts.py)."""
     config = container["Config"]
     hc = container["HostConfig"]
     uid, gid, groups, home = resolve_user(rootfs, config.get("User") or "",
@@ -301,6 +318,7 @@ def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootf
         with_default_mounts(int(hc.get("ShmSize") or 64 * 1024 * 1024),
                             bool(hc.get("Privileged"))),
         with_bind_files(files, bool(hc.get("ReadonlyRootfs"))),
+        with_mounts(mounts or []),
         with_init(init_binary if hc.get("Init") else None),
         with_capabilities(hc.get("CapAdd") or [], hc.get("CapDrop") or [],
                           bool(hc.get("Privileged"))),

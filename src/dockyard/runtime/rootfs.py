@@ -15,7 +15,11 @@ _FLAGS = {"ro": syscalls.MS_RDONLY, "nosuid": syscalls.MS_NOSUID, "nodev": sysca
           "noexec": syscalls.MS_NOEXEC, "strictatime": syscalls.MS_STRICTATIME,
           "noatime": syscalls.MS_NOATIME, "bind": syscalls.MS_BIND,
           "rbind": syscalls.MS_BIND | syscalls.MS_REC}
-_IGNORED = {"rw", "relatime", "private", "rprivate", "shared", "rshared", "slave", "rslave"}
+# Flags that only clear a default (we start from none), and propagation (applied apart).
+_IGNORED = {"rw", "relatime", "exec", "suid", "dev", "atime", "diratime", "async",
+            "private", "rprivate", "shared", "rshared", "slave", "rslave"}
+_PROPAGATION = {"private": syscalls.MS_PRIVATE, "shared": syscalls.MS_SHARED,
+                "slave": syscalls.MS_SLAVE}
 
 _DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
             ("urandom", 1, 9), ("tty", 5, 0)]
@@ -61,11 +65,19 @@ def mount_all(rootfs: str, spec: dict[str, Any], cgroups: CgroupManager) -> None
             if flags & syscalls.MS_RDONLY:
                 syscalls.mount(None, target, None,
                                syscalls.MS_BIND | syscalls.MS_REMOUNT | (flags & ~syscalls.MS_REC))
+            _set_propagation(target, m.get("options") or [])
             continue
         _ensure_target(target, None)
         syscalls.mount(m.get("source") or kind, target, kind, flags, data or None)
         if m["destination"] == "/dev":
             _populate_dev(target)
+
+
+def _set_propagation(target: str, options: list[str]) -> None:
+    """A bind's propagation (`rprivate` unless the spec says otherwise, as Docker)."""
+    mode = next((o for o in options if o.lstrip("r") in _PROPAGATION), "rprivate")
+    flag = _PROPAGATION[mode.lstrip("r")] | (syscalls.MS_REC if mode.startswith("r") else 0)
+    syscalls.mount(None, target, None, flag)
 
 
 def _mount_cgroup(target: str, flags: int, cgroups: CgroupManager) -> None:

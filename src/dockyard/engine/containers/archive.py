@@ -40,11 +40,35 @@ async def _run(service: ContainerService, container: Container, job: fsview.Job,
     if not os.path.ismount(container.rootfs):
         overlay = service.images.prepare_rw(container.id, container.record["Image"]).options()
     record = container.record
-    mounts = [(record[key], target) for key, target in (
+    mounts = [fsview.Bind(record[key], target) for key, target in (
         ("HostnamePath", "/etc/hostname"), ("HostsPath", "/etc/hosts"),
         ("ResolvConfPath", "/etc/resolv.conf")) if record.get(key)]
+    mounts += [fsview.Bind(m["Source"], m["Destination"], not m.get("RW", True), user=True)
+               for m in _binds(container)]
     return fsview.spawn(job, rootfs=container.rootfs, overlay=overlay, mounts=mounts,
                         child_reads=child_reads)
+
+
+def _binds(container: Container) -> list[dict[str, Any]]:
+    """The container's bind mounts (inspect's `Mounts`), parents first as the runtime
+    mounts them."""
+    binds = [m for m in container.record.get("Mounts") or [] if m.get("Type") == "bind"]
+    return sorted(binds, key=lambda m: len([p for p in m["Destination"].split("/") if p]))
+
+
+def _writable(target: str, binds: list[tuple[str, bool]], read_only_root: bool) -> None:
+    """Docker's rule for PUT: a path inside a bind follows the bind's RW (then a read-only
+    rootfs does not matter), anything else the rootfs. Runs chrooted in the view, where the
+    bind destinations resolve as the container's own paths."""
+    inside = [(os.path.realpath(dest), rw) for dest, rw in binds]
+    inside = [(dest, rw) for dest, rw in inside
+              if target == dest or target.startswith(dest.rstrip("/") + "/")]
+    if inside:
+        if not max(inside, key=lambda item: len(item[0]))[1]:
+            raise InvalidParameter("mounted volume is marked read-only")
+        return
+    if read_only_root:
+        raise InvalidParameter("container rootfs is marked read-only")
 
 
 async def _close(view: fsview.View, kill: bool = False) -> None:
@@ -146,14 +170,13 @@ def _passwd_owner(user: str) -> tuple[int, int]:
     return uid, gid
 
 
-def _extract_job(path: str, read_only: bool, owner_user: str | None,
-                 no_overwrite_dir_nondir: bool) -> fsview.Job:
+def _extract_job(path: str, read_only: bool, binds: list[tuple[str, bool]],
+                 owner_user: str | None, no_overwrite_dir_nondir: bool) -> fsview.Job:
     def job(report: fsview.Report, fd: int) -> None:
         target = cppaths.preserve_trailing(os.path.realpath(posixpath.join("/", path)), path)
         if not stat.S_ISDIR(os.lstat(target).st_mode):
             raise InvalidParameter("extraction point is not a directory")
-        if read_only:
-            raise InvalidParameter("container rootfs is marked read-only")
+        _writable(os.path.normpath(target), binds, read_only)
         options = tarsafe.UnpackOptions(strict_names=True,
                                         no_overwrite_dir_nondir=no_overwrite_dir_nondir)
         if owner_user:
@@ -176,7 +199,8 @@ async def extract_to_dir(service: ContainerService, ref: str, path: str,
                          no_overwrite_dir_nondir: bool = False) -> None:
     container = service.get(ref)
     owner = (container.config.get("User") or None) if copy_uid_gid else None
-    job = _extract_job(path, bool(container.host_config.get("ReadonlyRootfs")), owner,
+    binds = [(m["Destination"], bool(m.get("RW", True))) for m in _binds(container)]
+    job = _extract_job(path, bool(container.host_config.get("ReadonlyRootfs")), binds, owner,
                        no_overwrite_dir_nondir)
     view = await _run(service, container, job, child_reads=True)
     complete = False

@@ -160,5 +160,5 @@ class Container:
             "Labels": self.config.get("Labels") or {}, "State": self.state["Status"],
             "Status": self.status_text(), "HostConfig": {"NetworkMode": network_mode},
             "NetworkSettings": {"Networks": self.record["NetworkSettings"]["Networks"]},
-            "Mounts": [],
+            "Mounts": self.record.get("Mounts") or [],
         }

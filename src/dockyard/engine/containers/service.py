@@ -15,7 +15,7 @@ from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
-from . import health, monitor, names, options, restart
+from . import health, monitor, mounts, names, options, restart
 from .execs import ExecManager
 from .model import RECORD_FILE, Container, fresh_state
 
@@ -82,6 +82,7 @@ class ContainerService:
                                                     self.default_log_config)
         from ...oci.spec import validate
         validate(host_config)
+        mount_points = mounts.mount_points(host_config)
         host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
         config = options.merge_config(config, image.config)
@@ -108,7 +109,7 @@ class ContainerService:
             "Name": "/" + name, "RestartCount": 0, "Driver": "overlay2", "Platform": "linux",
             "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
             "HostConfig": host_config, "GraphDriver": {"Name": "overlay2", "Data": {}},
-            "Mounts": [], "Config": config,
+            "Mounts": mount_points, "Config": config,
             "NetworkSettings": {
                 "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
                 "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
@@ -170,13 +171,16 @@ class ContainerService:
                                     overlay.options())
             mounted = True
             self._write_etc_files(container)
+            user_mounts = mounts.parse_all(hc)
+            await asyncio.to_thread(mounts.prepare_sources, user_mounts)
             image = self.images.resolve(container.record["Image"])
             spec = build_spec({**container.record, "Id": container.id}, image.config,
                               rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
                               files={"/etc/hostname": container.record["HostnamePath"],
                                      "/etc/hosts": container.record["HostsPath"],
                                      "/etc/resolv.conf": container.record["ResolvConfPath"]},
-                              init_binary=launcher.INIT_BINARY)
+                              init_binary=launcher.INIT_BINARY,
+                              mounts=[m.oci() for m in user_mounts])
             rows, cols = (list(hc.get("ConsoleSize") or []) + [0, 0])[:2]
             if container.config.get("Tty") and rows and cols:
                 spec["process"]["consoleSize"] = {"height": int(rows), "width": int(cols)}

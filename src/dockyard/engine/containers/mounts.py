@@ -1,0 +1,254 @@
+"""A container's bind and tmpfs mounts, from HostConfig.Binds, Mounts and Tmpfs.
+
+One parse with moby's rules and error texts serves create (validation, the inspect
+`Mounts` list), start (missing `-v` sources are made, the OCI mounts are built) and cp
+(binds seen through, read-only ones refused). Named and anonymous volumes are not built
+yet: named ones are refused; an anonymous one (`-v /path`) is just part of the rootfs.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import InvalidParameter
+
+DEFAULT_PROPAGATION = "rprivate"
+PROPAGATIONS = {"private", "rprivate", "shared", "rshared", "slave", "rslave"}
+_LABELS = {"z", "Z"}
+_TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev"]
+# tmpfs flags and their opposites (the last one given wins), and the data options.
+_TMPFS_FLAGS = {"ro": "rw", "rw": "ro", "exec": "noexec", "noexec": "exec", "suid": "nosuid",
+                "nosuid": "suid", "dev": "nodev", "nodev": "dev", "atime": "noatime",
+                "noatime": "atime", "diratime": "nodiratime", "nodiratime": "diratime",
+                "relatime": "norelatime", "norelatime": "relatime",
+                "strictatime": "nostrictatime", "nostrictatime": "strictatime",
+                "sync": "async", "async": "sync", "dirsync": "", "mand": "nomand",
+                "nomand": "mand"}
+_TMPFS_DATA = {"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"}
+VOLUMES_UNSUPPORTED = "volumes are not supported yet"
+
+
+@dataclass
+class MountSpec:
+    """One mount of the container (a bind or a tmpfs)."""
+    kind: str                       # "bind" | "tmpfs"
+    destination: str
+    source: str = ""
+    readonly: bool = False
+    propagation: str = ""
+    mode: str = ""                  # the -v mode text, as Docker shows it
+    recursive: bool = True
+    create_source: bool = False     # -v makes a missing host directory; --mount does not
+    tmpfs_options: list[str] = field(default_factory=list)
+    in_inspect: bool = True         # --tmpfs mounts are not MountPoints in Docker
+
+    def mount_point(self) -> dict[str, Any]:
+        """The entry of inspect's (and ps's) `Mounts`."""
+        return {"Type": self.kind, "Source": self.source, "Destination": self.destination,
+                "Mode": self.mode, "RW": not self.readonly, "Propagation": self.propagation}
+
+    def oci(self) -> dict[str, Any]:
+        """The OCI runtime spec entry (config.json `mounts`)."""
+        if self.kind == "tmpfs":
+            return {"destination": self.destination, "type": "tmpfs", "source": "tmpfs",
+                    "options": list(self.tmpfs_options)}
+        options = ["rbind" if self.recursive else "bind"]
+        if self.readonly:
+            options.append("ro")
+        options.append(self.propagation or DEFAULT_PROPAGATION)
+        return {"destination": self.destination, "type": "bind", "source": self.source,
+                "options": options}
+
+
+def _config_error(kind: str, message: str) -> InvalidParameter:
+    return InvalidParameter(f'invalid mount config for type "{kind}": {message}')
+
+
+def _check_target(kind: str, target: str) -> None:
+    if not target:
+        raise _config_error(kind, "field Target must not be empty")
+    if posixpath.normpath(target) == "/" and target.startswith("/"):
+        raise _config_error(kind, "invalid specification: destination can't be '/'")
+    if not target.startswith("/"):
+        raise _config_error(kind, f"invalid mount path: '{target}' mount path must be absolute")
+
+
+def _valid_mode(mode: str) -> bool:
+    counts = {"rw": 0, "label": 0, "propagation": 0, "copy": 0}
+    for part in mode.split(",") if mode else []:
+        key = ("rw" if part in ("rw", "ro") else "label" if part in _LABELS else
+               "propagation" if part in PROPAGATIONS else "copy" if part == "nocopy" else "")
+        if not key:
+            return False
+        counts[key] += 1
+        if counts[key] > 1:
+            return False
+    return True
+
+
+def parse_bind(raw: str) -> MountSpec | None:
+    """One `-v` entry (HostConfig.Binds), moby's linux parser. None for an anonymous
+    volume (`-v /path`), which is today just part of the container's rootfs."""
+    invalid = f"invalid volume specification: '{raw}'"
+    parts = raw.split(":", 3)
+    if not parts[0] or len(parts) > 3:
+        raise InvalidParameter(invalid)
+    mode = ""
+    if len(parts) == 1:
+        _wrap(invalid, lambda: _check_target("volume", parts[0]))
+        return None
+    if len(parts) == 2 and _valid_mode(parts[1]):
+        raise InvalidParameter(invalid)
+    source, target = parts[0], parts[1]
+    if len(parts) == 3:
+        mode = parts[2]
+    if not _valid_mode(mode):
+        raise InvalidParameter(f"invalid mode: {mode}")
+    if not source.startswith("/"):
+        raise InvalidParameter(f"{invalid}: {VOLUMES_UNSUPPORTED} (named volume \"{source}\"); "
+                               "use a bind mount of an absolute host path")
+    _wrap(invalid, lambda: _check_target("bind", target))
+    flags = mode.split(",") if mode else []
+    propagation = next((f for f in flags if f in PROPAGATIONS), DEFAULT_PROPAGATION)
+    return MountSpec("bind", posixpath.normpath(target), posixpath.normpath(source),
+                     readonly="ro" in flags, propagation=propagation, mode=mode,
+                     create_source=True)
+
+
+def _wrap(prefix: str, check: Any) -> None:
+    try:
+        check()
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"{prefix}: {exc.message}") from None
+
+
+def parse_mount(m: dict[str, Any]) -> MountSpec:
+    """One HostConfig.Mounts entry (`--mount`), with moby's validation."""
+    if not isinstance(m, dict):
+        raise InvalidParameter("invalid mount config: not an object")
+    kind = m.get("Type") or ""
+    target = m.get("Target") or ""
+    source = m.get("Source") or ""
+    readonly = bool(m.get("ReadOnly"))
+    _check_target(kind, target)
+    if kind == "volume":
+        raise _config_error(kind, f"{VOLUMES_UNSUPPORTED}; use type=bind with an absolute "
+                                  "host path")
+    if kind == "bind":
+        if not source:
+            raise _config_error(kind, "field Source must not be empty")
+        if m.get("VolumeOptions"):
+            raise _config_error(kind, "field VolumeOptions must not be specified")
+        if m.get("TmpfsOptions"):
+            raise _config_error(kind, "field TmpfsOptions must not be specified")
+        options = m.get("BindOptions") or {}
+        propagation = options.get("Propagation") or DEFAULT_PROPAGATION
+        if propagation not in PROPAGATIONS:
+            raise _config_error(kind, f"invalid propagation mode: {propagation}")
+        if not source.startswith("/"):
+            raise _config_error(kind, f"invalid mount path: '{source}' mount path must be "
+                                      "absolute")
+        if not os.path.exists(source):
+            raise _config_error(kind, f"bind source path does not exist: {source}")
+        return MountSpec("bind", posixpath.normpath(target), posixpath.normpath(source),
+                         readonly=readonly, propagation=propagation,
+                         recursive=not options.get("NonRecursive"))
+    if kind == "tmpfs":
+        if source:
+            raise _config_error(kind, "field Source must not be specified")
+        if m.get("BindOptions"):
+            raise _config_error(kind, "field BindOptions must not be specified")
+        options = m.get("TmpfsOptions") or {}
+        data = []
+        size = int(options.get("SizeBytes") or 0)
+        if size < 0:
+            raise _config_error(kind, "invalid tmpfs size")
+        if size:
+            data.append(f"size={_size_text(size)}")
+        if options.get("Mode"):
+            data.append(f"mode={int(options['Mode']) & 0o7777:o}")
+        if readonly:
+            data.append("ro")
+        return MountSpec("tmpfs", posixpath.normpath(target),
+                         tmpfs_options=merge_tmpfs_options(_TMPFS_DEFAULTS + data))
+    raise _config_error(kind, "mount type unknown")
+
+
+def _size_text(size: int) -> str:
+    for suffix, divisor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if size % divisor == 0:
+            return f"{size // divisor}{suffix}"
+    return str(size)
+
+
+def merge_tmpfs_options(options: list[str]) -> list[str]:
+    """Docker's merge: the last of a flag and its opposite, and of each data key, wins."""
+    seen: set[str] = set()
+    merged: list[str] = []
+    for option in reversed(options):
+        if not option or option == "defaults":
+            continue
+        if option in _TMPFS_FLAGS:
+            if option in seen or _TMPFS_FLAGS[option] in seen:
+                continue
+            seen.add(option)
+            merged.append(option)
+            continue
+        key, sep, _ = option.partition("=")
+        if not sep or key not in _TMPFS_DATA:
+            raise InvalidParameter(f'invalid tmpfs option ["{option}"]')
+        if key not in seen:
+            seen.add(key)
+            merged.append(option)
+    merged.reverse()
+    return merged
+
+
+def parse_tmpfs(destination: str, options: str) -> MountSpec:
+    """One HostConfig.Tmpfs entry (`--tmpfs /path:opts`): noexec,nosuid,nodev by default."""
+    if not destination.startswith("/"):
+        raise InvalidParameter(f"invalid mount path: '{destination}' mount path must be "
+                               "absolute")
+    if posixpath.normpath(destination) == "/":
+        raise InvalidParameter("invalid specification: destination can't be '/'")
+    extra = [o for o in (options or "").split(",") if o]
+    return MountSpec("tmpfs", posixpath.normpath(destination), in_inspect=False,
+                     tmpfs_options=merge_tmpfs_options(_TMPFS_DEFAULTS + extra))
+
+
+def parse_all(host_config: dict[str, Any]) -> list[MountSpec]:
+    """Every bind and tmpfs mount of the container, validated; duplicates refused."""
+    result: list[MountSpec] = []
+    binds = host_config.get("Binds") or []
+    mounts = host_config.get("Mounts") or []
+    tmpfs = host_config.get("Tmpfs") or {}
+    if not isinstance(binds, list) or not isinstance(mounts, list) or \
+            not isinstance(tmpfs, dict):
+        raise InvalidParameter("invalid mount config: Binds and Mounts must be lists, "
+                               "Tmpfs a map")
+    for raw in binds:
+        spec = parse_bind(str(raw))
+        if spec is not None:
+            result.append(spec)
+    result += [parse_mount(m) for m in mounts]
+    result += [parse_tmpfs(str(dest), str(opts or "")) for dest, opts in tmpfs.items()]
+    seen: set[str] = set()
+    for spec in result:
+        if spec.destination in seen:
+            raise InvalidParameter(f"Duplicate mount point: {spec.destination}")
+        seen.add(spec.destination)
+    return result
+
+
+def mount_points(host_config: dict[str, Any]) -> list[dict[str, Any]]:
+    """inspect's `Mounts`: binds and `--mount` entries (not `--tmpfs`), as Docker lists."""
+    return [m.mount_point() for m in parse_all(host_config) if m.in_inspect]
+
+
+def prepare_sources(specs: list[MountSpec]) -> None:
+    """At start, as Docker: a missing `-v` host path becomes a directory."""
+    for spec in specs:
+        if spec.kind == "bind" and spec.create_source and not os.path.exists(spec.source):
+            os.makedirs(spec.source, mode=0o755, exist_ok=True)
