@@ -263,3 +263,18 @@ def test_commit_diff_export_leave_binds_out(daemon: Daemon, runtime: str, tmp_pa
 def _cli(daemon: Daemon) -> list[str]:
     import sys
     return [sys.executable, "-m", "dockyard.cli"]
+
+
+def test_anonymous_volume_is_a_rootfs_directory(daemon: Daemon) -> None:
+    """Volumes are not built yet: `-v /path` (and an image's VOLUME) is a plain directory
+    of the container's rootfs, with no mount and nothing in inspect's Mounts."""
+    for run in (daemon.docker, daemon.cli):
+        name = _name()
+        result = run("run", "--name", name, "-v", "/anon/dir", "busybox", "sh", "-c",
+                     "test -d /anon/dir && grep -c ' /anon' /proc/mounts")
+        try:
+            assert result.stdout.strip() == "0", result.stderr
+            data = inspect(daemon, name)
+            assert data["Mounts"] == [] and "/anon/dir" in data["Config"]["Volumes"]
+        finally:
+            daemon.cli("rm", "-f", name)

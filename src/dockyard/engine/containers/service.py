@@ -173,6 +173,9 @@ class ContainerService:
             self._write_etc_files(container)
             user_mounts = mounts.parse_all(hc)
             await asyncio.to_thread(mounts.prepare_sources, user_mounts)
+            await asyncio.to_thread(mounts.make_directories, container.rootfs,
+                                    mounts.anonymous_volumes(hc, container.config,
+                                                             user_mounts))
             image = self.images.resolve(container.record["Image"])
             spec = build_spec({**container.record, "Id": container.id}, image.config,
                               rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
