@@ -278,3 +278,19 @@ def test_anonymous_volume_is_a_rootfs_directory(daemon: Daemon) -> None:
             assert data["Mounts"] == [] and "/anon/dir" in data["Config"]["Volumes"]
         finally:
             daemon.cli("rm", "-f", name)
+
+
+def test_mount_create_mountpoint_option(daemon: Daemon, docker_client, tmp_path) -> None:
+    """API 1.42's BindOptions.CreateMountpoint makes a missing --mount source."""
+    missing = tmp_path / "made"
+    api = docker_client.api
+    config = api.create_host_config(mounts=[
+        {"Type": "bind", "Source": str(missing), "Target": "/cm",
+         "BindOptions": {"CreateMountpoint": True}}])
+    cid = api.create_container("busybox", ["touch", "/cm/x"], host_config=config)["Id"]
+    try:
+        api.start(cid)
+        assert api.wait(cid)["StatusCode"] == 0
+        assert (missing / "x").exists()
+    finally:
+        api.remove_container(cid, force=True)

@@ -151,11 +151,12 @@ def parse_mount(m: dict[str, Any]) -> MountSpec:
         if not source.startswith("/"):
             raise _config_error(kind, f"invalid mount path: '{source}' mount path must be "
                                       "absolute")
-        if not os.path.exists(source):
+        create = bool(options.get("CreateMountpoint"))      # API 1.42's opt-in
+        if not create and not os.path.exists(source):
             raise _config_error(kind, f"bind source path does not exist: {source}")
         return MountSpec("bind", posixpath.normpath(target), posixpath.normpath(source),
                          readonly=readonly, propagation=propagation,
-                         recursive=not options.get("NonRecursive"))
+                         recursive=not options.get("NonRecursive"), create_source=create)
     if kind == "tmpfs":
         if source:
             raise _config_error(kind, "field Source must not be specified")
