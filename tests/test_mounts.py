@@ -294,3 +294,16 @@ def test_mount_create_mountpoint_option(daemon: Daemon, docker_client, tmp_path)
         assert (missing / "x").exists()
     finally:
         api.remove_container(cid, force=True)
+
+
+def test_relative_host_path_is_made_absolute(daemon: Daemon, tmp_path) -> None:
+    """As the docker CLI: `-v ./dir:/x` binds dir of the working directory."""
+    import sys
+    (tmp_path / "rel").mkdir()
+    for argv, name in ((["docker"], "by-docker"), ([sys.executable, "-m", "dockyard.cli"],
+                                                   "by-ours")):
+        result = subprocess.run([*argv, "run", "--rm", "-v", "./rel:/r", "busybox", "touch",
+                                 f"/r/{name}"], cwd=tmp_path, env=daemon.env(),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "rel" / name).exists()

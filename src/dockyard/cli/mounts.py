@@ -87,10 +87,20 @@ def parse_mount_flag(value: str) -> dict[str, Any]:
     return mount
 
 
+def _absolute_host_part(bind: str) -> str:
+    """As the docker CLI: a host part starting with "." is relative to the working
+    directory (anything else not absolute names a volume)."""
+    import os
+    host, _, rest = bind.partition(":")
+    if host.startswith(".") and not os.path.isabs(host):
+        return f"{os.path.abspath(host)}:{rest}"
+    return bind
+
+
 def apply(volumes: tuple[str, ...], mounts: list[dict[str, Any]], tmpfs: tuple[str, ...],
           body: dict[str, Any], host_config: dict[str, Any]) -> None:
     """Put the three flags into the create body (`mounts` parsed by parse_mount_flag)."""
-    binds = [v for v in volumes if ":" in v]
+    binds = [_absolute_host_part(v) for v in volumes if ":" in v]
     anonymous = {v: {} for v in volumes if ":" not in v}
     if binds:
         host_config["Binds"] = binds
