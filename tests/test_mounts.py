@@ -177,6 +177,11 @@ def test_inspect_and_ps_mounts(daemon: Daemon, tmp_path) -> None:
         ours = daemon.ok("ps", "-a", "--no-trunc", "--filter", f"name={name}",
                          "--format", "{{.Mounts}}").strip()
         assert shown == ours == ",".join([str(tmp_path)] * 3 + [""])
+        for value in (str(tmp_path), "/c"):
+            listed = daemon.docker("ps", "-aq", "--no-trunc", "--filter", f"volume={value}")
+            assert data["Id"] in listed.stdout.split(), listed.stderr
+        assert data["Id"] not in daemon.docker("ps", "-aq", "--no-trunc", "--filter",
+                                               "volume=/elsewhere").stdout
     finally:
         daemon.cli("rm", "-f", name)
 

@@ -501,6 +501,8 @@ class ContainerService:
                 return False
             if key == "ancestor" and not any(self._ancestor(c, v) for v in values):
                 return False
+            if key == "volume" and not _mount_names(c) & set(values):
+                return False
             if key in ("before", "since"):
                 other = self.get(values[0])
                 if key == "before" and not c.record["Created"] < other.record["Created"]:
@@ -584,6 +586,12 @@ def _endpoint(network: str) -> dict[str, Any]:
             "NetworkID": network, "EndpointID": "", "Gateway": "", "IPAddress": "",
             "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None}
+
+
+def _mount_names(c: Container) -> set[str]:
+    """What ps's `volume` filter matches: each mount's name (or source) and destination."""
+    mounts = c.record.get("Mounts") or []
+    return {m.get("Name") or m["Source"] for m in mounts} | {m["Destination"] for m in mounts}
 
 
 def _labels_match(c: Container, filters: dict[str, list[str]]) -> bool:
