@@ -152,6 +152,7 @@ class LayerReader:
         self._decomp: Any = None
         self._buf = bytearray()
         self._pos = 0
+        self._base = 0          # stream offset of _buf[0]
         self._eof = False
         self._queue: queue.Queue[Any] = queue.Queue(_READ_AHEAD)
         self._stop = False
@@ -224,9 +225,36 @@ class LayerReader:
         data = bytes(self._buf[self._pos:end])
         self._pos = end
         if self._pos >= (1 << 20):
+            self._base += self._pos
             del self._buf[:self._pos]
             self._pos = 0
         return data
+
+    # tell/seek let tarfile read this in its random-access mode, where it reads headers
+    # and data straight from here instead of copying them through its own stream buffer
+    # (that copying was a good part of the time the parsing thread holds the GIL).
+    def tell(self) -> int:
+        return self._base + self._pos
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Forward seeks read (and hash) what they skip; backward ones only within the
+        bytes still buffered, which is all tarfile's sequential reading needs."""
+        if whence == os.SEEK_CUR:
+            offset += self.tell()
+        elif whence != os.SEEK_SET:
+            raise OSError("LayerReader seeks from the start or the current position only")
+        if offset < self._base:
+            raise OSError("LayerReader cannot seek back that far")
+        if offset < self._base + self._pos:
+            self._pos = offset - self._base
+            return offset
+        while self.tell() < offset:
+            if not self.read(min(offset - self.tell(), 1 << 20)):
+                break
+        return self.tell()
 
     def drain(self) -> None:
         """Read (and hash) whatever tarfile left after the end-of-archive marker."""
@@ -373,7 +401,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
     target = os.path.abspath(target)
     reader = LayerReader(stream, sink)
     try:
-        archive = tarfile.open(fileobj=reader, mode="r|",  # type: ignore[call-overload]
+        archive = tarfile.open(fileobj=reader, mode="r:",  # type: ignore[call-overload]
                                errorlevel=2)
     except tarfile.ReadError as exc:
         reader.close()
