@@ -150,9 +150,9 @@ class LayerReader:
         self.size = 0
         self.compression = ""
         self._decomp: Any = None
-        self._buf = bytearray()
-        self._pos = 0
-        self._base = 0          # stream offset of _buf[0]
+        self._chunk = b""       # the decompressed chunk being read
+        self._pos = 0           # read position in it
+        self._base = 0          # stream offset of _chunk[0]
         self._eof = False
         self._queue: queue.Queue[Any] = queue.Queue(_READ_AHEAD)
         self._stop = False
@@ -203,32 +203,44 @@ class LayerReader:
         except BaseException as exc:  # noqa: BLE001 - raised again in the reading thread
             self._queue.put(exc)
 
-    def _fill(self, want: int) -> None:
+    def _next_chunk(self) -> bool:
+        """Move on to the producer's next chunk; False at the end of the stream."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._produce, daemon=True)
             self._thread.start()
-        while len(self._buf) - self._pos < want and not self._eof:
-            item = self._queue.get()
-            if item is None:
-                self._eof = True
-            elif isinstance(item, BaseException):
-                self._eof = True
+        if self._eof:
+            return False
+        item = self._queue.get()
+        if item is None or isinstance(item, BaseException):
+            self._eof = True
+            if item is not None:
                 raise item
-            else:
-                self._buf += item
+            return False
+        self._base += len(self._chunk)
+        self._chunk = item
+        self._pos = 0
+        return True
 
     def read(self, size: int | None = -1) -> bytes:
+        """Slices of the producer's chunks: one copy at most (none for a whole chunk)."""
         if size is None or size < 0:
             size = 1 << 62
-        self._fill(size)
-        end = min(len(self._buf), self._pos + size)
-        data = bytes(self._buf[self._pos:end])
-        self._pos = end
-        if self._pos >= (1 << 20):
-            self._base += self._pos
-            del self._buf[:self._pos]
-            self._pos = 0
-        return data
+        if self._pos >= len(self._chunk) and not self._next_chunk():
+            return b""
+        end = self._pos + size
+        if end <= len(self._chunk):
+            data = self._chunk[self._pos:end]
+            self._pos = end
+            return data
+        parts = [self._chunk[self._pos:]]
+        got = len(parts[0])
+        self._pos = len(self._chunk)
+        while got < size and self._next_chunk():
+            take = self._chunk[:size - got]
+            self._pos = len(take)
+            parts.append(take)
+            got += len(take)
+        return b"".join(parts)
 
     # tell/seek let tarfile read this in its random-access mode, where it reads headers
     # and data straight from here instead of copying them through its own stream buffer
@@ -246,15 +258,17 @@ class LayerReader:
             offset += self.tell()
         elif whence != os.SEEK_SET:
             raise OSError("LayerReader seeks from the start or the current position only")
-        if offset < self._base:
+        if offset < self._base:     # before the current chunk: gone
             raise OSError("LayerReader cannot seek back that far")
         if offset < self._base + self._pos:
             self._pos = offset - self._base
             return offset
-        while self.tell() < offset:
-            if not self.read(min(offset - self.tell(), 1 << 20)):
-                break
-        return self.tell()
+        while offset - self.tell() > len(self._chunk) - self._pos:
+            self._pos = len(self._chunk)
+            if not self._next_chunk():
+                return self.tell()
+        self._pos += offset - self.tell()
+        return offset
 
     def drain(self) -> None:
         """Read (and hash) whatever tarfile left after the end-of-archive marker."""
