@@ -41,7 +41,8 @@ WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
 _PARALLEL_MAX_FILE = 512 * 1024   # smaller regular files are written by worker threads
-_WRITER_QUEUE = 64
+_WRITER_BYTES = 32 << 20    # file data (plus a KB per entry) queued for the writer threads
+_ENTRY_COST = 1024
 _READ_AHEAD = 64              # decompressed chunks the producer may run ahead
 
 
@@ -320,11 +321,14 @@ class _Writers:
     creating inodes is the slow part of unpacking, and creations in different directories
     run in parallel in the kernel. A file goes to the worker its directory hashes to, so
     the entries of one directory stay in order. `pending` holds the paths not yet known to
-    be written; the applier flushes before anything that could depend on one of them."""
+    be written; the applier flushes before anything that could depend on one of them.
+    The queues are bounded by bytes, not entries, so that a run of files in one directory
+    (one writer) does not stop the parser from feeding the other writers."""
 
     def __init__(self, count: int) -> None:
-        self.queues: list[queue.Queue[Any]] = [queue.Queue(_WRITER_QUEUE)
-                                               for _ in range(count)]
+        self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in range(count)]
+        self.budget = threading.Condition()
+        self.queued = 0          # bytes queued, bounded by _WRITER_BYTES
         self.error: BaseException | None = None
         self.pending: set[str] = set()
         self.threads = [threading.Thread(target=self._run, args=(q,), daemon=True)
@@ -333,6 +337,11 @@ class _Writers:
             thread.start()
 
     def submit(self, path: str, data: bytes, member: tarfile.TarInfo) -> None:
+        cost = len(data) + _ENTRY_COST
+        with self.budget:
+            while self.queued and self.queued + cost > _WRITER_BYTES:
+                self.budget.wait()
+            self.queued += cost
         self.pending.add(path)
         self.queues[hash(os.path.dirname(path)) % len(self.queues)].put((path, data, member))
 
@@ -348,6 +357,10 @@ class _Writers:
                 if self.error is None:
                     self.error = exc
             finally:
+                if job is not None:
+                    with self.budget:
+                        self.queued -= len(job[1]) + _ENTRY_COST
+                        self.budget.notify()
                 jobs.task_done()
 
     def flush(self) -> None:
