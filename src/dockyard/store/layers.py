@@ -40,7 +40,7 @@ WHITEOUT_OPAQUE = ".wh..wh..opq"
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
-_PARALLEL_MAX_FILE = 512 * 1024   # smaller regular files are written by worker threads
+_PARALLEL_MAX_FILE = 4 << 20   # smaller regular files are written by worker threads
 _WRITER_BYTES = 32 << 20    # file data (plus a KB per entry) queued for the writer threads
 _ENTRY_COST = 1024
 _READ_AHEAD = 64              # decompressed chunks the producer may run ahead
