@@ -158,25 +158,28 @@ class _QueueReader:
         self.loop = loop
         self.on_read = on_read
         self.buffer = b""
+        self.offset = 0          # read position in buffer
         self.consumed = 0
         self.reported = 0.0
         self.eof = False
 
     def read(self, size: int = -1) -> bytes:
-        while not self.buffer and not self.eof:
+        while self.offset >= len(self.buffer) and not self.eof:
             item = asyncio.run_coroutine_threadsafe(self.queue.get(), self.loop).result()
             if item is None:
                 self.eof = True
             elif isinstance(item, BaseException):
                 raise item
             else:
-                self.buffer = item
+                self.buffer, self.offset = item, 0
         if size is None or size < 0:
             size = len(self.buffer)
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        # a slice from an offset: slicing off the head would copy the rest every time
+        data = self.buffer[self.offset:self.offset + size]
+        self.offset += len(data)
         self.consumed += len(data)
         now = time.monotonic()
-        if now - self.reported >= 0.1 or (self.eof and not self.buffer):
+        if now - self.reported >= 0.1 or (self.eof and self.offset >= len(self.buffer)):
             self.reported = now
             self.loop.call_soon_threadsafe(self.on_read, self.consumed)
         return data

@@ -40,8 +40,9 @@ WHITEOUT_OPAQUE = ".wh..wh..opq"
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _RAW_CHUNK = 64 * 1024        # bounded by decompression ratio: a chunk inflates to <= ~66 MB
-_PARALLEL_MAX_FILE = 512 * 1024   # smaller regular files are written by worker threads
-_WRITER_QUEUE = 64
+_PARALLEL_MAX_FILE = 4 << 20   # smaller regular files are written by worker threads
+_WRITER_BYTES = 32 << 20    # file data (plus a KB per entry) queued for the writer threads
+_ENTRY_COST = 1024
 _READ_AHEAD = 64              # decompressed chunks the producer may run ahead
 
 
@@ -150,8 +151,9 @@ class LayerReader:
         self.size = 0
         self.compression = ""
         self._decomp: Any = None
-        self._buf = bytearray()
-        self._pos = 0
+        self._chunk = b""       # the decompressed chunk being read
+        self._pos = 0           # read position in it
+        self._base = 0          # stream offset of _chunk[0]
         self._eof = False
         self._queue: queue.Queue[Any] = queue.Queue(_READ_AHEAD)
         self._stop = False
@@ -202,31 +204,72 @@ class LayerReader:
         except BaseException as exc:  # noqa: BLE001 - raised again in the reading thread
             self._queue.put(exc)
 
-    def _fill(self, want: int) -> None:
+    def _next_chunk(self) -> bool:
+        """Move on to the producer's next chunk; False at the end of the stream."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._produce, daemon=True)
             self._thread.start()
-        while len(self._buf) - self._pos < want and not self._eof:
-            item = self._queue.get()
-            if item is None:
-                self._eof = True
-            elif isinstance(item, BaseException):
-                self._eof = True
+        if self._eof:
+            return False
+        item = self._queue.get()
+        if item is None or isinstance(item, BaseException):
+            self._eof = True
+            if item is not None:
                 raise item
-            else:
-                self._buf += item
+            return False
+        self._base += len(self._chunk)
+        self._chunk = item
+        self._pos = 0
+        return True
 
     def read(self, size: int | None = -1) -> bytes:
+        """Slices of the producer's chunks: one copy at most (none for a whole chunk)."""
         if size is None or size < 0:
             size = 1 << 62
-        self._fill(size)
-        end = min(len(self._buf), self._pos + size)
-        data = bytes(self._buf[self._pos:end])
-        self._pos = end
-        if self._pos >= (1 << 20):
-            del self._buf[:self._pos]
-            self._pos = 0
-        return data
+        if self._pos >= len(self._chunk) and not self._next_chunk():
+            return b""
+        end = self._pos + size
+        if end <= len(self._chunk):
+            data = self._chunk[self._pos:end]
+            self._pos = end
+            return data
+        parts = [self._chunk[self._pos:]]
+        got = len(parts[0])
+        self._pos = len(self._chunk)
+        while got < size and self._next_chunk():
+            take = self._chunk[:size - got]
+            self._pos = len(take)
+            parts.append(take)
+            got += len(take)
+        return b"".join(parts)
+
+    # tell/seek let tarfile read this in its random-access mode, where it reads headers
+    # and data straight from here instead of copying them through its own stream buffer
+    # (that copying was a good part of the time the parsing thread holds the GIL).
+    def tell(self) -> int:
+        return self._base + self._pos
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Forward seeks read (and hash) what they skip; backward ones only within the
+        bytes still buffered, which is all tarfile's sequential reading needs."""
+        if whence == os.SEEK_CUR:
+            offset += self.tell()
+        elif whence != os.SEEK_SET:
+            raise OSError("LayerReader seeks from the start or the current position only")
+        if offset < self._base:     # before the current chunk: gone
+            raise OSError("LayerReader cannot seek back that far")
+        if offset < self._base + self._pos:
+            self._pos = offset - self._base
+            return offset
+        while offset - self.tell() > len(self._chunk) - self._pos:
+            self._pos = len(self._chunk)
+            if not self._next_chunk():
+                return self.tell()
+        self._pos += offset - self.tell()
+        return offset
 
     def drain(self) -> None:
         """Read (and hash) whatever tarfile left after the end-of-archive marker."""
@@ -278,11 +321,14 @@ class _Writers:
     creating inodes is the slow part of unpacking, and creations in different directories
     run in parallel in the kernel. A file goes to the worker its directory hashes to, so
     the entries of one directory stay in order. `pending` holds the paths not yet known to
-    be written; the applier flushes before anything that could depend on one of them."""
+    be written; the applier flushes before anything that could depend on one of them.
+    The queues are bounded by bytes, not entries, so that a run of files in one directory
+    (one writer) does not stop the parser from feeding the other writers."""
 
     def __init__(self, count: int) -> None:
-        self.queues: list[queue.Queue[Any]] = [queue.Queue(_WRITER_QUEUE)
-                                               for _ in range(count)]
+        self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in range(count)]
+        self.budget = threading.Condition()
+        self.queued = 0          # bytes queued, bounded by _WRITER_BYTES
         self.error: BaseException | None = None
         self.pending: set[str] = set()
         self.threads = [threading.Thread(target=self._run, args=(q,), daemon=True)
@@ -291,6 +337,11 @@ class _Writers:
             thread.start()
 
     def submit(self, path: str, data: bytes, member: tarfile.TarInfo) -> None:
+        cost = len(data) + _ENTRY_COST
+        with self.budget:
+            while self.queued and self.queued + cost > _WRITER_BYTES:
+                self.budget.wait()
+            self.queued += cost
         self.pending.add(path)
         self.queues[hash(os.path.dirname(path)) % len(self.queues)].put((path, data, member))
 
@@ -306,6 +357,10 @@ class _Writers:
                 if self.error is None:
                     self.error = exc
             finally:
+                if job is not None:
+                    with self.budget:
+                        self.queued -= len(job[1]) + _ENTRY_COST
+                        self.budget.notify()
                 jobs.task_done()
 
     def flush(self) -> None:
@@ -373,7 +428,7 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
     target = os.path.abspath(target)
     reader = LayerReader(stream, sink)
     try:
-        archive = tarfile.open(fileobj=reader, mode="r|",  # type: ignore[call-overload]
+        archive = tarfile.open(fileobj=reader, mode="r:",  # type: ignore[call-overload]
                                errorlevel=2)
     except tarfile.ReadError as exc:
         reader.close()
