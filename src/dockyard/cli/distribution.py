@@ -2,8 +2,9 @@
 as the docker CLI draws it, then the reference pulled (as `docker pull` prints it)."""
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 import click
 
@@ -60,21 +61,11 @@ def _canonical(name: str, all_tags: bool) -> str:
 def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None, quiet: bool,
          disable_content_trust: bool) -> None:
     """Download an image from a registry."""
-    from ..client.transport import APIError
-    from .jsonstream import StreamError
-
     if all_tags and ("@" in name or ":" in name.rsplit("/", 1)[-1]):
         print("tag can't be used with --all-tags/-a", file=sys.stderr)
         sys.exit(1)
-    try:
+    with _stream_errors():
         pull_image(_api(ctx), name, platform, all_tags, quiet)
-    except APIError as exc:
-        prefix = "" if exc.status == 0 else "Error response from daemon: "
-        print(f"{prefix}{exc.message}", file=sys.stderr)
-        sys.exit(1)
-    except StreamError as exc:
-        print(str(exc), file=sys.stderr)
-        sys.exit(1)
     print(_canonical(name, all_tags))
 
 
@@ -88,9 +79,8 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
          disable_content_trust: bool) -> None:
     """Upload an image to a registry."""
     from ..client import images as api_images
-    from ..client.transport import APIError
     from ..store import reference
-    from .jsonstream import StreamError, display
+    from .jsonstream import display
 
     repo, tag = reference.split_repo_tag(name)
     if all_tags and tag:
@@ -98,7 +88,7 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
         sys.exit(1)
     if not all_tags and not tag and "@" not in name:
         tag = "latest"
-    try:
+    with _stream_errors():
         messages = api_images.push_stream(_api(ctx), repo, tag, registry_auth(repo))
         if quiet:
             for message in messages:
@@ -106,6 +96,19 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
                     display([message])
         else:
             display(messages, sys.stdout)
+    if quiet:
+        print(name if tag is None else f"{repo}:{tag}")
+
+
+@contextlib.contextmanager
+def _stream_errors() -> Iterator[None]:
+    """The docker CLI's exit for a failed pull or push: the daemon's refusal before the
+    stream, or the error line that ended it, on stderr with status 1."""
+    from ..client.transport import APIError
+    from .jsonstream import StreamError
+
+    try:
+        yield
     except APIError as exc:
         prefix = "" if exc.status == 0 else "Error response from daemon: "
         print(f"{prefix}{exc.message}", file=sys.stderr)
@@ -113,8 +116,6 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
     except StreamError as exc:
         print(str(exc), file=sys.stderr)
         sys.exit(1)
-    if quiet:
-        print(name if tag is None else f"{repo}:{tag}")
 
 
 def register(cli: click.Group) -> None:
