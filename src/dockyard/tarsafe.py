@@ -211,6 +211,15 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
         os.lchown(path, uid, gid)
     if not member.issym():
         os.chmod(path, mode)          # after chown, which clears set-id bits
+    set_xattrs(path, member)
+    if not member.isdir():
+        utime(path, member.mtime)
+    return True
+
+
+def set_xattrs(path: str, member: tarfile.TarInfo) -> None:
+    """The entry's extended attributes, but never trusted.overlay.*: only whiteouts made by
+    dockyard itself may steer overlayfs."""
     for key, value in (member.pax_headers or {}).items():
         if not key.startswith("SCHILY.xattr."):
             continue
@@ -222,6 +231,3 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
                         follow_symlinks=False)
         except OSError:
             pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
-    if not member.isdir():
-        utime(path, member.mtime)
-    return True

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from ..errors import InvalidParameter
-from ..tarsafe import UnpackError, UnpackOptions, _extract_member, remove, resolve_parent, utime
+from ..tarsafe import (UnpackError, UnpackOptions, _extract_member, remove, resolve_parent,
+                       set_xattrs, utime)
 from ..tarsafe import clean_name  # noqa: F401 (re-exported)
 
 WHITEOUT_PREFIX = ".wh."
@@ -399,7 +400,7 @@ def _write_file(path: str, data: bytes, member: tarfile.TarInfo) -> None:
         if not owned or mode & 0o7000 or mode & _UMASK:
             os.fchmod(fd, mode)          # after chown, which clears set-id bits
         if member.pax_headers:
-            _set_xattrs(path, member)
+            set_xattrs(path, member)
         ns = int(member.mtime * 1_000_000_000)
         os.utime(fd, ns=(ns, ns))
     finally:
@@ -532,26 +533,12 @@ def _through(parent_rel: str, links: set[str]) -> bool:
     return False
 
 
-def _set_xattrs(path: str, member: tarfile.TarInfo) -> None:
-    for key, value in (member.pax_headers or {}).items():
-        if not key.startswith("SCHILY.xattr."):
-            continue
-        name = key[len("SCHILY.xattr."):]
-        if name.startswith("trusted.overlay."):
-            continue
-        try:
-            os.setxattr(path, name, value.encode("utf-8", "surrogateescape"),
-                        follow_symlinks=False)
-        except OSError:
-            pass          # e.g. user.* xattrs on symlinks, or a filesystem without them
-
-
 def _set_metadata(path: str, member: tarfile.TarInfo) -> None:
     """Owner, mode, xattrs and (but for directories, set last) the times of an entry."""
     os.lchown(path, member.uid, member.gid)
     if not member.issym():
         os.chmod(path, member.mode & 0o7777)      # after chown, which clears set-id bits
-    _set_xattrs(path, member)
+    set_xattrs(path, member)
     if not member.isdir():
         utime(path, member.mtime)
 
