@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import Conflict, DockyardError, InvalidParameter, NotFound
-from . import syscalls
+from . import forking, syscalls
 
 CLONE_NEWNS = syscalls.CLONE_NEWNS
 Report = Callable[[dict[str, Any]], None]
@@ -135,7 +135,7 @@ def spawn(job: Job, *, rootfs: str, overlay: str = "", mounts: list[Bind] = (),
     With child_reads the data pipe runs parent → child (uploads), otherwise child → parent."""
     status_r, status_w = os.pipe()
     data_r, data_w = os.pipe()
-    pid = os.fork()
+    pid = forking.fork()
     if pid == 0:  # pragma: no cover - runs in the forked child
         child_end = data_r if child_reads else data_w
         os.close(status_r)
@@ -146,7 +146,6 @@ def spawn(job: Job, *, rootfs: str, overlay: str = "", mounts: list[Bind] = (),
 
         code = 1
         try:
-            signal.set_wakeup_fd(-1)
             _close_other_fds({status_w, child_end})
             syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
             syscalls.unshare(CLONE_NEWNS)

@@ -8,7 +8,7 @@ import signal
 import socket
 from typing import Any, NoReturn
 
-from ..linux import syscalls
+from ..linux import forking, syscalls
 from . import RuntimeCreateError, console as terminal, namespaces, process, rootfs, seccomp
 from .cgroups import manager
 
@@ -40,7 +40,7 @@ class NativeRuntime:
         report_r, report_w = os.pipe()
         if namespaces.new_pid_namespace(spec):
             syscalls.unshare(syscalls.CLONE_NEWPID)
-        pid = os.fork()
+        pid = forking.fork()
         if pid == 0:  # pragma: no cover - the container init
             os.close(report_r)
             _init(spec, bundle, fifo, cgroups, (last_cap, available),
@@ -61,7 +61,7 @@ class NativeRuntime:
         report_r, report_w = os.pipe()
         if "pid" in ns_fds:
             syscalls.setns(ns_fds.pop("pid"), syscalls.CLONE_NEWPID)
-        pid = os.fork()
+        pid = forking.fork()
         if pid == 0:  # pragma: no cover - the exec'd process
             os.close(report_r)
             _exec_init(process_spec, ns_fds, cgroups, caps, (stdin_fd, stdout_fd, stderr_fd),

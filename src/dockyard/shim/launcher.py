@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..linux import syscalls
+from ..linux import forking, syscalls
 
 SHIM_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockyard-shim")
 INIT_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockyard-init")
@@ -67,7 +67,7 @@ def launch(create: CreateFn, monitor_id: str, *, log: LogSettings, exit_file: st
                  "--log-max-file", str(log.max_file)]
         if log.compress:
             argv.append("--log-compress")
-    pid0 = os.fork()
+    pid0 = forking.fork()
     if pid0 == 0:  # pragma: no cover - runs in the forked child
         _child(create, argv, report_r, report_w, (out_r, out_w, err_r, err_w), daemon_end,
                shim_end, stdin, tty)
