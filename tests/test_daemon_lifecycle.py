@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,33 @@ def test_old_daemon_shutdown_keeps_newer_socket() -> None:
         assert os.stat(old.sock).st_ino != old_ino
         old.stop()
         assert os.path.exists(old.sock)
+        assert not os.path.exists(_pidfile(old))   # its own pid file it does remove
         assert new.cli("version").returncode == 0
     finally:
         new.cleanup()
         old.cleanup()
+
+
+def test_shutdown_timeout_bounds_a_stuck_shutdown() -> None:
+    """An open `GET /events` stream keeps aiohttp's shutdown waiting; the watchdog ends the
+    daemon `shutdown-timeout` seconds after SIGTERM."""
+    base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
+    with open(os.path.join(base, "daemon.json"), "w") as f:
+        f.write('{"shutdown-timeout": 1}')
+    d = Daemon(base)
+    events = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        d.start()
+        events.settimeout(10)
+        events.connect(d.sock)
+        events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
+        assert events.recv(64).startswith(b"HTTP/1.1 200")
+        started = time.time()
+        d.proc.terminate()
+        code = d.proc.wait(20)
+        assert time.time() - started < 5
+        if code != 0:
+            assert "shutdown did not finish within 1s (shutdown-timeout)" in d.logs()
+    finally:
+        events.close()
+        d.cleanup()

@@ -71,6 +71,17 @@ def write_pidfile(path: str) -> None:
     atomic.write_bytes(path, f"{os.getpid()}".encode(), 0o644)
 
 
+def remove_own_pidfile(path: str) -> None:
+    """Unlink the pid file only while it names us: a newer daemon may have written its own."""
+    try:
+        with open(path) as f:
+            if f.read().strip() != str(os.getpid()):
+                return
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def socket_identity(path: str) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino

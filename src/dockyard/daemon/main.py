@@ -110,10 +110,7 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     await runner.cleanup()
     for path, identity in unix_sockets:
         lifecycle.remove_own_socket(path, identity)
-    try:
-        os.unlink(cfg.pidfile)
-    except FileNotFoundError:
-        pass
+    lifecycle.remove_own_pidfile(cfg.pidfile)
     # Everything is on disk; don't let a worker thread stuck in a kernel call (a process in
     # a frozen cgroup, say) keep the daemon from exiting.
     logging.shutdown()
