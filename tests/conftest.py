@@ -26,10 +26,10 @@ def _require_root() -> None:
 class Daemon:
     """One dockyardd with its own socket, data root, pid file and config file."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, sock: str | None = None) -> None:
         self.base = base
         self.root = os.path.join(base, "root")
-        self.sock = os.path.join(base, "d.sock")
+        self.sock = sock or os.path.join(base, "d.sock")
         self.host = f"unix://{self.sock}"
         self.config_file = os.path.join(base, "daemon.json")
         self.log_file = os.path.join(base, "daemon.log")

@@ -21,13 +21,15 @@ class DaemonConfig:
     log_level: str = "info"
     default_runtime: str = "dockyard"
     runtimes: dict[str, Any] = field(default_factory=dict)
+    shutdown_timeout: float = 15.0
     raw: dict[str, Any] = field(default_factory=dict)
 
 
 _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-runtime",
                "runtimes", "registry-mirrors", "insecure-registries", "log-driver", "log-opts",
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
-               "storage-driver", "exec-root", "experimental", "features", "group"}
+               "storage-driver", "exec-root", "experimental", "features", "group",
+               "shutdown-timeout"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:
@@ -62,6 +64,10 @@ def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfi
         ("debug" if cfg.debug else "info")
     cfg.default_runtime = data.get("default-runtime", "dockyard")
     cfg.runtimes = dict(data.get("runtimes") or {})
+    timeout = data.get("shutdown-timeout", 15)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise SystemExit(f"invalid shutdown-timeout {timeout!r}: want seconds >= 0")
+    cfg.shutdown_timeout = float(timeout)
     for key in ("registry-mirrors", "insecure-registries", "max-concurrent-downloads",
                 "max-concurrent-uploads"):
         if flags.get(key) is not None:       # the registry service reads them from raw

@@ -11,6 +11,7 @@ import stat
 import click
 
 from . import config as daemon_config
+from . import lifecycle
 
 log = logging.getLogger("dockyardd")
 
@@ -52,19 +53,6 @@ def main(hosts: tuple[str, ...], data_root: str | None, config_file: str | None,
     asyncio.run(_serve(cfg))
 
 
-def _write_pidfile(path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    try:
-        with open(path) as f:
-            old = int(f.read().strip() or 0)
-        if old and old != os.getpid() and os.path.exists(f"/proc/{old}"):
-            raise SystemExit(f"pid file found, ensure dockyardd is not running or delete {path}")
-    except (FileNotFoundError, ValueError):
-        pass
-    from ..linux import atomic
-    atomic.write_bytes(path, f"{os.getpid()}".encode(), 0o644)
-
-
 def _unix_listener(path: str) -> socket.socket:
     os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
     try:
@@ -89,18 +77,19 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     from ..api.server import make_app
     from .engine import Engine
 
-    _write_pidfile(cfg.pidfile)
+    lifecycle.lock_data_root(cfg.data_root)
+    lifecycle.write_pidfile(cfg.pidfile)
     engine = Engine(cfg)
     await engine.start()
     app = make_app(engine)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
-    unix_paths = []
+    unix_sockets: list[tuple[str, tuple[int, int]]] = []
     for host in cfg.hosts:
         if host.startswith("unix://"):
             path = host[len("unix://"):]
             site: web.BaseSite = web.SockSite(runner, _unix_listener(path))
-            unix_paths.append(path)
+            unix_sockets.append((path, lifecycle.socket_identity(path)))
         elif host.startswith("tcp://"):
             address = host[len("tcp://"):]
             hostname, _, port = address.rpartition(":")
@@ -116,17 +105,12 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     log.info("dockyardd started (data root %s)", cfg.data_root)
     await stop.wait()
     log.info("shutting down; containers keep running (live restore)")
+    lifecycle.start_shutdown_watchdog(cfg.shutdown_timeout)
     await engine.stop()
     await runner.cleanup()
-    for path in unix_paths:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-    try:
-        os.unlink(cfg.pidfile)
-    except FileNotFoundError:
-        pass
+    for path, identity in unix_sockets:
+        lifecycle.remove_own_socket(path, identity)
+    lifecycle.remove_own_pidfile(cfg.pidfile)
     # Everything is on disk; don't let a worker thread stuck in a kernel call (a process in
     # a frozen cgroup, say) keep the daemon from exiting.
     logging.shutdown()
