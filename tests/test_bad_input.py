@@ -99,6 +99,31 @@ def test_wrong_type_is_400(daemon: Any, running: str, path: str, body: Any,
     assert answer["message"] == PREFIX + message
 
 
+@pytest.mark.parametrize("path,body,message", [
+    ("/containers/create", {"Image": "busybox", "HostConfig": {"CpusetCpus": " "}},
+     "Invalid value   for cpuset cpus"),
+    ("/containers/{cid}/update", {"CpusetCpus": "0-"}, "Invalid value 0- for cpuset cpus"),
+    ("/containers/{cid}/update", {"CpusetMems": "4096"},
+     "Requested Memory nodes are not available - requested 4096, available: "),
+])
+def test_bad_cpuset_is_400(daemon: Any, running: str, path: str, body: Any,
+                           message: str) -> None:
+    status, answer = post(daemon, path.format(cid=running), body)
+    assert status == 400, answer
+    assert answer["message"].startswith(message)
+
+
+def test_exec_cmd_as_string_runs_as_one_word(daemon: Any, running: str) -> None:
+    status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": "true"})
+    assert status == 201, answer
+    conn = _UnixConnection(daemon.sock)
+    conn.request("GET", f"/exec/{answer['Id']}/json")
+    details = json.loads(conn.getresponse().read())
+    conn.close()
+    assert (details["ProcessConfig"]["entrypoint"], details["ProcessConfig"]["arguments"]) \
+        == ("true", [])
+
+
 def test_null_fields_and_unknown_fields_are_accepted(daemon: Any) -> None:
     status, answer = post(daemon, "/containers/create",
                           {"Image": "busybox", "Env": None, "HostConfig": None,

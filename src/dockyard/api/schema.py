@@ -167,25 +167,36 @@ def _go_name(shape: Shape) -> str:
         else "map[string]" + _go_name(shape.value)
 
 
-def _walk(value: Any, shape: Shape, struct: str | None, path: list[str]) -> None:
+def _zero(shape: Shape) -> Any:
+    """What Go decodes a null list item or map value into (nil collections made empty)."""
+    if isinstance(shape, Scalar):
+        return shape.kind()
+    return {} if isinstance(shape, (Obj, MapOf)) else []
+
+
+def _walk(value: Any, shape: Shape, struct: str | None, path: list[str]) -> Any:
+    """Raise _Mismatch where Go's decoder would fail; return the value as Go would hold it:
+    a StrSlice string as a one-item list, null items of lists and maps as zero values."""
     if value is None:
-        return
+        return None
     if isinstance(shape, Scalar):
         _scalar(value, shape, struct, path)
     elif isinstance(shape, StrSlice):
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(item, str) or item is None for item in items):
             raise _Mismatch(_json_kind(value), "string", struct, path)
+        return ["" if item is None else item for item in items]
     elif isinstance(shape, ListOf):
         if not isinstance(value, list):
             raise _Mismatch(_json_kind(value), _go_name(shape), struct, path)
-        for item in value:
-            _walk(item, shape.item, struct, path)
+        value[:] = [_zero(shape.item) if item is None else _walk(item, shape.item, struct, path)
+                    for item in value]
     elif isinstance(shape, MapOf):
         if not isinstance(value, dict):
             raise _Mismatch(_json_kind(value), _go_name(shape), struct, path)
-        for item in value.values():
-            _walk(item, shape.value, struct, path)
+        for key, item in value.items():
+            value[key] = _zero(shape.value) if item is None else \
+                _walk(item, shape.value, struct, path)
     else:
         if not isinstance(value, dict):
             raise _Mismatch(_json_kind(value), shape.go, struct, path)
@@ -193,7 +204,8 @@ def _walk(value: Any, shape: Shape, struct: str | None, path: list[str]) -> None
         for key, item in value.items():
             name = key if key in shape.fields else lowered.get(key.lower())
             if name is not None:
-                _walk(item, shape.fields[name], shape.short, [*path, name])
+                value[key] = _walk(item, shape.fields[name], shape.short, [*path, name])
+    return value
 
 
 def _scalar(value: Any, shape: Scalar, struct: str | None, path: list[str]) -> None:
@@ -209,7 +221,8 @@ def _scalar(value: Any, shape: Scalar, struct: str | None, path: list[str]) -> N
 
 def check(body: Any, shape: Obj) -> None:
     """Raise InvalidParameter (400) as dockerd would if `body` does not decode into `shape`:
-    a JSON value other than an object or null, or a field of the wrong type."""
+    a JSON value other than an object or null, or a field of the wrong type. Normalises
+    `body` in place to what Go would decode (see _walk), so engines see one form."""
     try:
         _walk(body, shape, None, [])
     except _Mismatch as exc:
