@@ -163,7 +163,7 @@ def test_random_bodies_never_500(daemon: Any, running: str) -> None:
                ("/containers/{cid}/update", schema.UPDATE),
                ("/commit?container={cid}&pause=0", schema.COMMIT)]
     before = set(daemon.container_ids())
-    failures = []
+    failures, images = [], []
     for i in range(200):
         path, shape = targets[i % len(targets)]
         body = _value(rng, shape)
@@ -172,8 +172,12 @@ def test_random_bodies_never_500(daemon: Any, running: str) -> None:
         status, answer = post(daemon, path.format(cid=running), body)
         if status >= 500:
             failures.append((path, body, status, answer))
+        elif status == 201 and path.startswith("/commit"):
+            images.append(answer["Id"])
     for cid in set(daemon.container_ids()) - before:
         daemon.cli("rm", "-f", cid)
+    for image in images:
+        daemon.cli("rmi", image)
     assert not failures, failures[:5]
     assert daemon.proc is not None and daemon.proc.poll() is None
     assert post(daemon, "/containers/create", {"Image": 5})[0] == 400
