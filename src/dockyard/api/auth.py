@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import schema
 from .server import engine_of, read_json
 
 routes = web.RouteTableDef()
@@ -14,7 +15,9 @@ async def auth(request: web.Request) -> web.Response:
     from ..distribution.auth import AuthConfig
     from ..distribution.login import login
 
-    config = AuthConfig.from_json(await read_json(request) or {}, "invalid auth configuration")
+    body = await read_json(request)
+    schema.check(body, schema.AUTH)
+    config = AuthConfig.from_json(body or {}, "invalid auth configuration")
     insecure = engine_of(request).config.raw.get("insecure-registries") or []
     token = await login(config, insecure)
     return web.json_response({"Status": "Login Succeeded", "IdentityToken": token})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..engine.commit import commit as commit_container
-from ..errors import InvalidParameter
+from . import schema
 from .server import engine_of, qbool, read_json
 
 routes = web.RouteTableDef()
@@ -13,8 +13,7 @@ routes = web.RouteTableDef()
 @routes.post("/commit")
 async def commit(request: web.Request) -> web.Response:
     body = await read_json(request)
-    if body is not None and not isinstance(body, dict):
-        raise InvalidParameter("invalid container config: expected a JSON object")
+    schema.check(body, schema.COMMIT)
     query = request.query
     image_id = await commit_container(
         engine_of(request).containers, query.get("container", ""),

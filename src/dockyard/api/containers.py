@@ -14,7 +14,7 @@ from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
 from ..engine.timeutil import parse_timestamp
 from ..errors import InvalidParameter, NotImplemented_
-from . import hijack
+from . import hijack, schema
 from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
 routes = web.RouteTableDef()
@@ -35,6 +35,7 @@ async def list_containers(request: web.Request) -> web.Response:
 @routes.post("/containers/create")
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request)
+    schema.check(body, schema.CREATE)
     result = await _containers(request).create(body, request.query.get("name"))
     return web.json_response(result, status=201)
 
@@ -170,6 +171,7 @@ async def export(request: web.Request) -> web.StreamResponse:
 async def update(request: web.Request) -> web.Response:
     from ..engine.containers.update import update as apply_update
     body = await read_json(request)
+    schema.check(body, schema.UPDATE)
     return web.json_response(await apply_update(_containers(request),
                                                 request.match_info["id"], body))
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .. import detachkeys
 from ..errors import DockyardError
-from . import hijack
+from . import hijack, schema
 from .containers import tty_size
 from .server import engine_of, read_json
 
@@ -18,6 +18,7 @@ routes = web.RouteTableDef()
 @routes.post("/containers/{id}/exec")
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request)
+    schema.check(body, schema.EXEC)
     exec_id = engine_of(request).containers.execs.create(request.match_info["id"], body)
     return web.json_response({"Id": exec_id}, status=201)
 

@@ -1,6 +1,7 @@
 """Turning a create request into a container record: merging with the image, validating."""
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
 
@@ -86,12 +87,36 @@ def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
     if merged.get("Memory") and merged["Memory"] < 6 * 1024 * 1024:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
     if merged.get("NanoCpus"):
-        import os
         ncpu = os.cpu_count() or 1
         if merged["NanoCpus"] < 10_000_000 or merged["NanoCpus"] > ncpu * 1_000_000_000:
             raise InvalidParameter(f"Range of CPUs is from 0.01 to {ncpu}.00, as there are "
                                    f"only {ncpu} CPUs available")
+    _check_cpuset(merged.get("CpusetCpus"), "cpus", "CPUs")
+    _check_cpuset(merged.get("CpusetMems"), "mems", "Memory nodes")
     return merged
+
+
+def _check_cpuset(text: str | None, what: str, label: str) -> None:
+    """Docker's cpuset list check ("0-2,4", every index available): the kernel rejects others
+    with errors that would otherwise surface as a 500."""
+    if not text:
+        return
+    highest = -1
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()) or int(high or low) < int(low):
+            raise InvalidParameter(f"Invalid value {text} for cpuset {what}")
+        highest = max(highest, int(high or low))
+    available = f"0-{(os.cpu_count() or 1) - 1}"
+    if what == "mems":
+        try:
+            with open("/sys/devices/system/node/online") as f:
+                available = f.read().strip()
+        except OSError:
+            available = "0"
+    if highest > int(available.replace(",", "-").split("-")[-1]):
+        raise InvalidParameter(f"Requested {label} are not available - requested {text}, "
+                               f"available: {available}")
 
 
 def parse_signal(value: str | int | None, default: int = signal.SIGKILL) -> int:

@@ -1,0 +1,183 @@
+"""Bodies of the wrong shape answer 400 in Go's decoder wording, and odd values never 500:
+raw HTTP over the daemon's unix socket, so no client library tidies the bodies first."""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+from typing import Any, Iterator
+
+import pytest
+
+from dockyard.api import schema
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
+
+
+def post(daemon: Any, path: str, body: bytes | str | Any) -> tuple[int, Any]:
+    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    conn = _UnixConnection(daemon.sock)
+    try:
+        conn.request("POST", path, body=raw, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(data) if data else None
+    except json.JSONDecodeError:
+        return response.status, data
+
+
+@pytest.fixture(scope="module")
+def running(daemon: Any) -> Iterator[str]:
+    cid = daemon.ok("run", "-d", "busybox", "sleep", "300").strip()
+    yield cid
+    daemon.cli("rm", "-f", cid)
+
+
+PREFIX = "invalid JSON: json: cannot unmarshal "
+CASES = [
+    ("/containers/create", {"Image": 5},
+     "number into Go struct field CreateRequest.Image of type string"),
+    ("/containers/create", [1], "array into Go value of type container.CreateRequest"),
+    ("/containers/create", '"x"', "string into Go value of type container.CreateRequest"),
+    ("/containers/create", {"Image": "busybox", "Env": ["A=1", 2]},
+     "number into Go struct field CreateRequest.Env of type string"),
+    ("/containers/create", {"Image": "busybox", "Cmd": {"a": 1}},
+     "object into Go struct field CreateRequest.Cmd of type string"),
+    ("/containers/create", {"Image": "busybox", "Tty": "yes"},
+     "string into Go struct field CreateRequest.Tty of type bool"),
+    ("/containers/create", {"Image": "busybox", "Labels": {"a": 1}},
+     "number into Go struct field CreateRequest.Labels of type string"),
+    ("/containers/create", {"Image": "busybox", "HostConfig": 5},
+     "number into Go struct field CreateRequest.HostConfig of type container.HostConfig"),
+    ("/containers/create", {"Image": "busybox", "HostConfig": {"Memory": "1g"}},
+     "string into Go struct field HostConfig.HostConfig.Memory of type int64"),
+    ("/containers/create", {"Image": "busybox", "HostConfig": {"BlkioWeight": -1}},
+     "number -1 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16"),
+    ("/containers/create", {"Image": "busybox", "HostConfig": {"ShmSize": 1 << 70}},
+     f"number {1 << 70} into Go struct field HostConfig.HostConfig.ShmSize of type int64"),
+    ("/containers/create",
+     {"Image": "busybox", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": 80}]}}},
+     "number into Go struct field PortBinding.HostConfig.PortBindings.HostPort of type string"),
+    ("/containers/create",
+     {"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"n": {"Aliases": "a"}}}},
+     "string into Go struct field EndpointSettings.NetworkingConfig.EndpointsConfig.Aliases"
+     " of type []string"),
+    ("/commit?container={cid}", {"Labels": []},
+     "array into Go struct field Config.Labels of type map[string]string"),
+    ("/commit?container={cid}", [1], "array into Go value of type container.Config"),
+    ("/containers/{cid}/exec", {"Cmd": ["true"], "Tty": 1},
+     "number into Go struct field ExecOptions.Tty of type bool"),
+    ("/containers/{cid}/exec", "[1]", "array into Go value of type container.ExecOptions"),
+    ("/containers/{cid}/update", {"Memory": "x"},
+     "string into Go struct field UpdateConfig.Memory of type int64"),
+    ("/containers/{cid}/update", {"RestartPolicy": {"MaximumRetryCount": "3"}},
+     "string into Go struct field RestartPolicy.RestartPolicy.MaximumRetryCount of type int"),
+    ("/auth", {"username": 1},
+     "number into Go struct field AuthConfig.Username of type string"),
+    ("/auth", '"x"', "string into Go value of type registry.AuthConfig"),
+]
+
+
+@pytest.mark.parametrize("path,body,message", CASES)
+def test_wrong_type_is_400(daemon: Any, running: str, path: str, body: Any,
+                           message: str) -> None:
+    status, answer = post(daemon, path.format(cid=running), body)
+    assert status == 400, answer
+    assert answer["message"] == PREFIX + message
+
+
+@pytest.mark.parametrize("path,body,message", [
+    ("/containers/create", {"Image": "busybox", "HostConfig": {"CpusetCpus": " "}},
+     "Invalid value   for cpuset cpus"),
+    ("/containers/{cid}/update", {"CpusetCpus": "0-"}, "Invalid value 0- for cpuset cpus"),
+    ("/containers/{cid}/update", {"CpusetMems": "4096"},
+     "Requested Memory nodes are not available - requested 4096, available: "),
+])
+def test_bad_cpuset_is_400(daemon: Any, running: str, path: str, body: Any,
+                           message: str) -> None:
+    status, answer = post(daemon, path.format(cid=running), body)
+    assert status == 400, answer
+    assert answer["message"].startswith(message)
+
+
+def test_exec_cmd_as_string_runs_as_one_word(daemon: Any, running: str) -> None:
+    status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": "true"})
+    assert status == 201, answer
+    conn = _UnixConnection(daemon.sock)
+    conn.request("GET", f"/exec/{answer['Id']}/json")
+    details = json.loads(conn.getresponse().read())
+    conn.close()
+    assert (details["ProcessConfig"]["entrypoint"], details["ProcessConfig"]["arguments"]) \
+        == ("true", [])
+
+
+def test_null_fields_and_unknown_fields_are_accepted(daemon: Any) -> None:
+    status, answer = post(daemon, "/containers/create",
+                          {"Image": "busybox", "Env": None, "HostConfig": None,
+                           "NoSuchField": [1, {}], "cmd": "true"})
+    assert status == 201, answer
+    daemon.ok("rm", answer["Id"])
+
+
+_ODD = [0, -1, 1, -(1 << 63), 1 << 63, 1 << 70, 2 ** 31, 1.5, "", " ", "x", "-1", True, False,
+        None, [], [""], ["x", "y"], {}, {"": ""}, {"a": "b"}, [{}], "0:0", "/", "80/tcp"]
+
+
+def _value(rng: random.Random, shape: schema.Shape, depth: int = 0) -> Any:
+    """Mostly a value of the right kind (odd ones: empty, negative, huge), sometimes anything."""
+    if rng.random() < 0.25 or depth > 3:
+        return rng.choice(_ODD)
+    if isinstance(shape, schema.Scalar):
+        if shape.kind is int:
+            return rng.choice([0, -1, 1, -(1 << 63), (1 << 63) - 1, 4096, 1 << 40,
+                               shape.bounds[1], shape.bounds[0]])
+        return rng.choice(["", "x", "0", "none", "host", "/", ":", "a=b"]) \
+            if shape.kind is str else rng.choice([True, False])
+    if isinstance(shape, schema.StrSlice):
+        return rng.choice(["", "true", [], [""], ["true"], ["sh", "-c", "exit 3"]])
+    if isinstance(shape, schema.ListOf):
+        return [_value(rng, shape.item, depth + 1) for _ in range(rng.randint(0, 2))]
+    if isinstance(shape, schema.MapOf):
+        return {rng.choice(["", "a", "80/tcp", "/tmp"]): _value(rng, shape.value, depth + 1)
+                for _ in range(rng.randint(0, 2))}
+    names = rng.sample(sorted(shape.fields), min(len(shape.fields), rng.randint(0, 4)))
+    return {name: _value(rng, shape.fields[name], depth + 1) for name in names}
+
+
+def test_random_bodies_never_500(daemon: Any, running: str) -> None:
+    rng = random.Random(20261203)
+    targets = [("/containers/create", schema.CREATE), ("/containers/{cid}/exec", schema.EXEC),
+               ("/containers/{cid}/update", schema.UPDATE),
+               ("/commit?container={cid}&pause=0", schema.COMMIT)]
+    before = set(daemon.container_ids())
+    failures, images = [], []
+    for i in range(200):
+        path, shape = targets[i % len(targets)]
+        body = _value(rng, shape)
+        if isinstance(body, dict) and shape is schema.CREATE and rng.random() < 0.7:
+            body["Image"] = "busybox"
+        status, answer = post(daemon, path.format(cid=running), body)
+        if status >= 500:
+            failures.append((path, body, status, answer))
+        elif status == 201 and path.startswith("/commit"):
+            images.append(answer["Id"])
+    for cid in set(daemon.container_ids()) - before:
+        daemon.cli("rm", "-f", cid)
+    for image in images:
+        daemon.cli("rmi", image)
+    assert not failures, failures[:5]
+    assert daemon.proc is not None and daemon.proc.poll() is None
+    assert post(daemon, "/containers/create", {"Image": 5})[0] == 400
