@@ -125,3 +125,25 @@ def test_shutdown_timeout_bounds_a_stuck_shutdown() -> None:
     finally:
         events.close()
         d.cleanup()
+
+
+def test_shutdown_cancels_open_streams() -> None:
+    """With the default shutdown-timeout an open `GET /events` stream is cancelled after a
+    short grace: the daemon exits cleanly (code 0) well within the bound."""
+    d = Daemon(tempfile.mkdtemp(prefix="dy-", dir="/tmp"))
+    events = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        d.start()
+        events.settimeout(10)
+        events.connect(d.sock)
+        events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
+        assert events.recv(64).startswith(b"HTTP/1.1 200")
+        started = time.time()
+        assert d.proc is not None
+        d.proc.terminate()
+        assert d.proc.wait(20) == 0, d.logs()
+        assert time.time() - started < 5
+        assert not os.path.exists(d.sock)
+    finally:
+        events.close()
+        d.cleanup()

@@ -82,7 +82,11 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     engine = Engine(cfg)
     await engine.start()
     app = make_app(engine)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # At shutdown aiohttp waits this long for requests in flight (streams: events, logs -f,
+    # attach, a stop waiting for its container) before it cancels them; its default of 60 s
+    # would outlast shutdown-timeout.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=min(1.0, cfg.shutdown_timeout / 2))
     await runner.setup()
     unix_sockets: list[tuple[str, tuple[int, int]]] = []
     for host in cfg.hosts:
