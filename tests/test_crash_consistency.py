@@ -336,3 +336,72 @@ def test_kill_during_rm_force_of_a_running_container(own_daemon: Daemon) -> None
         return cid
 
     _removal(Sweep(own_daemon), "rm -f", prepare)
+
+
+# --- the check itself -------------------------------------------------------------------------
+def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon) -> None:
+    d = own_daemon
+    assert d.ok("system", "check") == "store is consistent\n"
+    d.ok("tag", "busybox", "keep:1")
+    cid, _ = _run_container(APIClient(d.host), "busybox", ["true"])
+    doomed = _data_image(Sweep(d), "doomed", layers=1, size=1024)
+    record = json.load(open(os.path.join(d.root, "image", "images", doomed[7:] + ".json")))
+    top = record["chain_ids"][-1][7:]
+    os.unlink(os.path.join(d.root, "overlay", top, "committed"))      # a layer half there
+    refs_file = os.path.join(d.root, "image", "repositories.json")
+    refs = json.load(open(refs_file))
+    refs["Repositories"]["ghost"] = {"ghost:latest": "sha256:" + "e" * 64}
+    json.dump(refs, open(refs_file, "w"))
+    os.makedirs(os.path.join(d.root, "overlay", ".tmp-123-abc", "diff"))
+    os.makedirs(os.path.join(d.root, "containers", "f" * 64, "bundle"))
+    os.unlink(os.path.join(d.root, "overlay", "containers", cid, "lower"))
+
+    result = d.cli("system", "check")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    expected = [
+        f"problem: image {doomed[7:19]}: layer 1 (chain ID sha256:{top}) is not unpacked",
+        f"problem: reference ghost:latest points to image {'e' * 12}, which has no record",
+        f"problem: container {cid[:12]}: its writable layer is missing or has no readable "
+        "`lower` record",
+        "orphan: overlay/.tmp-123-abc: temporary entry left by an interrupted operation",
+        f"orphan: containers/{'f' * 12}: directory without a record (a half-created or "
+        "half-removed container)",
+        f"orphan: overlay/{top}: half-unpacked layer (no committed marker)",
+    ]
+    for line in expected:
+        assert line in lines, (line, lines)
+    assert all(line.startswith(("problem: ", "orphan: ")) for line in lines)
+
+    api_containers.remove(APIClient(d.host), cid, force=True)
+    d.kill9()
+    d.start()     # drops the broken image and the stale reference, removes the leftovers
+    assert d.ok("system", "check") == "store is consistent\n"
+    tags = d.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert "keep:1" in tags and not any(t.startswith(("ghost", "doomed")) for t in tags)
+
+
+def test_check_is_quiet_while_operations_run(own_daemon: Daemon, busybox_tar: str,
+                                             tmp_path: Any) -> None:
+    """What an import, commit, create or rm in flight has not recorded yet is no finding."""
+    api = APIClient(own_daemon.host)
+    rootfs = _rootfs_tar(busybox_tar, str(tmp_path / "rootfs.tar"), 3 * MB)
+    stop = threading.Event()
+
+    def churn() -> None:
+        for n in range(3):
+            with open(rootfs, "rb") as f:
+                _stream_ok(api_images.import_image(api, f, f"churn:{n}"))
+            cid, _ = _run_container(api, f"churn:{n}", ["sh", "-c", "echo x > /f"])
+            api.post("/commit", {"container": cid, "repo": "churn", "tag": f"c{n}"})
+            api_containers.remove(api, cid, force=True)
+        stop.set()
+
+    thread, outcome = _run_in_thread(churn)
+    checks = 0
+    while not stop.is_set() and thread.is_alive():
+        assert store_check(api) == []
+        checks += 1
+    thread.join(60)
+    assert "error" not in outcome, outcome
+    assert checks >= 5 and store_check(api) == []
