@@ -1,4 +1,5 @@
-"""System endpoints: /_ping, /version, /info, /events."""
+"""System endpoints: /_ping, /version, /info, /system/df, /events, and dockyard's own
+/dockyard/check."""
 from __future__ import annotations
 
 import asyncio
@@ -78,6 +79,12 @@ def _disk_usage(engine: Any) -> dict[str, Any]:
         image["SharedSize"] = 0
     return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
             "Containers": containers, "Volumes": [], "BuildCache": []}
+
+
+@routes.get("/dockyard/check")
+async def store_check(request: web.Request) -> web.Response:
+    """dockyard's own: the store's consistency findings, [] when it is consistent."""
+    return web.json_response(await engine_of(request).check())
 
 
 @routes.get("/events")

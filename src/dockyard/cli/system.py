@@ -239,6 +239,21 @@ def prune(ctx: click.Context, all_: bool, force: bool, volumes: bool,
     print(f"Total reclaimed space: {human_size(reclaimed)}")
 
 
+@click.command(context_settings={"help_option_names": ["--help"]})
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Check that the store is consistent (dockyard's own)."""
+    from ..client.system import check as check_store
+
+    findings = check_store(_api(ctx))
+    if not findings:
+        print("store is consistent")
+        return
+    for finding in findings:
+        print(f"{finding['Kind']}: {finding['Message']}")
+    sys.exit(1)
+
+
 @click.group(context_settings={"help_option_names": ["--help"]})
 def system() -> None:
     """Manage dockyard."""
@@ -252,4 +267,5 @@ def register(cli: click.Group) -> None:
     system.add_command(events, "events")
     system.add_command(df, "df")
     system.add_command(prune, "prune")
+    system.add_command(check, "check")
     cli.add_command(system, "system")

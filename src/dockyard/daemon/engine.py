@@ -1,6 +1,7 @@
 """Wires the engine services together for one daemon instance."""
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import shutil
@@ -44,6 +45,12 @@ class Engine:
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+
+    async def check(self) -> list[dict[str, str]]:
+        """The store's consistency findings (GET /dockyard/check); containers being
+        created or removed right now are left out."""
+        findings = await asyncio.to_thread(self.images.check, self.containers.in_flight)
+        return [finding.to_json() for finding in findings]
 
     def info(self) -> dict[str, Any]:
         containers = self.containers.containers.values()

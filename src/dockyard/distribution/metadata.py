@@ -21,6 +21,12 @@ class BlobCache:
     def __init__(self, data_root: str) -> None:
         self.dir = os.path.join(data_root, "distribution", "layers")
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        for name in os.listdir(self.dir):
+            if name.startswith(".tmp-"):         # an atomic write a crash cut short
+                try:
+                    os.unlink(os.path.join(self.dir, name))
+                except OSError:
+                    pass
         self._lock = threading.Lock()
 
     def _path(self, diff_id: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 from .. import __version__
 from ..errors import Conflict, InvalidParameter, NotFound
 from ..store import archive, reference
+from ..store import check as store_check
 from ..store.changes import full_config
 from ..store.content import ContentStore
 from ..store.metadata import MetadataStore
@@ -167,12 +168,20 @@ class ImageService:
         for name in os.listdir(self.meta.dir):
             if name.startswith(".load-"):
                 shutil.rmtree(os.path.join(self.meta.dir, name), ignore_errors=True)
+        held = {info.get("image") for info in self.snapshots.list_rw().values()}
         for image_id, record in list(self.meta.images.items()):
             broken = not self.content.exists(image_id) or \
                 any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
             if broken:
                 log.warning("dropping image %s: its config or layers are missing", image_id)
                 self.meta.delete_image(image_id)
+            elif record.get("pending"):
+                if self.meta.refs_for(image_id) or image_id in held:
+                    self._settle(image_id)    # its operation got as far as naming it
+                else:
+                    log.warning("dropping image %s: the import, load, pull or commit that "
+                                "was recording it was interrupted", image_id)
+                    self.meta.delete_image(image_id)
         stale = [text for text, image_id in self.meta.refs.items()
                  if image_id not in self.meta.images or
                  self.meta.images[image_id].get("removed")]
@@ -181,6 +190,12 @@ class ImageService:
                 del self.meta.refs[text]
             self.meta.save_refs()
         self._collect()
+
+    def check(self, busy_containers: Any = frozenset()) -> list[store_check.Finding]:
+        """The store's consistency findings (store/check.py); what an import, load, pull or
+        commit in flight has not recorded yet is not reported."""
+        with self._lock:
+            return store_check.check(self.root, self._busy > 0, busy_containers)
 
     # --- events ---------------------------------------------------------------------------------
     def _emit(self, action: str, actor: str, name: str | None,
@@ -454,6 +469,7 @@ class ImageService:
         previous = self.meta.set_ref(target, image_id)
         record = dict(self.meta.images[image_id])
         record["last_tag_time"] = _now_rfc3339()
+        record.pop("pending", None)
         self.meta.put_image(record)
         self._emit("tag", image_id, target.familiar_string(), self._image(image_id).labels)
         return previous
@@ -729,7 +745,7 @@ class ImageService:
                     stream.close()
             config = archive.import_config(layer.diff_id, _now_rfc3339(), origin, message,
                                            changes, platform, __version__)
-            image_id = self._store_image(config, [layer.chain_id])
+            image_id = self._store_image(config, [layer.chain_id], pending=target is not None)
             with self._lock:
                 if target is not None:
                     self._set_tag(image_id, target)
@@ -756,7 +772,7 @@ class ImageService:
                 chains.append(layer.chain_id)
             rootfs["diff_ids"] = diff_ids
             targets = [reference.parse(t) for t in tags]
-            image_id = self._store_image(config, chains, parent)
+            image_id = self._store_image(config, chains, parent, pending=bool(targets))
             with self._lock:
                 for target in targets:
                     self._set_tag(image_id, target)
@@ -771,16 +787,25 @@ class ImageService:
         """Record a pulled image (config verified, layers unpacked) and point its tag and
         repo digest at it. Returns (image ID, whether a reference was created or moved)."""
         config = json.loads(config_raw)
-        image_id = self._store_image(config, chains, "", config_raw)
+        image_id = self._store_image(config, chains, "", config_raw, pending=True)
         changed = False
         with self._lock:
             for target in targets:
                 if self.meta.get_ref(target) != image_id:
                     self.meta.set_ref(target, image_id)
                     changed = True
+            self._settle(image_id)
             self._emit("pull", targets[0].familiar_string(), targets[0].familiar,
                        self._image(image_id).labels)
         return image_id, changed
+
+    def _settle(self, image_id: str) -> None:
+        """The image's references are written: it is no longer pending."""
+        record = self.meta.images.get(image_id)
+        if record is not None and record.get("pending"):
+            record = dict(record)
+            del record["pending"]
+            self.meta.put_image(record)
 
     def add_repo_digest(self, image_id: str, target: Reference) -> None:
         """After a push: the image is also known as name@digest (RepoDigests)."""
@@ -789,8 +814,10 @@ class ImageService:
                 self.meta.set_ref(target, image_id)
 
     def _store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
-                     raw: bytes | None = None) -> str:
-        """Config blob, then record (its layers must be unpacked already)."""
+                     raw: bytes | None = None, pending: bool = False) -> str:
+        """Config blob, then record (its layers must be unpacked already). A new record
+        is `pending` when references are to follow: one a crash leaves without them is an
+        interrupted operation's, dropped at the next start (see _recover)."""
         if raw is None:
             raw = json.dumps(config, separators=(",", ":")).encode()
         image_id = self.content.write(raw)
@@ -807,6 +834,8 @@ class ImageService:
                     "size": sum(self.snapshots.size(c) for c in chains),
                     "created": config.get("created") or _now_rfc3339(),
                     "last_tag_time": previous.get("last_tag_time", "")}
+                if pending:
+                    record["pending"] = True
                 self.meta.put_image(record)
             self._configs[image_id] = config
         return image_id
@@ -907,7 +936,8 @@ class ImageService:
             chains.append(info.chain_id)
             parent_chain = info.chain_id
         parent = item.parent if item.parent in self.meta.images else ""
-        image_id = self._store_image(config, chains, parent, item.config_raw)
+        image_id = self._store_image(config, chains, parent, item.config_raw,
+                                     pending=bool(targets))
         messages = []
         with self._lock:
             for target in targets:
@@ -917,6 +947,7 @@ class ImageService:
                                     f"renaming the old one with ID {previous} to empty string")
                 self.meta.set_ref(target, image_id)
                 messages.append(f"Loaded image: {target.familiar_string()}")
+            self._settle(image_id)
             if not targets:
                 messages.append(f"Loaded image ID: {image_id}")
             self._emit("load", image_id, image_id, self._image(image_id).labels)
@@ -940,3 +971,14 @@ class ImageService:
         with self._lock:
             self.snapshots.remove_rw(container_id)
             self._collect()
+
+    def remove_orphan_rw(self, containers: set[str]) -> None:
+        """At start-up: drop writable layers whose container is not in `containers` (a
+        create or rm was interrupted), then what only they kept."""
+        with self._lock:
+            orphans = [key for key in self.snapshots.list_rw() if key not in containers]
+            for key in orphans:
+                log.warning("removing writable layer %s: it belongs to no container", key[:12])
+                self.snapshots.remove_rw(key)
+            if orphans:
+                self._collect()

@@ -61,6 +61,7 @@ class Container:
         self.restart_task: asyncio.Future[None] | None = None   # a policy restart pending
         self.restart_delay = 0.0
         self.health_task: asyncio.Future[None] | None = None
+        self.dropped = False                       # record deleted: a removal is under way
         if not self.state["Running"]:
             self.exit_event.set()
 
@@ -103,7 +104,19 @@ class Container:
         return os.path.join(self.dir, "exit.json")
 
     def save(self) -> None:
-        atomic.write_json(os.path.join(self.dir, RECORD_FILE), self.record)
+        if not self.dropped:
+            atomic.write_json(os.path.join(self.dir, RECORD_FILE), self.record)
+
+    def drop_record(self) -> None:
+        """The commit point of a removal: with the record gone, what is left of the
+        container is named by nothing and goes at the next start; no later save brings the
+        record back."""
+        self.dropped = True
+        try:
+            os.unlink(os.path.join(self.dir, RECORD_FILE))
+        except FileNotFoundError:
+            return
+        atomic.fsync_dir(self.dir)
 
     # --- state transitions ------------------------------------------------------------------------
     def mark_running(self, pid: int) -> None:

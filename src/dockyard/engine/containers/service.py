@@ -15,7 +15,7 @@ from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
-from . import health, monitor, mounts, names, options, restart
+from . import health, leftovers, monitor, mounts, names, options, restart
 from .execs import ExecManager
 from .model import RECORD_FILE, Container, fresh_state
 
@@ -33,6 +33,8 @@ class ContainerService:
         self.events = events
         self.runtimes = runtimes
         self.containers: dict[str, Container] = {}
+        # containers being created or removed: their files are in flux (store check skips them)
+        self.in_flight: set[str] = set()
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
@@ -116,9 +118,12 @@ class ContainerService:
                 "Networks": {network: _endpoint(network)} if network else {},
             },
         }
-        os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
-        container = Container(record, directory)
+        # The record is written last: a crash before it leaves a directory and a writable
+        # layer no record names, which restore() removes.
+        self.in_flight.add(cid)
         try:
+            os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
+            container = Container(record, directory)
             overlay = self.images.prepare_rw(cid, image.id)
             record["GraphDriver"]["Data"] = {
                 "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
@@ -128,6 +133,8 @@ class ContainerService:
             self.images.remove_rw(cid)
             shutil.rmtree(directory, ignore_errors=True)
             raise
+        finally:
+            self.in_flight.discard(cid)
         self.containers[cid] = container
         self._names[name] = cid
         self._emit(container, "create")
@@ -424,9 +431,20 @@ class ContainerService:
         if container.state["Status"] == "removing":
             return
         container.state["Status"] = "removing"
-        self._unmount(container)
-        self.images.remove_rw(container.id)
-        await asyncio.to_thread(shutil.rmtree, container.dir, True)
+        await self._destroy(container)
+
+    async def _destroy(self, container: Container) -> None:
+        """Unmount, delete the record (the commit point), then the writable layer and the
+        directory: a crash after the record is gone leaves only unnamed files, which
+        restore() removes; a crash before it leaves the container as it was."""
+        self.in_flight.add(container.id)
+        try:
+            self._unmount(container)
+            container.drop_record()
+            self.images.remove_rw(container.id)
+            await asyncio.to_thread(shutil.rmtree, container.dir, True)
+        finally:
+            self.in_flight.discard(container.id)
         self.containers.pop(container.id, None)
         self._names.pop(container.name, None)
         container.removed_event.set()
@@ -535,7 +553,10 @@ class ContainerService:
 
     # --- daemon start-up: live restore ------------------------------------------------------------
     async def restore(self) -> None:
-        """Reload records; reconnect to monitors of running containers (live restore)."""
+        """Reload records; reconnect to monitors of running containers (live restore).
+        What a crash left of a create or rm (a directory or writable layer without a
+        record) is removed first."""
+        leftovers.remove_unrecorded(self.root, self.images)
         for cid in sorted(os.listdir(self.root)):
             path = os.path.join(self.root, cid, RECORD_FILE)
             try:
@@ -548,7 +569,7 @@ class ContainerService:
             self.containers[cid] = container
             self._names[container.name] = cid
             if container.state["Status"] == "removing":
-                await self.remove(cid)
+                await self._destroy(container)
                 continue
             if not container.running:
                 if restart.start_on_boot(container.host_config.get("RestartPolicy") or {},

@@ -1,0 +1,278 @@
+"""Store consistency check (`dockyard system check`): reads the data root as a restarted
+daemon would and reports what does not hold together.
+
+Two kinds of finding:
+- "problem": something named is missing or corrupt (a reference to an image without a
+  record, an image whose config blob or layers are missing, a container whose image or
+  writable layer is gone, an unreadable record). Such an image or container cannot be used.
+- "orphan": something nothing names (a half-unpacked layer, a temp dir or file, a blob or
+  layer no image uses, a container directory without a record). It only wastes space; the
+  daemon removes these when it starts.
+
+The check only reads. Entries of operations in flight are skipped: temp entries and
+not-yet-recorded data while an image ingest runs (`ingesting`), and containers being created
+or removed (`busy_containers`, consulted before a container's files are judged).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Container as Membership
+from dataclasses import dataclass
+from typing import Any
+
+from .snapshots import COMMITTED, chain_id, chain_ids
+
+_HEX64 = re.compile(r"^[a-f0-9]{64}$")
+_RECORD = re.compile(r"^([a-f0-9]{64})\.json$")
+RECORD_FILE = "config.v2.json"      # the container record (engine/containers/model.py)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str          # "problem" or "orphan"
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"Kind": self.kind, "Message": self.message}
+
+
+def _short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+def _read_json(path: str) -> Any:
+    with open(path, "rb") as f:
+        return json.load(f)
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class _Checker:
+    def __init__(self, root: str, ingesting: bool, busy: Membership[str]) -> None:
+        self.root = root
+        self.ingesting = ingesting
+        self.busy = busy
+        self.blobs = os.path.join(root, "content", "blobs", "sha256")
+        self.overlay = os.path.join(root, "overlay")
+        self.findings: list[Finding] = []
+        self.used_layers: set[str] = set()
+        self.used_blobs: set[str] = set()
+        self.held_images: set[str] = set()
+
+    def problem(self, message: str) -> None:
+        self.findings.append(Finding("problem", message))
+
+    def orphan(self, message: str) -> None:
+        self.findings.append(Finding("orphan", message))
+
+    def temp_entries(self, directory: str, prefixes: tuple[str, ...]) -> None:
+        if self.ingesting:
+            return
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            if name.startswith(prefixes):
+                rel = os.path.relpath(os.path.join(directory, name), self.root)
+                self.orphan(f"{rel}: temporary entry left by an interrupted operation")
+
+    def layer_ok(self, chain: str) -> bool:
+        return os.path.exists(os.path.join(self.overlay, chain.split(":", 1)[1], COMMITTED))
+
+    # --- images ---------------------------------------------------------------------------------
+    def images(self) -> dict[str, dict[str, Any]]:
+        directory = os.path.join(self.root, "image", "images")
+        self.temp_entries(os.path.join(self.root, "image"), (".tmp-", ".load-"))
+        self.temp_entries(directory, (".tmp-",))
+        records: dict[str, dict[str, Any]] = {}
+        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            match = _RECORD.match(name)
+            if not match:
+                continue
+            image_id = f"sha256:{match.group(1)}"
+            try:
+                record = _read_json(os.path.join(directory, name))
+                if not isinstance(record, dict) or record.get("id") != image_id:
+                    raise ValueError("its id does not match its file name")
+            except (OSError, ValueError) as exc:
+                self.problem(f"image {_short(image_id)}: record is unreadable ({exc})")
+                continue
+            records[image_id] = record
+            self.image(image_id, record)
+        return records
+
+    def image(self, image_id: str, record: dict[str, Any]) -> None:
+        self.used_blobs.add(image_id)
+        chains = [str(c) for c in record.get("chain_ids") or []]
+        self.used_layers.update(chains)
+        path = os.path.join(self.blobs, image_id.split(":", 1)[1])
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            self.problem(f"image {_short(image_id)}: config blob {image_id} is missing")
+            return
+        actual = "sha256:" + hashlib.sha256(raw).hexdigest()
+        if actual != image_id:
+            self.problem(f"image {_short(image_id)}: config blob does not verify (its digest "
+                         f"is {actual})")
+            return
+        try:
+            config = json.loads(raw)
+            diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        except (ValueError, AttributeError) as exc:
+            self.problem(f"image {_short(image_id)}: config is not valid JSON ({exc})")
+            return
+        if chain_ids(diff_ids) != chains:
+            self.problem(f"image {_short(image_id)}: record's chain IDs do not match the "
+                         "config's diff IDs")
+        for position, chain in enumerate(chains):
+            if not self.layer_ok(chain):
+                self.problem(f"image {_short(image_id)}: layer {position} (chain ID "
+                             f"{chain}) is not unpacked")
+        if record.get("pending") and not self.ingesting:
+            self.orphan(f"image {_short(image_id)}: recorded by an operation that never "
+                        "finished (pending)")
+
+    def references(self, records: dict[str, dict[str, Any]]) -> None:
+        path = os.path.join(self.root, "image", "repositories.json")
+        try:
+            data = _read_json(path)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self.problem(f"image/repositories.json is unreadable ({exc})")
+            return
+        for repository in (data.get("Repositories") or {}).values():
+            for ref, image_id in sorted(repository.items()):
+                record = records.get(image_id)
+                if record is None:
+                    self.problem(f"reference {ref} points to image {_short(image_id)}, which "
+                                 "has no record")
+                elif record.get("removed"):
+                    self.problem(f"reference {ref} points to removed image "
+                                 f"{_short(image_id)}")
+
+    # --- layers and blobs ----------------------------------------------------------------------
+    def layers(self) -> None:
+        self.temp_entries(self.overlay, (".tmp-",))
+        if not os.path.isdir(self.overlay):
+            return
+        for name in sorted(os.listdir(self.overlay)):
+            if not _HEX64.match(name):
+                continue
+            chain = f"sha256:{name}"
+            if not self.layer_ok(chain):
+                if not self.ingesting:
+                    self.orphan(f"overlay/{name}: half-unpacked layer (no committed marker)")
+                continue
+            base = os.path.join(self.overlay, name)
+            diff_id = _read_text(os.path.join(base, "diff_id")) or ""
+            parent = _read_text(os.path.join(base, "parent")) or None
+            self.used_blobs.add(diff_id)
+            if not os.path.isdir(os.path.join(base, "diff")) or not diff_id or \
+                    chain_id(parent, diff_id) != chain:
+                self.problem(f"layer {_short(chain)}: its files or metadata are incomplete")
+            elif not os.path.exists(os.path.join(self.blobs, diff_id.split(":", 1)[-1])):
+                self.problem(f"layer {_short(chain)}: its tar blob {diff_id} is missing "
+                             "(save and push need it)")
+            if chain not in self.used_layers and not self.ingesting:
+                self.orphan(f"layer {_short(chain)}: used by no image or container")
+        links = os.path.join(self.overlay, "l")
+        for name in sorted(os.listdir(links)) if os.path.isdir(links) else []:
+            if not os.path.exists(os.path.join(links, name)):
+                self.orphan(f"overlay/l/{name}: link to a layer that is gone")
+
+    def blob_files(self) -> None:
+        self.temp_entries(os.path.join(self.root, "content", "ingest"), ("",))
+        self.temp_entries(os.path.join(self.root, "distribution", "layers"), (".tmp-",))
+        if self.ingesting or not os.path.isdir(self.blobs):
+            return
+        for name in sorted(os.listdir(self.blobs)):
+            if f"sha256:{name}" not in self.used_blobs:
+                self.orphan(f"blob sha256:{name}: named by no image or layer")
+
+    # --- containers ----------------------------------------------------------------------------
+    def containers(self, records: dict[str, dict[str, Any]]) -> None:
+        directory = os.path.join(self.root, "containers")
+        rw_root = os.path.join(self.overlay, "containers")
+        rw_names = set(os.listdir(rw_root)) if os.path.isdir(rw_root) else set()
+        known: set[str] = set()
+        for cid in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            if cid in self.busy:
+                known.add(cid)
+                continue
+            path = os.path.join(directory, cid)
+            self.temp_entries(path, (".tmp-",))
+            record_path = os.path.join(path, RECORD_FILE)
+            if not os.path.exists(record_path):
+                self.orphan(f"containers/{cid[:12]}: directory without a record (a "
+                            "half-created or half-removed container)")
+                continue
+            known.add(cid)
+            try:
+                record = _read_json(record_path)
+                image_id = str(record["Image"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self.problem(f"container {cid[:12]}: record is unreadable ({exc})")
+                continue
+            if image_id not in records:
+                self.problem(f"container {cid[:12]}: its image {_short(image_id)} has no "
+                             "record")
+            self.writable_layer(cid, cid in rw_names)
+        self.temp_entries(rw_root, (".rm-",))
+        for name in sorted(rw_names - known):
+            if not name.startswith(".") and name not in self.busy:
+                self.orphan(f"overlay/containers/{name[:12]}: writable layer of no container")
+
+    def writable_layer(self, cid: str, present: bool) -> None:
+        base = os.path.join(self.overlay, "containers", cid)
+        try:
+            info = _read_json(os.path.join(base, "lower")) if present else None
+        except (OSError, ValueError):
+            info = None
+        if not isinstance(info, dict):
+            self.problem(f"container {cid[:12]}: its writable layer is missing or has no "
+                         "readable `lower` record")
+            return
+        self.held_images.add(str(info.get("image") or ""))
+        for chain in info.get("chains") or []:
+            self.used_layers.add(chain)
+            if not self.layer_ok(chain):
+                self.problem(f"container {cid[:12]}: its image layer {_short(chain)} is "
+                             "missing")
+        wanted = ["upper", "work"] + (["init"] if info.get("init") else [])
+        missing = [d for d in wanted if not os.path.isdir(os.path.join(base, d))]
+        if missing:
+            self.problem(f"container {cid[:12]}: its writable layer lacks "
+                         f"{', '.join(missing)}")
+
+    def hidden_images(self, records: dict[str, dict[str, Any]]) -> None:
+        if self.ingesting:
+            return
+        for image_id, record in sorted(records.items()):
+            if record.get("removed") and image_id not in self.held_images:
+                self.orphan(f"image {_short(image_id)}: removed, and no container holds it")
+
+
+def check(data_root: str, ingesting: bool = False,
+          busy_containers: Membership[str] = frozenset()) -> list[Finding]:
+    """Every inconsistency of the store under `data_root`, problems first."""
+    checker = _Checker(data_root, ingesting, busy_containers)
+    records = checker.images()
+    checker.references(records)
+    checker.containers(records)
+    checker.hidden_images(records)
+    checker.layers()
+    checker.blob_files()
+    return sorted(checker.findings, key=lambda f: f.kind != "problem")
