@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import pytest
 
 from conftest import Daemon
 from dockyard.client import containers as api_containers
