@@ -36,9 +36,7 @@ def test_second_daemon_on_same_root_refused() -> None:
             in second.stderr, second.stderr
         assert time.time() - started < 10
         assert not os.path.exists(other_sock)
-        assert d.cli("version").returncode == 0
-        with open(os.path.join(d.root, "dockyardd.lock")) as f:
-            assert f.read().strip() == str(d.proc.pid)
+        _assert_serves_and_holds_lock(d)
     finally:
         d.cleanup()
 
@@ -48,9 +46,7 @@ def test_kill9_releases_data_root() -> None:
     try:
         d.kill9()
         d.start()
-        assert d.cli("version").returncode == 0
-        with open(os.path.join(d.root, "dockyardd.lock")) as f:
-            assert f.read().strip() == str(d.proc.pid)
+        _assert_serves_and_holds_lock(d)
     finally:
         d.cleanup()
 
@@ -112,10 +108,7 @@ def test_shutdown_timeout_bounds_a_stuck_shutdown() -> None:
     events = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         d.start()
-        events.settimeout(10)
-        events.connect(d.sock)
-        events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
-        assert events.recv(64).startswith(b"HTTP/1.1 200")
+        _open_events_stream(d, events)
         started = time.time()
         d.proc.terminate()
         code = d.proc.wait(20)
@@ -134,10 +127,7 @@ def test_shutdown_cancels_open_streams() -> None:
     events = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         d.start()
-        events.settimeout(10)
-        events.connect(d.sock)
-        events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
-        assert events.recv(64).startswith(b"HTTP/1.1 200")
+        _open_events_stream(d, events)
         started = time.time()
         assert d.proc is not None
         d.proc.terminate()
@@ -147,3 +137,18 @@ def test_shutdown_cancels_open_streams() -> None:
     finally:
         events.close()
         d.cleanup()
+
+
+def _assert_serves_and_holds_lock(d: Daemon) -> None:
+    """The daemon answers and the data root's lock file names it."""
+    assert d.proc is not None and d.cli("version").returncode == 0
+    with open(os.path.join(d.root, "dockyardd.lock")) as f:
+        assert f.read().strip() == str(d.proc.pid)
+
+
+def _open_events_stream(d: Daemon, events: socket.socket) -> None:
+    """Leave `GET /events` streaming on `events`: a request in flight at shutdown."""
+    events.settimeout(10)
+    events.connect(d.sock)
+    events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
+    assert events.recv(64).startswith(b"HTTP/1.1 200")
