@@ -1095,6 +1095,28 @@ def test_leftover_temp_files_are_ignored(tmp_path: Any) -> None:
     assert svc.list()[0]["RepoTags"] == [] and "ghost" not in json.dumps(svc.meta.refs)
 
 
+def test_check_tells_writes_in_flight_from_leftovers(tmp_path: Any) -> None:
+    """A temp entry named with the live daemon's pid is a write in flight, not a finding;
+    one of any other process (a killed daemon) is."""
+    from dockyard.linux import atomic
+    from dockyard.store import check
+
+    root = str(tmp_path / "root")
+    svc = service(root)
+    import_bytes(svc, simple_layer(("f", b"data")), "keep", "1")
+    image_dir = os.path.join(root, "image")
+    ours = os.path.join(image_dir, atomic.temp_name("repositories.json"))
+    with open(ours, "w") as f:
+        f.write("{")
+    assert atomic.temp_owner(os.path.basename(ours)) == os.getpid()
+    os.makedirs(os.path.join(root, "overlay", f".tmp-{os.getpid()}-abc-rm"))
+    assert check.check(root, live_pid=os.getpid()) == []
+    assert len(check.check(root)) == 2                      # offline: every temp entry counts
+    os.makedirs(os.path.join(image_dir, ".load-1-xyz"))
+    found = [f.message for f in check.check(root, live_pid=os.getpid())]
+    assert found == ["image/.load-1-xyz: temporary entry left by an interrupted operation"]
+
+
 _CHURN = textwrap.dedent("""
     import io, sys, tarfile
     from dockyard.engine.images import ImageService

@@ -195,7 +195,7 @@ class ImageService:
         """The store's consistency findings (store/check.py); what an import, load, pull or
         commit in flight has not recorded yet is not reported."""
         with self._lock:
-            return store_check.check(self.root, self._busy > 0, busy_containers)
+            return store_check.check(self.root, self._busy > 0, busy_containers, os.getpid())
 
     # --- events ---------------------------------------------------------------------------------
     def _emit(self, action: str, actor: str, name: str | None,

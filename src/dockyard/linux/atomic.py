@@ -1,14 +1,33 @@
-"""Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory."""
+"""Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
+
+Every temp entry the daemon makes in its data root is named `.tmp-<pid>-...` (`temp_name`), so
+a store check run by the live daemon can tell its own writes in flight (its pid) from what an
+earlier, killed daemon left behind; start-up removes every `.tmp-` entry.
+"""
 from __future__ import annotations
 
 import json
 import os
 from typing import Any
 
+TEMP_PREFIX = ".tmp-"
+
+
+def temp_name(tag: str = "") -> str:
+    """A temp entry name owned by this process: `.tmp-<pid>-<random>[-tag]`."""
+    name = f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
+    return f"{name}-{tag}" if tag else name
+
+
+def temp_owner(name: str, prefix: str = TEMP_PREFIX) -> int | None:
+    """The pid a temp entry's name carries, None when it carries none."""
+    head = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+    return int(head) if head.isdigit() else None
+
 
 def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
     directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".tmp-{os.path.basename(path)}-{os.getpid()}-{id(data)}")
+    tmp = os.path.join(directory, temp_name(os.path.basename(path)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         view = memoryview(data)

@@ -191,9 +191,12 @@ class ArchiveImage:
     parent: str = ""
 
 
+LOAD_PREFIX = ".load-"      # an archive being loaded: `.load-<pid>-...` (see linux/atomic.py)
+
+
 def temp_dir(parent: str) -> str:
     os.makedirs(parent, mode=0o700, exist_ok=True)
-    return tempfile.mkdtemp(prefix=".load-", dir=parent)
+    return tempfile.mkdtemp(prefix=f"{LOAD_PREFIX}{os.getpid()}-", dir=parent)
 
 
 def extract_archive(stream: BinaryIO, directory: str) -> None:

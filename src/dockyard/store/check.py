@@ -23,6 +23,8 @@ from collections.abc import Container as Membership
 from dataclasses import dataclass
 from typing import Any
 
+from ..linux.atomic import TEMP_PREFIX, temp_owner
+from .archive import LOAD_PREFIX
 from .snapshots import COMMITTED, chain_id, chain_ids
 
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
@@ -57,8 +59,10 @@ def _read_text(path: str) -> str | None:
 
 
 class _Checker:
-    def __init__(self, root: str, ingesting: bool, busy: Membership[str]) -> None:
+    def __init__(self, root: str, ingesting: bool, busy: Membership[str],
+                 live_pid: int | None) -> None:
         self.root = root
+        self.live_pid = live_pid
         self.ingesting = ingesting
         self.busy = busy
         self.blobs = os.path.join(root, "content", "blobs", "sha256")
@@ -82,9 +86,11 @@ class _Checker:
         except FileNotFoundError:
             return
         for name in sorted(names):
-            if name.startswith(prefixes):
-                rel = os.path.relpath(os.path.join(directory, name), self.root)
-                self.orphan(f"{rel}: temporary entry left by an interrupted operation")
+            prefix = next((p for p in prefixes if name.startswith(p)), None)
+            if prefix is None or (self.live_pid and temp_owner(name, prefix) == self.live_pid):
+                continue        # not a temp entry, or one the live daemon is writing now
+            rel = os.path.relpath(os.path.join(directory, name), self.root)
+            self.orphan(f"{rel}: temporary entry left by an interrupted operation")
 
     def layer_ok(self, chain: str) -> bool:
         return os.path.exists(os.path.join(self.overlay, chain.split(":", 1)[1], COMMITTED))
@@ -92,8 +98,8 @@ class _Checker:
     # --- images ---------------------------------------------------------------------------------
     def images(self) -> dict[str, dict[str, Any]]:
         directory = os.path.join(self.root, "image", "images")
-        self.temp_entries(os.path.join(self.root, "image"), (".tmp-", ".load-"))
-        self.temp_entries(directory, (".tmp-",))
+        self.temp_entries(os.path.join(self.root, "image"), (TEMP_PREFIX, LOAD_PREFIX))
+        self.temp_entries(directory, (TEMP_PREFIX,))
         records: dict[str, dict[str, Any]] = {}
         for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
             match = _RECORD.match(name)
@@ -165,7 +171,7 @@ class _Checker:
 
     # --- layers and blobs ----------------------------------------------------------------------
     def layers(self) -> None:
-        self.temp_entries(self.overlay, (".tmp-",))
+        self.temp_entries(self.overlay, (TEMP_PREFIX,))
         if not os.path.isdir(self.overlay):
             return
         for name in sorted(os.listdir(self.overlay)):
@@ -195,7 +201,7 @@ class _Checker:
 
     def blob_files(self) -> None:
         self.temp_entries(os.path.join(self.root, "content", "ingest"), ("",))
-        self.temp_entries(os.path.join(self.root, "distribution", "layers"), (".tmp-",))
+        self.temp_entries(os.path.join(self.root, "distribution", "layers"), (TEMP_PREFIX,))
         if self.ingesting or not os.path.isdir(self.blobs):
             return
         for name in sorted(os.listdir(self.blobs)):
@@ -213,7 +219,7 @@ class _Checker:
                 known.add(cid)
                 continue
             path = os.path.join(directory, cid)
-            self.temp_entries(path, (".tmp-",))
+            self.temp_entries(path, (TEMP_PREFIX,))
             record_path = os.path.join(path, RECORD_FILE)
             if not os.path.exists(record_path):
                 self.orphan(f"containers/{cid[:12]}: directory without a record (a "
@@ -266,9 +272,11 @@ class _Checker:
 
 
 def check(data_root: str, ingesting: bool = False,
-          busy_containers: Membership[str] = frozenset()) -> list[Finding]:
-    """Every inconsistency of the store under `data_root`, problems first."""
-    checker = _Checker(data_root, ingesting, busy_containers)
+          busy_containers: Membership[str] = frozenset(),
+          live_pid: int | None = None) -> list[Finding]:
+    """Every inconsistency of the store under `data_root`, problems first. `live_pid` is the
+    daemon that holds the data root: its own temp entries are writes in flight."""
+    checker = _Checker(data_root, ingesting, busy_containers, live_pid)
     records = checker.images()
     checker.references(records)
     checker.containers(records)

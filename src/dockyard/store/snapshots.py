@@ -137,7 +137,7 @@ class Snapshotter:
                 if expected_digest:     # already here, but the archive must not lie
                     _check_digest(stream, expected_digest)
                 return LayerInfo(expected_diff_id, chain, self.size(chain), "", False)
-        tmp = os.path.join(self.root, f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
+        tmp = os.path.join(self.root, atomic.temp_name())
         os.makedirs(os.path.join(tmp, "diff"))
         os.chmod(os.path.join(tmp, "diff"), 0o755)
         try:
@@ -199,7 +199,7 @@ class Snapshotter:
         if not os.path.exists(path):
             return False
         short = self._read(chain, "link")
-        trash = os.path.join(self.root, f".tmp-rm-{os.urandom(6).hex()}")
+        trash = os.path.join(self.root, atomic.temp_name("rm"))
         os.rename(path, trash)
         if short:
             try:
