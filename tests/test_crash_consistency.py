@@ -389,8 +389,18 @@ def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon)
 
     api_containers.remove(APIClient(d.host), cid, force=True)
     d.kill9()
+    logged = os.path.getsize(d.log_file)
     d.start()     # drops the broken image and the stale reference, removes the leftovers
     assert d.ok("system", "check") == "store is consistent\n"
+    with open(d.log_file) as f:
+        f.seek(logged)
+        repairs = [line.split("repaired: ", 1)[1] for line in f if "repaired: " in line]
+    for said in (f"dropped image {doomed}: its config or layers are missing",
+                 "dropped reference docker.io/library/ghost:latest: its image has no record",
+                 f"removed {d.root}/overlay/.tmp-123-abc (left by an interrupted operation)",
+                 f"removed container directory {'f' * 12}: it has no record",
+                 f"removed half-unpacked layer {d.root}/overlay/{top}"):
+        assert any(line.startswith(said) for line in repairs), (said, repairs)
     tags = d.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     assert "keep:1" in tags and not any(t.startswith(("ghost", "doomed")) for t in tags)
 

@@ -28,8 +28,10 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from .. import __version__
 from ..errors import Conflict, InvalidParameter, NotFound
+from ..linux import atomic
 from ..store import archive, reference
 from ..store import check as store_check
+from ..store.archive import LOAD_PREFIX
 from ..store.changes import full_config
 from ..store.content import ContentStore
 from ..store.metadata import MetadataStore
@@ -165,21 +167,20 @@ class ImageService:
     # --- start-up -----------------------------------------------------------------------------
     def _recover(self) -> None:
         """Drop what a crash may have left half done, then collect unreferenced data."""
-        for name in os.listdir(self.meta.dir):
-            if name.startswith(".load-"):
-                shutil.rmtree(os.path.join(self.meta.dir, name), ignore_errors=True)
+        atomic.remove_temp_entries(self.meta.dir, (LOAD_PREFIX,))
         held = {info.get("image") for info in self.snapshots.list_rw().values()}
         for image_id, record in list(self.meta.images.items()):
             broken = not self.content.exists(image_id) or \
                 any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
             if broken:
-                log.warning("dropping image %s: its config or layers are missing", image_id)
+                log.warning("repaired: dropped image %s: its config or layers are missing",
+                            image_id)
                 self.meta.delete_image(image_id)
             elif record.get("pending"):
                 if self.meta.refs_for(image_id) or image_id in held:
                     self._settle(image_id)    # its operation got as far as naming it
                 else:
-                    log.warning("dropping image %s: the import, load, pull or commit that "
+                    log.warning("repaired: dropped image %s: the import, load, pull or commit that "
                                 "was recording it was interrupted", image_id)
                     self.meta.delete_image(image_id)
         stale = [text for text, image_id in self.meta.refs.items()
@@ -187,6 +188,7 @@ class ImageService:
                  self.meta.images[image_id].get("removed")]
         if stale:
             for text in stale:
+                log.warning("repaired: dropped reference %s: its image has no record", text)
                 del self.meta.refs[text]
             self.meta.save_refs()
         self._collect()
@@ -978,7 +980,8 @@ class ImageService:
         with self._lock:
             orphans = [key for key in self.snapshots.list_rw() if key not in containers]
             for key in orphans:
-                log.warning("removing writable layer %s: it belongs to no container", key[:12])
+                log.warning("repaired: removed writable layer %s: it belongs to no container",
+                            key[:12])
                 self.snapshots.remove_rw(key)
             if orphans:
                 self._collect()

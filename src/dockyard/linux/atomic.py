@@ -7,8 +7,12 @@ earlier, killed daemon left behind; start-up removes every `.tmp-` entry.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".tmp-"
 
@@ -23,6 +27,27 @@ def temp_owner(name: str, prefix: str = TEMP_PREFIX) -> int | None:
     """The pid a temp entry's name carries, None when it carries none."""
     head = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
     return int(head) if head.isdigit() else None
+
+
+def remove_temp_entries(directory: str, prefixes: tuple[str, ...] = (TEMP_PREFIX,)) -> None:
+    """At start-up: remove the temp files and dirs an interrupted operation left in
+    `directory`, saying so in the log."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if not name.startswith(prefixes):
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+        log.warning("repaired: removed %s (left by an interrupted operation)", path)
 
 
 def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:

@@ -32,12 +32,7 @@ class MetadataStore:
         self.refs_file = os.path.join(self.dir, "repositories.json")
         os.makedirs(self.images_dir, mode=0o700, exist_ok=True)
         for directory in (self.dir, self.images_dir):
-            for name in os.listdir(directory):
-                if name.startswith(".tmp-"):      # an atomic write cut short
-                    try:
-                        os.unlink(os.path.join(directory, name))
-                    except OSError:
-                        pass
+            atomic.remove_temp_entries(directory)       # atomic writes cut short
         self.images: dict[str, dict[str, Any]] = self._load_images()
         self.refs: dict[str, str] = self._load_refs()      # full reference -> image ID
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import random
 import re
@@ -34,6 +35,8 @@ from ..linux import atomic
 from . import initlayer
 from .content import ContentStore
 from .layers import LayerError, apply_layer, directory_size
+
+log = logging.getLogger(__name__)
 
 COMMITTED = "committed"
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
@@ -307,15 +310,13 @@ class Snapshotter:
 
     def cleanup_temp(self) -> None:
         """Unpacks and removals interrupted by a crash; links whose layer is gone."""
+        atomic.remove_temp_entries(self.root)
         for name in os.listdir(self.root):
             path = os.path.join(self.root, name)
-            if name.startswith(".tmp-"):
+            if _HEX64.match(name) and not os.path.exists(os.path.join(path, COMMITTED)):
                 shutil.rmtree(path, ignore_errors=True)
-            elif _HEX64.match(name) and not os.path.exists(os.path.join(path, COMMITTED)):
-                shutil.rmtree(path, ignore_errors=True)
-        for name in os.listdir(self.containers):
-            if name.startswith(".rm-"):
-                shutil.rmtree(os.path.join(self.containers, name), ignore_errors=True)
+                log.warning("repaired: removed half-unpacked layer %s", path)
+        atomic.remove_temp_entries(self.containers, (".rm-",))
         for name in os.listdir(self.links):
             path = os.path.join(self.links, name)
             if not os.path.exists(path):

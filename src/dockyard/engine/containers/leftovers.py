@@ -12,7 +12,7 @@ import os
 import shutil
 from typing import Any
 
-from ...linux import syscalls
+from ...linux import atomic, syscalls
 from .model import RECORD_FILE
 
 log = logging.getLogger(__name__)
@@ -27,21 +27,13 @@ def remove_unrecorded(root: str, images: Any) -> None:
         if not os.path.isdir(directory):
             continue
         if os.path.exists(os.path.join(directory, RECORD_FILE)):
-            for name in os.listdir(directory):
-                if name.startswith(".tmp-"):
-                    _unlink_quietly(os.path.join(directory, name))
+            atomic.remove_temp_entries(directory)
             continue
-        log.warning("removing container %s: it has no record (its create or removal was "
-                    "interrupted)", cid[:12])
+        log.warning("repaired: removed container directory %s: it has no record (its create "
+                    "or removal was interrupted)", cid[:12])
         rootfs = os.path.join(directory, "bundle", "rootfs")
         if os.path.ismount(rootfs):
             syscalls.umount(rootfs, syscalls.MNT_DETACH)
         shutil.rmtree(directory, ignore_errors=True)
     images.remove_orphan_rw(set(os.listdir(root)))
 
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
