@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import time
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -18,29 +19,37 @@ def rfc3339nano(ns: int | None = None) -> str:
     return f"{base}.{fraction}Z" if fraction else f"{base}Z"
 
 
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?"
+                      r"(Z|z|[+-]\d\d:?\d\d)?$")
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def rfc3339_ns(value: str | None) -> int:
+    """Nanoseconds since the epoch of an RFC3339(Nano) timestamp; 0 when it is absent,
+    invalid or Go's zero time (what image configs and container records hold)."""
+    match = _RFC3339.match(value.strip()) if value else None
+    if not match:
+        return 0
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                                   int(second), tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return 0
+    offset = 0
+    if zone and zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    seconds = (moment - _EPOCH) // datetime.timedelta(seconds=1) - offset
+    if seconds < 0:
+        return 0
+    return seconds * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
+
+
 def parse_rfc3339(value: str) -> float:
     """Seconds since the epoch for an RFC3339(Nano) timestamp; 0 for Go's zero time."""
-    if not value or value.startswith("0001-01-01"):
-        return 0.0
-    main, _, rest = value.partition(".")
-    if rest:
-        digits = ""
-        for ch in rest:
-            if not ch.isdigit():
-                break
-            digits += ch
-        tz = rest[len(digits):]
-    else:
-        digits, tz = "", value[19:]
-        main = value[:19]
-    dt = datetime.datetime.strptime(main, "%Y-%m-%dT%H:%M:%S")
-    offset = 0
-    if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        hours, minutes = tz[1:].split(":")
-        offset = sign * (int(hours) * 3600 + int(minutes) * 60)
-    epoch = dt.replace(tzinfo=datetime.timezone.utc).timestamp() - offset
-    return epoch + (int(digits[:9].ljust(9, "0")) / 1e9 if digits else 0.0)
+    return rfc3339_ns(value) / 1e9
 
 
 def parse_timestamp(value: str, now: float | None = None) -> float:
@@ -52,13 +61,16 @@ def parse_timestamp(value: str, now: float | None = None) -> float:
     except ValueError:
         pass
     units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    import re
     parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", value)
     if parts and "".join(n + u for n, u in parts) == value:
         total = sum(float(n) * units[u] for n, u in parts)
         return (now if now is not None else time.time()) - total
     if "T" in value:
-        return parse_rfc3339(value if value[-1] == "Z" or "+" in value[10:]
-                             or value.count("-") > 2 else value + "Z")
+        text = value if value[-1] == "Z" or "+" in value[10:] or value.count("-") > 2 \
+            else value + "Z"
+        ns = rfc3339_ns(text)
+        if not ns and not text.startswith("0001-01-01"):
+            raise ValueError(f"invalid timestamp {value!r}")
+        return ns / 1e9
     return datetime.datetime.strptime(value, "%Y-%m-%d").replace(
         tzinfo=datetime.timezone.utc).timestamp()

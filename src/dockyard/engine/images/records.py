@@ -1,0 +1,314 @@
+"""The image records: the state every image job shares (content store, metadata store,
+snapshotter, one re-entrant lock, the config cache) and the primitives they build on: lookup
+with Docker's rules, naming, recording a new image, events, and garbage collection.
+
+Write order makes every step crash safe: layer blobs and unpacked layers, then the config
+blob, then the image record (`pending` while its references are to follow), then references;
+deletion runs the other way round, and whatever a crash leaves unreferenced is collected when
+the service starts (`recover`). Methods block (disk work); the API calls them through
+asyncio.to_thread. Slow unpacking runs outside the lock, and garbage collection waits until no
+import, load, pull or save is in flight (`ingest`).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import threading
+from typing import Any, Iterable, Iterator, Protocol
+
+from ...errors import InvalidParameter, NotFound
+from ...linux import atomic
+from ...store import check as store_check
+from ...store import reference
+from ...store.archive import LOAD_PREFIX
+from ...store.content import ContentStore
+from ...store.metadata import MetadataStore
+from ...store.reference import Reference
+from ...store.snapshots import Snapshotter
+from ..timeutil import rfc3339nano
+from .model import Image
+
+log = logging.getLogger(__name__)
+
+
+class ContainersUsing(Protocol):
+    """The container service's answer to "who uses this image": (container ID, running)."""
+    def __call__(self, image_id: str) -> list[tuple[str, bool]]: ...
+
+
+class EventSink(Protocol):
+    def emit(self, type_: str, action: str, actor: str, attributes: dict[str, str]) -> None: ...
+
+
+def _nobody(image_id: str) -> list[tuple[str, bool]]:
+    return []
+
+
+class ImageRecords:
+    def __init__(self, data_root: str, events: EventSink | None = None,
+                 containers_using: ContainersUsing = _nobody) -> None:
+        self.root = data_root
+        self.events = events
+        self.content = ContentStore(data_root)
+        self.meta = MetadataStore(data_root)
+        self.snapshots = Snapshotter(data_root, self.content)
+        self.containers_using = containers_using
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lock = threading.RLock()
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._busy = 0
+        self._gc_pending = False
+        with self.lock:
+            self.recover()
+
+    # --- start-up -------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Drop what a crash may have left half done, then collect unreferenced data."""
+        atomic.remove_temp_entries(self.meta.dir, (LOAD_PREFIX,))
+        held = {info.get("image") for info in self.snapshots.list_rw().values()}
+        for image_id, record in list(self.meta.images.items()):
+            broken = not self.content.exists(image_id) or \
+                any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
+            if broken:
+                log.warning("repaired: dropped image %s: its config or layers are missing",
+                            image_id)
+                self.meta.delete_image(image_id)
+            elif record.get("pending"):
+                if self.meta.refs_for(image_id) or image_id in held:
+                    self.settle(image_id)    # its operation got as far as naming it
+                else:
+                    log.warning("repaired: dropped image %s: the import, load, pull or commit "
+                                "that was recording it was interrupted", image_id)
+                    self.meta.delete_image(image_id)
+        stale = [text for text, image_id in self.meta.refs.items()
+                 if image_id not in self.meta.images or
+                 self.meta.images[image_id].get("removed")]
+        if stale:
+            for text in stale:
+                log.warning("repaired: dropped reference %s: its image has no record", text)
+                del self.meta.refs[text]
+            self.meta.save_refs()
+        self.collect()
+
+    def check(self, busy_containers: Any = frozenset()) -> list[store_check.Finding]:
+        """The store's consistency findings (store/check.py); what an import, load, pull or
+        commit in flight has not recorded yet is not reported."""
+        with self.lock:
+            return store_check.check(self.root, self._busy > 0, busy_containers, os.getpid())
+
+    # --- events ---------------------------------------------------------------------------------
+    def emit(self, action: str, actor: str, name: str | None,
+             labels: dict[str, str] | None = None, **extra: str) -> None:
+        if self.events is None:
+            return
+        attributes = dict(labels or {})
+        if name is not None:
+            attributes["name"] = name
+        attributes.update(extra)
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(self.events.emit, "image", action, actor, attributes)
+                return
+        self.events.emit("image", action, actor, attributes)
+
+    # --- lookup ---------------------------------------------------------------------------------
+    def config(self, image_id: str) -> dict[str, Any]:
+        config = self._configs.get(image_id)
+        if config is None:
+            config = json.loads(self.content.read(image_id))
+            self._configs[image_id] = config
+        return config
+
+    def live(self, image_id: str) -> bool:
+        record = self.meta.images.get(image_id)
+        return record is not None and not record.get("removed")
+
+    def image(self, image_id: str) -> Image:
+        refs = self.meta.refs_for(image_id)
+        return Image(image_id, self.config(image_id), self.meta.images[image_id],
+                     [r.familiar_string() for r in refs if r.tag and not r.digest],
+                     [r.familiar_string() for r in refs if r.digest])
+
+    def lookup(self, ref: str, allow_removed: bool = False) -> str:
+        """moby's GetImage: an ID, a reference in the store, else a unique ID prefix."""
+        parsed = reference.parse_any(ref)
+        if isinstance(parsed, str):
+            record = self.meta.images.get(parsed)
+            if record is not None and (allow_removed or not record.get("removed")):
+                return parsed
+            raise NotFound(f"No such image: {parsed}")
+        named = parsed
+        if named.digest and named.tag:
+            named = Reference(named.domain, named.path, None, named.digest)
+        named = named.tag_name_only()
+        found = self.meta.get_ref(named)
+        if found is not None and self.live(found):
+            return found
+        prefix = reference.id_prefix(ref)
+        if prefix is not None:
+            matches = [i for i in self.meta.images if i[7:].startswith(prefix) and self.live(i)]
+            if len(matches) == 1:
+                return matches[0]
+        raise NotFound(f"No such image: {named.familiar_string()}")
+
+    def resolve(self, ref: str) -> Image:
+        """The image a reference or ID names (raises NotFound "No such image: ..."). A
+        container's image removed with `rmi -f` still resolves by its full ID."""
+        with self.lock:
+            return self.image(self.lookup(ref, allow_removed=True))
+
+    def get(self, ref: str) -> Image:
+        """Like resolve, but only images that are listed (not ones kept for a container)."""
+        with self.lock:
+            return self.image(self.lookup(ref))
+
+    def exists(self, ref: str) -> bool:
+        try:
+            self.get(ref)
+            return True
+        except (NotFound, InvalidParameter):
+            return False
+
+    def count(self) -> int:
+        with self.lock:
+            return sum(1 for i in self.meta.images if self.live(i))
+
+    def children(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for image_id, record in self.meta.images.items():
+            parent = record.get("parent")
+            if parent and not record.get("removed"):
+                counts[parent] = counts.get(parent, 0) + 1
+        return counts
+
+    # --- references -----------------------------------------------------------------------------
+    def tag(self, source: str, repo: str, tag: str | None = None) -> str:
+        """POST /images/{name}/tag: point repo[:tag] at the image (moving the tag)."""
+        target = reference.repo_tag_reference(repo, tag)
+        if target.familiar == "sha256":
+            raise InvalidParameter("refusing to create an ambiguous tag using digest "
+                                   "algorithm as name")
+        with self.lock:
+            image_id = self.lookup(source)
+            self.set_tag(image_id, target)
+        return image_id
+
+    def set_tag(self, image_id: str, target: Reference) -> str | None:
+        previous = self.meta.set_ref(target, image_id)
+        record = dict(self.meta.images[image_id])
+        record["last_tag_time"] = rfc3339nano()
+        record.pop("pending", None)
+        self.meta.put_image(record)
+        self.emit("tag", image_id, target.familiar_string(), self.image(image_id).labels)
+        return previous
+
+    def users(self, image_id: str) -> list[tuple[str, bool]]:
+        for _ in range(5):
+            try:
+                return list(self.containers_using(image_id) or [])
+            except RuntimeError:      # the container table changed under our feet; retry
+                continue
+        return list(self.containers_using(image_id) or [])
+
+    # --- garbage collection ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def ingest(self) -> Iterator[None]:
+        """Marks an import/load/save in flight: garbage collection waits for it."""
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def acquire(self) -> None:
+        """Work in flight until `release`: garbage collection waits for it (a save's
+        stream holds it until closed)."""
+        with self.lock:
+            self._busy += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self._busy -= 1
+            if self._busy == 0 and self._gc_pending:
+                self.collect()
+
+    def collect(self, order: Iterable[str] = ()) -> list[tuple[str, int]]:
+        """Remove hidden records no container needs any more, layers no image or container
+        uses and blobs nothing names. Returns the removed layers (chain ID, size), those in
+        `order` first, topmost first."""
+        with self.lock:
+            if self._busy:
+                self._gc_pending = True
+                return []
+            self._gc_pending = False
+            rw = self.snapshots.list_rw().values()
+            held_images = {info.get("image") for info in rw}
+            for image_id, record in list(self.meta.images.items()):
+                if record.get("removed") and image_id not in held_images:
+                    self.meta.delete_image(image_id)
+            for image_id in list(self._configs):
+                if image_id not in self.meta.images:
+                    del self._configs[image_id]
+            keep = {c for r in self.meta.images.values() for c in r.get("chain_ids") or []}
+            removed = self.snapshots.garbage_collect(keep, tuple(order))
+            blobs = set(self.meta.images)
+            blobs |= {self.snapshots.diff_id(c) for c in self.snapshots.list_layers()}
+            for digest in list(self.content.list()):
+                if digest not in blobs:
+                    self.content.delete(digest)
+            return removed
+
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """Keeps garbage collection away while a pull assembles an image's layers."""
+        return self.ingest()
+
+
+    def settle(self, image_id: str) -> None:
+        """The image's references are written: it is no longer pending."""
+        record = self.meta.images.get(image_id)
+        if record is not None and record.get("pending"):
+            record = dict(record)
+            del record["pending"]
+            self.meta.put_image(record)
+
+    def add_repo_digest(self, image_id: str, target: Reference) -> None:
+        """After a push: the image is also known as name@digest (RepoDigests)."""
+        with self.lock:
+            if self.live(image_id) and self.meta.get_ref(target) != image_id:
+                self.meta.set_ref(target, image_id)
+
+
+    def store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
+                    raw: bytes | None = None, pending: bool = False) -> str:
+        """Config blob, then record (its layers must be unpacked already). A new record
+        is `pending` when references are to follow: one a crash leaves without them is an
+        interrupted operation's, dropped at the next start (see _recover)."""
+        if raw is None:
+            raw = json.dumps(config, separators=(",", ":")).encode()
+        image_id = self.content.write(raw)
+        with self.lock:
+            record = self.meta.images.get(image_id)
+            stale = record is None or record.get("removed") or \
+                bool(parent and record.get("parent", "") != parent)
+            if stale:
+                previous = record or {}
+                record = {
+                    "id": image_id, "parent": parent or previous.get("parent", ""),
+                    "chain_ids": chains,
+                    "diff_ids": list((config.get("rootfs") or {}).get("diff_ids") or []),
+                    "size": sum(self.snapshots.size(c) for c in chains),
+                    "created": config.get("created") or rfc3339nano(),
+                    "last_tag_time": previous.get("last_tag_time", "")}
+                if pending:
+                    record["pending"] = True
+                self.meta.put_image(record)
+            self._configs[image_id] = config
+        return image_id
