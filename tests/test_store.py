@@ -1180,7 +1180,8 @@ def _app(svc: Any) -> Any:
     from dockyard.api.server import make_app
     from dockyard.distribution.service import Distribution
     return make_app(types.SimpleNamespace(images=svc,
-                                          distribution=Distribution(svc, svc.root, {})))
+                                          distribution=Distribution(svc, svc.content, svc.snapshots,
+                                                                    svc.root, {})))
 
 
 def _run(app: Any, scenario: Any) -> Any:

@@ -30,7 +30,8 @@ class Engine:
             runtimes["runc"] = get_runtime("runc", state_root)
         self.containers = ContainerService(root, self.images, self.events, runtimes)
         self.images.containers_using = self.containers.using_image
-        self.distribution = Distribution(self.images, root, config.raw)
+        self.distribution = Distribution(self.images, self.images.content,
+                                         self.images.snapshots, root, config.raw)
         from ..engine.containers.logconfig import validate as validate_log_config
         from ..errors import InvalidParameter
         try:

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import DockyardError, InvalidParameter, NotFound
+from ..store.content import ContentStore
 from ..store.reference import Reference
-from ..store.snapshots import chain_ids
+from ..store.snapshots import Snapshotter, chain_ids
 from . import manifests
 from .client import RegistryError, Repository, Unreachable, error_from
 from .endpoints import RegistrySettings
 from .metadata import BlobCache
 from .progress import Throttle, progress, short_id, status
+from .stores import ImageRecorder
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +190,11 @@ class _QueueReader:
 class Puller:
     """Runs one resolved plan: layers, config, image record; reports through `emit`."""
 
-    def __init__(self, images: Any, cache: BlobCache, plan: Plan, emit: Emit,
-                 max_downloads: int = 3) -> None:
+    def __init__(self, images: ImageRecorder, content: ContentStore, snapshots: Snapshotter,
+                 cache: BlobCache, plan: Plan, emit: Emit, max_downloads: int = 3) -> None:
         self.images = images
+        self.content = content
+        self.snapshots = snapshots
         self.cache = cache
         self.plan = plan
         self.emit = emit
@@ -217,7 +221,7 @@ class Puller:
             raise InvalidParameter(f"invalid manifest: {len(layers)} layers for "
                                    f"{len(diff_ids)} diff IDs")
         chains = chain_ids(diff_ids)
-        snapshots = self.images.snapshots
+        snapshots = self.snapshots
         local = self.images.exists(config_desc["digest"])   # then there is nothing to fetch
         todo = []
         for position, layer in enumerate([] if local else layers):
@@ -252,8 +256,8 @@ class Puller:
 
     async def _config(self, desc: dict[str, Any]) -> bytes:
         digest = desc["digest"]
-        if self.images.content.exists(digest):
-            return await asyncio.to_thread(self.images.content.read, digest)
+        if self.content.exists(digest):
+            return await asyncio.to_thread(self.content.read, digest)
         return await fetch_blob(self.plan.repo, digest)
 
     async def _layer(self, desc: dict[str, Any], diff_id: str, parent: str | None) -> None:
@@ -280,7 +284,7 @@ class Puller:
 
         reader = _QueueReader(queue, loop, on_read)
         unpack = asyncio.ensure_future(asyncio.to_thread(
-            self.images.snapshots.unpack, parent, reader, diff_id, digest))
+            self.snapshots.unpack, parent, reader, diff_id, digest))
         unpack.add_done_callback(lambda _: _empty(queue))
         try:
             hasher = hashlib.sha256()

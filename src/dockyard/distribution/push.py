@@ -21,39 +21,42 @@ from yarl import URL
 
 from ..errors import NotFound
 from ..store import reference
+from ..store.content import ContentStore
 from ..store.reference import Reference
 from . import manifests
 from .client import Repository, error_from
 from .metadata import BlobCache
 from .progress import Throttle, progress, short_id, status
+from .stores import ImageRecorder
 
 Emit = Callable[[dict[str, Any]], None]
 _CHUNK = 1 << 20
 _REUSABLE = {manifests.DOCKER_LAYER, manifests.OCI_LAYER_GZIP}
 
 
-def local_images(images: Any, name: str, tag: str | None) -> list[tuple[Reference, str]]:
+def local_images(images: ImageRecorder, name: str, tag: str | None
+                 ) -> list[tuple[Reference, str]]:
     """(tagged reference, image ID) to push: the one tag, or every tag of the repository."""
     ref = reference.parse_normalized_named(name)
     missing = NotFound(f"An image does not exist locally with the tag: {ref.familiar}")
     if tag:
         ref = ref.with_tag(tag)
     if ref.tag:
-        image_id = images.meta.get_ref(ref.name_only().with_tag(ref.tag))
-        if image_id is None or not images.exists(image_id):
+        image_id = images.target(ref.name_only().with_tag(ref.tag))
+        if image_id is None:
             raise missing
         return [(ref, image_id)]
-    found = [(r, i) for r, i in images.meta.refs_by_name(ref.name)
-             if r.tag and not r.digest and images.exists(i)]
+    found = images.tagged(ref.name)
     if not found:
         raise missing
     return found
 
 
 class Pusher:
-    def __init__(self, images: Any, cache: BlobCache, repo: Repository, emit: Emit,
-                 max_uploads: int = 5) -> None:
+    def __init__(self, images: ImageRecorder, content: ContentStore, cache: BlobCache,
+                 repo: Repository, emit: Emit, max_uploads: int = 5) -> None:
         self.images = images
+        self.content = content
         self.cache = cache
         self.repo = repo
         self.emit = emit
@@ -63,7 +66,7 @@ class Pusher:
 
     async def push(self, target: Reference, image_id: str) -> None:
         image = await asyncio.to_thread(self.images.resolve, image_id)
-        config_raw = await asyncio.to_thread(self.images.content.read, image_id)
+        config_raw = await asyncio.to_thread(self.content.read, image_id)
         diff_ids = image.diff_ids
         pending = [d for d in reversed(diff_ids) if d not in self.done]
         for diff_id in pending:
@@ -186,14 +189,14 @@ class Pusher:
     async def _upload_layer(self, diff_id: str, layer_id: str) -> tuple[str, int]:
         """POST, one streamed PATCH of the gzip-compressed tar, PUT ?digest=."""
         location = await self._start_upload()
-        total = await asyncio.to_thread(self.images.content.size, diff_id)
+        total = await asyncio.to_thread(self.content.size, diff_id)
         hasher = hashlib.sha256()
         sent = [0]
         started = time.time()
         throttle = Throttle()
 
         async def body() -> AsyncIterator[bytes]:
-            source = await asyncio.to_thread(self.images.content.open, diff_id)
+            source = await asyncio.to_thread(self.content.open, diff_id)
             gzip = _Gzip(source)
             read = 0
             try:

@@ -9,12 +9,15 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from ..errors import DockyardError, InvalidParameter
 from ..store import reference
+from ..store.content import ContentStore
 from ..store.reference import Reference
+from ..store.snapshots import Snapshotter
 from . import manifests
 from .client import RegistryError, Repository, Unreachable, error_from, new_session
 from .endpoints import RegistrySettings
 from .metadata import BlobCache
 from .progress import error, status
+from .stores import ImageRecorder
 
 T = TypeVar("T")
 
@@ -22,8 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class Distribution:
-    def __init__(self, images: Any, data_root: str, raw_config: dict[str, Any]) -> None:
+    def __init__(self, images: ImageRecorder, content: ContentStore, snapshots: Snapshotter,
+                 data_root: str, raw_config: dict[str, Any]) -> None:
         self.images = images
+        self.content = content
+        self.snapshots = snapshots
         self.settings = RegistrySettings.from_config(raw_config)
         self.cache = BlobCache(data_root)
         self.max_downloads = int(raw_config.get("max-concurrent-downloads") or 3)
@@ -66,7 +72,8 @@ class Distribution:
                 plan = plans[position] if position < len(plans) else \
                     await pull.resolve(make_repo, self.settings, target, want,
                                        platform is not None)
-                puller = pull.Puller(self.images, self.cache, plan, emit, self.max_downloads)
+                puller = pull.Puller(self.images, self.content, self.snapshots, self.cache,
+                                     plan, emit, self.max_downloads)
                 with self.images.hold():
                     _, changed = await puller.run()
                 changed_any = changed_any or changed
@@ -155,7 +162,8 @@ class Distribution:
             repo = Repository(session, self.settings, ref, auth, push=True)
             emit(status(f"The push refers to repository [{ref.name}]"))
             await repo.connect(self.settings.endpoints(ref.domain)[-1])
-            pusher = push.Pusher(self.images, self.cache, repo, emit, self.max_uploads)
+            pusher = push.Pusher(self.images, self.content, self.cache, repo, emit,
+                                 self.max_uploads)
             for target, image_id in pushes:
                 await pusher.push(target, image_id)
 

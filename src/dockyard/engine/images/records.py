@@ -170,6 +170,18 @@ class ImageRecords:
         with self.lock:
             return self.image(self.lookup(ref))
 
+    def target(self, ref: Reference) -> str | None:
+        """The listed image a full reference points to, if any."""
+        with self.lock:
+            image_id = self.meta.get_ref(ref)
+            return image_id if image_id is not None and self.live(image_id) else None
+
+    def tagged(self, name: str) -> list[tuple[Reference, str]]:
+        """(tag, image ID) of every listed image tagged in repository `name`."""
+        with self.lock:
+            return [(r, i) for r, i in self.meta.refs_by_name(name)
+                    if r.tag and not r.digest and self.live(i)]
+
     def exists(self, ref: str) -> bool:
         try:
             self.get(ref)
