@@ -22,9 +22,7 @@ _BATCH = 1 << 20
 
 
 def _images(request: web.Request) -> Any:
-    service = engine_of(request).images
-    service.loop = asyncio.get_running_loop()   # events emitted by worker threads go here
-    return service
+    return engine_of(request).images
 
 
 def _version(request: web.Request) -> tuple[int, ...]:

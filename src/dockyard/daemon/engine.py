@@ -42,6 +42,7 @@ class Engine:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
 
     async def start(self) -> None:
+        self.events.bind(asyncio.get_running_loop())
         await self.containers.restore()
 
     async def stop(self) -> None:

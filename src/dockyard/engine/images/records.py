@@ -11,7 +11,6 @@ import, load, pull or save is in flight (`ingest`).
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -56,7 +55,6 @@ class ImageRecords:
         self.meta = MetadataStore(data_root)
         self.snapshots = Snapshotter(data_root, self.content)
         self.containers_using = containers_using
-        self.loop: asyncio.AbstractEventLoop | None = None
         self.lock = threading.RLock()
         self._configs: dict[str, dict[str, Any]] = {}
         self._busy = 0
@@ -108,15 +106,6 @@ class ImageRecords:
         if name is not None:
             attributes["name"] = name
         attributes.update(extra)
-        loop = self.loop
-        if loop is not None and not loop.is_closed():
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is not loop:
-                loop.call_soon_threadsafe(self.events.emit, "image", action, actor, attributes)
-                return
         self.events.emit("image", action, actor, attributes)
 
     # --- lookup ---------------------------------------------------------------------------------
