@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameter
-from ...linux.securejoin import secure_join
 
 DEFAULT_PROPAGATION = "rprivate"
 PROPAGATIONS = {"private", "rprivate", "shared", "rshared", "slave", "rslave"}
@@ -254,23 +253,3 @@ def prepare_sources(specs: list[MountSpec]) -> None:
     for spec in specs:
         if spec.kind == "bind" and spec.create_source and not os.path.exists(spec.source):
             os.makedirs(spec.source, mode=0o755, exist_ok=True)
-
-
-def anonymous_volumes(host_config: dict[str, Any], config: dict[str, Any],
-                      specs: list[MountSpec]) -> list[str]:
-    """Paths of anonymous volumes (the image's VOLUME, `-v /path`) no mount covers. Until
-    volumes exist they are plain directories of the container's rootfs."""
-    covered = {s.destination for s in specs}
-    paths = list((config.get("Volumes") or {}).keys())
-    paths += [b for b in host_config.get("Binds") or [] if ":" not in str(b)]
-    return [p for p in dict.fromkeys(posixpath.normpath(str(p)) for p in paths)
-            if p.startswith("/") and p not in covered]
-
-
-def make_directories(rootfs: str, paths: list[str]) -> None:
-    """Make each path a directory of the (mounted, not yet running) rootfs, resolved inside
-    it so a symlink in the image cannot point the mkdir at the host."""
-    for path in paths:
-        target = secure_join(rootfs, path)
-        if not os.path.lexists(target):
-            os.makedirs(target, mode=0o755, exist_ok=True)

@@ -6,10 +6,8 @@ import signal
 from typing import Any
 
 from ...errors import InvalidParameter
+from ..networks import modes as networks
 from .model import DEFAULT_HOST_CONFIG
-
-_NETWORK_MODES = {"default", "bridge", "none", "host"}
-
 
 def merge_config(config: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
     """Docker's create-time merge of the image's config into the container's."""
@@ -60,12 +58,7 @@ def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
     for key, value in (host_config or {}).items():
         if value is not None or key not in merged:
             merged[key] = value
-    mode = merged.get("NetworkMode") or "default"
-    if mode not in _NETWORK_MODES:
-        if mode.startswith("container:"):
-            raise InvalidParameter("container network mode is not supported yet")
-        raise InvalidParameter(f"network {mode} not found")
-    merged["NetworkMode"] = mode
+    merged["NetworkMode"] = networks.validate_mode(merged.get("NetworkMode"))
     from .logconfig import validate as validate_log_config
     merged["LogConfig"] = validate_log_config((host_config or {}).get("LogConfig"),
                                               default_log_config)

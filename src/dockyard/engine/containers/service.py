@@ -14,9 +14,11 @@ from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_su
 from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
+from ..networks import modes as networks
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
 from . import health, leftovers, monitor, mounts, names, options, restart
 from .execs import ExecManager
+from ..volumes import anonymous
 from .model import RECORD_FILE, Container, fresh_state
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,6 @@ class ContainerService:
             config["Hostname"] = cid[:12] if host_config["NetworkMode"] != "host" \
                 else os.uname().nodename
         directory = os.path.join(self.root, cid)
-        network = "none" if host_config["NetworkMode"] == "none" else (
-            "host" if host_config["NetworkMode"] == "host" else None)
         record: dict[str, Any] = {
             "Id": cid, "Created": rfc3339nano(), "Path": path, "Args": args,
             "State": fresh_state(), "Image": image.id,
@@ -115,7 +115,7 @@ class ContainerService:
             "NetworkSettings": {
                 "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
                 "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-                "Networks": {network: _endpoint(network)} if network else {},
+                "Networks": networks.initial_networks(host_config["NetworkMode"]),
             },
         }
         # The record is written last: a crash before it leaves a directory and a writable
@@ -180,9 +180,9 @@ class ContainerService:
             self._write_etc_files(container)
             user_mounts = mounts.parse_all(hc)
             await asyncio.to_thread(mounts.prepare_sources, user_mounts)
-            await asyncio.to_thread(mounts.make_directories, container.rootfs,
-                                    mounts.anonymous_volumes(hc, container.config,
-                                                             user_mounts))
+            await asyncio.to_thread(anonymous.make_directories, container.rootfs,
+                                    anonymous.paths(hc, container.config,
+                                                    {m.destination for m in user_mounts}))
             image = self.images.resolve(container.record["Image"])
             spec = build_spec({**container.record, "Id": container.id}, image.config,
                               rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
@@ -600,13 +600,6 @@ class ContainerService:
         for container in self.containers.values():
             if container.control is not None:
                 container.control.cancel()
-
-
-def _endpoint(network: str) -> dict[str, Any]:
-    return {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
-            "NetworkID": network, "EndpointID": "", "Gateway": "", "IPAddress": "",
-            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None}
 
 
 def _mount_names(c: Container) -> set[str]:
