@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.engine.containers import options
-from dockyard.engine.timeutil import parse_rfc3339, parse_timestamp, rfc3339nano
+from dockyard.timeutil import parse_rfc3339, parse_timestamp, rfc3339nano
 from dockyard.errors import InvalidParameter
 from dockyard.units import human_duration, human_size, parse_bytes
 

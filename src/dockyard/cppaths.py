@@ -14,7 +14,7 @@ import stat
 import tarfile
 from typing import Any, BinaryIO
 
-from .engine.timeutil import rfc3339nano
+from .timeutil import rfc3339nano
 from .errors import SystemError_
 from .units import human_size
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..engine.containers import archive
 from ..errors import InvalidParameter
-from .server import engine_of, qbool
+from .request import engine_of, qbool
 
 routes = web.RouteTableDef()
 _STAT_HEADER = "X-Docker-Container-Path-Stat"

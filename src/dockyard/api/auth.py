@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import schema
-from .server import engine_of, read_json
+from .request import engine_of, read_json
 
 routes = web.RouteTableDef()
 

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ..engine.commit import commit as commit_container
 from . import schema
-from .server import engine_of, qbool, read_json
+from .request import engine_of, qbool, read_json
 
 routes = web.RouteTableDef()
 

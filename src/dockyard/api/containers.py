@@ -12,10 +12,10 @@ from .. import detachkeys
 from ..engine.containers import filesystem, processes, stats
 from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
-from ..engine.timeutil import parse_timestamp
+from ..timeutil import parse_timestamp
 from ..errors import InvalidParameter, NotImplemented_
 from . import hijack, schema
-from .server import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
+from .request import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
 routes = web.RouteTableDef()
 

@@ -10,7 +10,7 @@ from .. import detachkeys
 from ..errors import DockyardError
 from . import hijack, schema
 from .containers import tty_size
-from .server import engine_of, read_json
+from .request import engine_of, read_json
 
 routes = web.RouteTableDef()
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from aiohttp import web
 
 from ..errors import DockyardError, InvalidParameter
-from .server import engine_of, qbool, qfilters, stream_json_lines
+from .request import engine_of, qbool, qfilters, stream_json_lines
 
 routes = web.RouteTableDef()
 

@@ -9,12 +9,12 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
-from ..errors import DockyardError, InvalidParameter
+from ..errors import DockyardError
+from .request import ENGINE_KEY
 
 log = logging.getLogger(__name__)
 
 _VERSION_PREFIX = re.compile(r"^/v(\d+\.\d+)(/.*)$")
-ENGINE_KEY: web.AppKey[Any] = web.AppKey("engine")
 
 
 def _vtuple(v: str) -> tuple[int, ...]:
@@ -100,74 +100,3 @@ def make_app(engine: Any) -> web.Application:
         app.router.add_routes(module.routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app
-
-
-def engine_of(request: web.Request) -> Any:
-    return request.app[ENGINE_KEY]
-
-
-# --- small helpers shared by the resource modules -------------------------------------------
-
-def qbool(request: web.Request, name: str, default: bool = False) -> bool:
-    """Docker's boolean query parsing: absent → default; '', '0', 'false' → False."""
-    value = request.query.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() not in ("", "0", "false", "no")
-
-
-def qint(request: web.Request, name: str, default: int | None = None) -> int | None:
-    value = request.query.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidParameter(f"invalid value for {name}: {value!r}") from None
-
-
-def qfilters(request: web.Request) -> dict[str, list[str]]:
-    """Parse the `filters` query parameter (a JSON map of lists, or the legacy map of maps)."""
-    raw = request.query.get("filters")
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        raise InvalidParameter(f"invalid filter '{raw}'") from None
-    if not isinstance(data, dict):
-        raise InvalidParameter(f"invalid filter '{raw}'")
-    out: dict[str, list[str]] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out[key] = [k for k, v in value.items() if v]
-        elif isinstance(value, list):
-            out[key] = [str(v) for v in value]
-        else:
-            out[key] = [str(value)]
-    return out
-
-
-async def read_json(request: web.Request) -> Any:
-    body = await request.read()
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise InvalidParameter(f"invalid character in JSON body: {exc}") from None
-
-
-async def stream_json_lines(request: web.Request, items: Any) -> web.StreamResponse:
-    """Send an (async) iterable of JSON-able objects as a chunked stream, one per chunk."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    if hasattr(items, "__aiter__"):
-        async for item in items:
-            await response.write(json.dumps(item).encode() + b"\r\n")
-    else:
-        for item in items:
-            await response.write(json.dumps(item).encode() + b"\r\n")
-    await response.write_eof()
-    return response

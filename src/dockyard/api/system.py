@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
-from ..engine.timeutil import parse_timestamp
+from ..timeutil import parse_timestamp
 from ..linux.fsutil import disk_usage
-from .server import engine_of, qfilters
+from .request import engine_of, qfilters
 
 routes = web.RouteTableDef()
 

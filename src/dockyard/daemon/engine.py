@@ -12,7 +12,7 @@ from ..distribution.service import Distribution
 from ..engine.containers import ContainerService
 from ..engine.events import Events
 from ..engine.images import ImageService
-from ..engine.timeutil import rfc3339nano
+from ..timeutil import rfc3339nano
 from ..runtime import get_runtime
 from .config import DaemonConfig
 

@@ -21,7 +21,7 @@ import aiohttp
 from yarl import URL
 
 from ..errors import DockyardError, Forbidden, InvalidParameter, SystemError_, Unauthorized
-from .client import _describe as describe_error     # Go's words for network errors
+from .neterrors import describe_error
 
 CLIENT_ID = "docker"        # the OAuth client id Docker sends; token servers may log it
 MIN_TOKEN_LIFETIME = 60     # seconds: Docker treats shorter or missing lifetimes as this

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import ssl
 from typing import Any
 
@@ -18,6 +17,7 @@ import aiohttp
 from ..errors import DockyardError
 from ..store.reference import Reference
 from .endpoints import Endpoint, RegistrySettings
+from .neterrors import describe_error
 
 _CONNECT_ERRORS = (aiohttp.ClientConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError)
 
@@ -105,7 +105,7 @@ class Repository:
             host = url.split("://", 1)[1]
             self.settings.schemes[host] = url.split("://", 1)[0]
             return
-        raise Unreachable(f'Get "{tried}/v2/": {_describe(last)}')
+        raise Unreachable(f'Get "{tried}/v2/": {describe_error(last)}')
 
     async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                       data: Any = None, params: dict[str, str] | None = None,
@@ -140,17 +140,7 @@ class Repository:
             return await self.session.request(method, url, headers=headers, data=data,
                                               params=params, allow_redirects=allow_redirects)
         except _CONNECT_ERRORS as exc:
-            raise Unreachable(f'{method.title()} "{url}": {_describe(exc)}') from None
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "no endpoint"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        errno = exc.os_error.errno
-        reason = os.strerror(errno).lower() if errno else str(exc.os_error)
-        return f"dial tcp {exc.host}:{exc.port}: connect: {reason}"
-    return str(exc) or exc.__class__.__name__
+            raise Unreachable(f'{method.title()} "{url}": {describe_error(exc)}') from None
 
 
 def new_session() -> aiohttp.ClientSession:

@@ -10,7 +10,7 @@ import aiohttp
 
 from ..errors import SystemError_, Unauthorized
 from .auth import AuthConfig, Authorizer, url_error
-from .client import _describe as describe_error     # Go's words for network errors
+from .neterrors import describe_error
 from .registry_host import HUB_SERVER, endpoint_urls, is_insecure, registry_hostname
 
 _TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=15)

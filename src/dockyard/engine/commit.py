@@ -19,7 +19,7 @@ from ..store.difftar import write_upper_tar
 from .containers import processes
 from .containers.filesystem import _MOUNT_TARGETS
 from .containers.service import ContainerService
-from .timeutil import rfc3339nano
+from ..timeutil import rfc3339nano
 
 
 def merge_config(user: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import signal
 from typing import Any
 
 from ...errors import DockyardError
-from ..timeutil import rfc3339nano
+from ...timeutil import rfc3339nano
 from .model import Container
 
 log = logging.getLogger(__name__)

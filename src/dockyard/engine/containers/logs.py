@@ -6,7 +6,7 @@ import json
 import os
 from typing import AsyncIterator, Iterator
 
-from ..timeutil import parse_rfc3339
+from ...timeutil import parse_rfc3339
 
 STREAMS = {"stdout": 1, "stderr": 2}
 

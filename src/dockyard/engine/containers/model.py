@@ -12,7 +12,7 @@ from typing import Any
 
 from ...linux import atomic
 from ...units import human_duration
-from ..timeutil import ZERO_TIME, parse_rfc3339, rfc3339nano
+from ...timeutil import ZERO_TIME, parse_rfc3339, rfc3339nano
 from .monitor import ShimLink
 
 RECORD_FILE = "config.v2.json"

@@ -15,7 +15,7 @@ from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
 from ..networks import modes as networks
-from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
+from ...timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
 from . import health, leftovers, monitor, mounts, names, options, restart
 from .execs import ExecManager
 from ..volumes import anonymous

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 
 from ...runtime.cgroups import manager
 from ...runtime.cgroups.stats import collect
-from ..timeutil import ZERO_TIME, rfc3339nano
+from ...timeutil import ZERO_TIME, rfc3339nano
 from .model import Container
 from .service import ContainerService, _load_spec
 

@@ -7,7 +7,7 @@ from typing import Any
 from ...errors import Conflict, NotFound
 from ...store import reference
 from ...store.reference import Reference
-from ..timeutil import rfc3339_ns
+from ...timeutil import rfc3339_ns
 from .model import short_id
 from .query import check_filters, dangling_filter, match_kv, until_ns
 from .records import ImageRecords

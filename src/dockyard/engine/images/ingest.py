@@ -10,7 +10,7 @@ from ...errors import InvalidParameter, NotFound
 from ...store import archive, reference
 from ...store.reference import Reference
 from ...store.snapshots import chain_ids
-from ..timeutil import rfc3339nano
+from ...timeutil import rfc3339nano
 from .records import ImageRecords
 
 

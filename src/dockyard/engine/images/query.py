@@ -8,7 +8,7 @@ from ...errors import InvalidParameter
 from ...store import reference
 from ...store.changes import full_config
 from ...store.snapshots import chain_ids
-from ..timeutil import ZERO_TIME, parse_timestamp, rfc3339_ns
+from ...timeutil import ZERO_TIME, parse_timestamp, rfc3339_ns
 from .model import Image
 from .records import ImageRecords
 

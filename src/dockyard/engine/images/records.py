@@ -27,7 +27,7 @@ from ...store.content import ContentStore
 from ...store.metadata import MetadataStore
 from ...store.reference import Reference
 from ...store.snapshots import Snapshotter
-from ..timeutil import rfc3339nano
+from ...timeutil import rfc3339nano
 from .model import Image
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Docker's timestamp formats (Go's RFC3339Nano) and its human durations."""
+"""Docker's timestamp formats (Go's RFC3339Nano) and its human durations: shared by the
+engine, the API and the CLI, so it sits at the bottom with no imports of the project."""
 from __future__ import annotations
 
 import datetime
