@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.daemon import config
+from dockyard import mediatypes, platforms
 from dockyard.distribution import manifests
 from dockyard.distribution.endpoints import RegistrySettings
 from dockyard.distribution.progress import bar
@@ -43,7 +44,7 @@ def test_daemon_flags_reach_the_registry_settings() -> None:
 
 
 def _index(*platforms: dict[str, str]) -> dict:
-    return {"manifests": [{"mediaType": manifests.OCI_MANIFEST, "digest": f"sha256:{i}",
+    return {"manifests": [{"mediaType": mediatypes.OCI_MANIFEST, "digest": f"sha256:{i}",
                            "platform": p} for i, p in enumerate(platforms)]}
 
 
@@ -52,21 +53,21 @@ def test_platform_selection_follows_dockers_rules() -> None:
                    {"os": "linux", "architecture": "arm64", "variant": "v8"},
                    {"os": "linux", "architecture": "arm", "variant": "v6"},
                    {"os": "linux", "architecture": "arm", "variant": "v7"})
-    assert manifests.select(index, manifests.parse_platform("linux/amd64"))["digest"] == \
+    assert manifests.select(index, platforms.parse("linux/amd64"))["digest"] == \
         "sha256:0"
-    assert manifests.select(index, manifests.parse_platform("linux/aarch64"))["digest"] == \
+    assert manifests.select(index, platforms.parse("linux/aarch64"))["digest"] == \
         "sha256:1"
-    assert manifests.select(index, manifests.parse_platform("linux/arm/v7"))["digest"] == \
+    assert manifests.select(index, platforms.parse("linux/arm/v7"))["digest"] == \
         "sha256:3"
     only_v6 = _index({"os": "linux", "architecture": "arm", "variant": "v6"})
-    assert manifests.select(only_v6, manifests.parse_platform("linux/arm"))["digest"] == \
+    assert manifests.select(only_v6, platforms.parse("linux/arm"))["digest"] == \
         "sha256:0"                                     # arm (v7) runs v6 images
     with pytest.raises(NotFound, match="no matching manifest for linux/arm/v5 in the "
                                        "manifest list entries"):
-        manifests.select(index, manifests.parse_platform("linux/arm/v5"))
+        manifests.select(index, platforms.parse("linux/arm/v5"))
     with pytest.raises(InvalidParameter):
-        manifests.parse_platform("linux//amd64")
-    assert str(manifests.parse_platform("arm64")) == "linux/arm64"
+        platforms.parse("linux//amd64")
+    assert str(platforms.parse("arm64")) == "linux/arm64"
 
 
 def test_progress_bar_text() -> None:

@@ -20,7 +20,8 @@ async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
     import base64
     import json
 
-    from ..distribution import manifests, pull
+    from .. import mediatypes
+    from ..distribution import pull
     from ..distribution.auth import decode_registry_auth
     from ..distribution.client import Repository, new_session
     from ..distribution.endpoints import RegistrySettings
@@ -54,13 +55,13 @@ async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
                 config = json.loads(await pull.fetch_blob(repo, manifest["config"]["digest"]))
                 platform = {"architecture": config.get("architecture", ""),
                             "os": config.get("os", "")}
-            key = "SchemaV2Manifest" if media_type == manifests.DOCKER_MANIFEST \
+            key = "SchemaV2Manifest" if media_type == mediatypes.DOCKER_MANIFEST \
                 else "OCIManifest"
             return {"Ref": named, "Descriptor": {"mediaType": media_type, "digest": digest,
                                                  "size": len(raw), "platform": platform},
                     "Raw": base64.b64encode(raw).decode(), key: manifest}
 
-        if media_type not in manifests.INDEXES:
+        if media_type not in mediatypes.INDEXES:
             return await entry(raw, media_type, digest, None, str(ref))
         out = []
         for item in doc.get("manifests") or []:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import mediatypes, platforms
 from ..errors import DockyardError, InvalidParameter, NotFound
 from ..store.content import ContentStore
 from ..store.reference import Reference
@@ -50,7 +51,7 @@ class Plan:
     digest: str                      # digest of what the reference names (list or manifest)
     manifest: dict[str, Any]         # the image manifest for our platform
     media_type: str
-    wanted: manifests.Platform | None = None   # an explicit --platform for a lone manifest
+    wanted: platforms.Platform | None = None   # an explicit --platform for a lone manifest
 
     @property
     def tag_or_digest(self) -> str:
@@ -96,7 +97,7 @@ async def _read_limited(response: Any, limit: int) -> bytes:
 
 
 async def resolve(repo_for: Callable[[], Repository], settings: RegistrySettings,
-                  ref: Reference, platform: manifests.Platform, explicit: bool = False
+                  ref: Reference, platform: platforms.Platform, explicit: bool = False
                   ) -> Plan:
     """Find the manifest for `ref` (trying mirrors first) and our platform's entry;
     `explicit`: the platform was asked for (a lone manifest must then match it)."""
@@ -119,18 +120,18 @@ async def resolve(repo_for: Callable[[], Repository], settings: RegistrySettings
     raise last or NotFound(f"manifest for {ref.familiar_string()} not found")
 
 
-async def _resolve_on(repo: Repository, ref: Reference, platform: manifests.Platform,
+async def _resolve_on(repo: Repository, ref: Reference, platform: platforms.Platform,
                       explicit: bool) -> Plan:
     reference = ref.digest or ref.tag or "latest"
     raw, media_type, digest = await fetch_manifest(repo, reference)
     doc = json.loads(raw)
-    wanted: manifests.Platform | None = platform if explicit else None
-    if media_type in manifests.INDEXES:
+    wanted: platforms.Platform | None = platform if explicit else None
+    if media_type in mediatypes.INDEXES:
         wanted = None
         entry = manifests.select(doc, platform)
         raw, media_type, _ = await fetch_manifest(repo, entry["digest"])
         doc = json.loads(raw)
-    if media_type not in manifests.MANIFESTS:
+    if media_type not in mediatypes.MANIFESTS:
         raise InvalidParameter(f"unsupported manifest media type {media_type}")
     manifests.check_manifest(doc)
     return Plan(ref, repo, digest, doc, media_type, wanted)
@@ -209,7 +210,7 @@ class Puller:
         config_raw = await self._config(config_desc)
         config = json.loads(config_raw)
         if plan.wanted is not None:
-            actual = manifests.normalise(config.get("os", ""), config.get("architecture", ""),
+            actual = platforms.normalise(config.get("os", ""), config.get("architecture", ""),
                                          config.get("variant", ""))
             if (actual.os, actual.architecture) != (plan.wanted.os, plan.wanted.architecture):
                 raise NotFound(f"image with reference {plan.ref.familiar_string()} was found "

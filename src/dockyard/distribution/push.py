@@ -19,11 +19,11 @@ from typing import Any, AsyncIterator, Callable
 
 from yarl import URL
 
+from .. import mediatypes
 from ..errors import NotFound
 from ..store import reference
 from ..store.content import ContentStore
 from ..store.reference import Reference
-from . import manifests
 from .client import Repository, error_from
 from .metadata import BlobCache
 from .progress import Throttle, progress, short_id, status
@@ -31,7 +31,7 @@ from .stores import ImageRecorder
 
 Emit = Callable[[dict[str, Any]], None]
 _CHUNK = 1 << 20
-_REUSABLE = {manifests.DOCKER_LAYER, manifests.OCI_LAYER_GZIP}
+_REUSABLE = {mediatypes.DOCKER_LAYER, mediatypes.OCI_LAYER_GZIP}
 
 
 def local_images(images: ImageRecorder, name: str, tag: str | None
@@ -84,15 +84,15 @@ class Pusher:
         if not await self._exists(image_id):
             await self._upload_bytes(config_raw, image_id)
         manifest = {
-            "schemaVersion": 2, "mediaType": manifests.DOCKER_MANIFEST,
-            "config": {"mediaType": manifests.DOCKER_CONFIG, "size": len(config_raw),
+            "schemaVersion": 2, "mediaType": mediatypes.DOCKER_MANIFEST,
+            "config": {"mediaType": mediatypes.DOCKER_CONFIG, "size": len(config_raw),
                        "digest": image_id},
             "layers": [self.done[d] for d in diff_ids]}
         raw = json.dumps(manifest, indent=3).encode()
         tag = target.tag or "latest"
         response = await self.repo.request(
             "PUT", f"manifests/{tag}", data=raw,
-            headers={"Content-Type": manifests.DOCKER_MANIFEST})
+            headers={"Content-Type": mediatypes.DOCKER_MANIFEST})
         if response.status not in (200, 201):
             raise await error_from(response)
         response.release()
@@ -133,10 +133,10 @@ class Pusher:
                 self.emit(status("Layer already exists", layer_id))
                 return _descriptor(blob)
         digest, size = await self._upload_layer(diff_id, layer_id)
-        await asyncio.to_thread(self.cache.add, diff_id, digest, size, manifests.DOCKER_LAYER,
+        await asyncio.to_thread(self.cache.add, diff_id, digest, size, mediatypes.DOCKER_LAYER,
                                 here)
         self.emit(status("Pushed", layer_id))
-        return {"mediaType": manifests.DOCKER_LAYER, "size": size, "digest": digest}
+        return {"mediaType": mediatypes.DOCKER_LAYER, "size": size, "digest": digest}
 
     async def _exists(self, digest: str) -> bool:
         response = await self.repo.request("HEAD", f"blobs/{digest}")
@@ -247,5 +247,5 @@ class _Gzip:
 
 
 def _descriptor(blob: dict[str, Any]) -> dict[str, Any]:
-    return {"mediaType": manifests.DOCKER_LAYER, "size": int(blob["size"]),
+    return {"mediaType": mediatypes.DOCKER_LAYER, "size": int(blob["size"]),
             "digest": blob["digest"]}

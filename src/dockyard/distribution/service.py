@@ -7,12 +7,12 @@ import json
 import logging
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
+from .. import mediatypes, platforms
 from ..errors import DockyardError, InvalidParameter
 from ..store import reference
 from ..store.content import ContentStore
 from ..store.reference import Reference
 from ..store.snapshots import Snapshotter
-from . import manifests
 from .client import RegistryError, Repository, Unreachable, error_from, new_session
 from .endpoints import RegistrySettings
 from .metadata import BlobCache
@@ -48,7 +48,7 @@ class Distribution:
                 ref = Reference(ref.domain, ref.path, None, tag)
             else:
                 ref = ref.with_tag(tag)
-        want = manifests.parse_platform(platform)
+        want = platforms.parse(platform)
         session = new_session()
         try:
             make_repo = lambda: Repository(session, self.settings, ref, auth)  # noqa: E731
@@ -133,7 +133,7 @@ class Distribution:
         async def describe(repo: Repository) -> dict[str, Any]:
             raw, media_type, digest = await pull.fetch_manifest(repo, ref.digest or ref.tag)
             doc = json.loads(raw)
-            if media_type in manifests.INDEXES:
+            if media_type in mediatypes.INDEXES:
                 platforms = [m.get("platform") or {} for m in doc.get("manifests") or []]
             else:
                 config = json.loads(await pull.fetch_blob(repo, doc["config"]["digest"]))

@@ -26,20 +26,15 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterator
 
+from .. import platforms
 from ..errors import InvalidParameter
+from ..mediatypes import INDEXES, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from ..linux.securejoin import secure_join
 from . import reference
 from .changes import apply_changes, full_config
 from .layers import clean_name
 
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 ANNOTATION_IMAGE_NAME = "io.containerd.image.name"
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 _BLOB_PATH = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
@@ -48,16 +43,6 @@ _CHUNK = 1 << 20
 
 class ArchiveError(InvalidParameter):
     pass
-
-
-def host_platform() -> tuple[str, str, str]:
-    """(os, architecture, variant) in Go's names."""
-    machine = os.uname().machine
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm",
-            "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x",
-            "riscv64": "riscv64"}.get(machine, machine)
-    variant = {"aarch64": "v8", "armv7l": "v7", "armv6l": "v6"}.get(machine, "")
-    return "linux", arch, variant
 
 
 def _json(obj: Any) -> bytes:
@@ -300,7 +285,8 @@ def _read_docker(directory: str) -> list[ArchiveImage]:
 
 
 def _platform_matches(platform: dict[str, Any]) -> bool:
-    host_os, host_arch, host_variant = host_platform()
+    here = platforms.host()
+    host_os, host_arch, host_variant = here.os, here.architecture, here.variant
     if platform.get("os", host_os) != host_os:
         return False
     if platform.get("architecture", host_arch) != host_arch:
@@ -337,7 +323,7 @@ def _read_oci(directory: str) -> list[ArchiveImage]:
 
     def manifest_of(descriptor: dict[str, Any]) -> dict[str, Any] | None:
         doc = json.loads(blob(descriptor, "manifest"))
-        if doc.get("mediaType") in INDEX_TYPES or descriptor.get("mediaType") in INDEX_TYPES \
+        if doc.get("mediaType") in INDEXES or descriptor.get("mediaType") in INDEXES \
                 or ("manifests" in doc and "layers" not in doc):
             candidates = [d for d in doc.get("manifests") or []
                           if (d.get("annotations") or {}).get("vnd.docker.reference.type")
@@ -345,9 +331,9 @@ def _read_oci(directory: str) -> list[ArchiveImage]:
             for child in candidates:
                 if _platform_matches(child.get("platform") or {}):
                     return manifest_of(child)
-            os_, arch, _ = host_platform()
-            raise ArchiveError(f"no matching manifest for {os_}/{arch} in the manifest list "
-                               "entries")
+            here = platforms.host()
+            raise ArchiveError(f"no matching manifest for {here.os}/{here.architecture} in the "
+                               "manifest list entries")
         return doc
 
     try:
@@ -387,27 +373,20 @@ def _read_oci(directory: str) -> list[ArchiveImage]:
 
 # --- import ---------------------------------------------------------------------------------
 
-def parse_platform(text: str | None) -> tuple[str, str, str]:
-    host_os, host_arch, host_variant = host_platform()
-    if not text:
-        return host_os, host_arch, host_variant
-    parts = text.lower().split("/")
-    if len(parts) > 3 or not all(parts):
-        raise InvalidParameter(f'"{text}": unknown operating system or architecture: invalid '
-                               "argument")
-    os_ = parts[0]
-    arch = parts[1] if len(parts) > 1 else host_arch
-    variant = parts[2] if len(parts) > 2 else ""
-    if os_ != "linux":
-        raise InvalidParameter(f"operating system is not supported: {os_}")
-    return os_, arch, variant
+def import_platform(text: str | None) -> platforms.Platform:
+    """`docker import --platform`: any platform.Parse accepts, but only Linux."""
+    platform = platforms.parse(text)
+    if platform.os != "linux":
+        raise InvalidParameter(f"operating system is not supported: {platform.os}")
+    return platform
 
 
 def import_config(diff_id: str, created: str, source: str, message: str = "",
                   changes: list[str] | None = None, platform: str | None = None,
                   docker_version: str = "") -> dict[str, Any]:
     """The image config `docker import` writes for a one-layer image."""
-    os_, arch, variant = parse_platform(platform)
+    target = import_platform(platform)
+    os_, arch, variant = target.os, target.architecture, target.variant
     comment = message or f"Imported from {source}"
     config: dict[str, Any] = {
         "architecture": arch, "comment": comment,

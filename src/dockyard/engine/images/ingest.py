@@ -27,7 +27,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
             raise InvalidParameter("cannot import digest reference")
         target = target.with_tag(tag) if tag else target.tag_name_only()
     archive.check_changes(changes)
-    archive.parse_platform(platform)
+    archive.import_platform(platform)
     with images.ingest():
         if isinstance(source, str):
             if source in ("", "-"):
