@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..distribution.service import Distribution
 from ..engine.containers import ContainerService
+from ..linux import cgroupfs
 from ..engine.events import Events
 from ..engine.images import ImageService
 from ..timeutil import rfc3339nano
@@ -60,7 +61,7 @@ class Engine:
         running = sum(1 for c in containers if c.running) - paused
         uname = os.uname()
         mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        cgroup_version = "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"
+        cgroup_version = "2" if cgroupfs.unified() else "1"
         return {
             "ID": self._engine_id(), "Containers": len(self.containers.containers),
             "ContainersRunning": running, "ContainersPaused": paused,

@@ -5,10 +5,10 @@ Like containerd's oci package, the spec is built by composing small option funct
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 from ..errors import InvalidParameter
+from ..linux import cgroupfs
 from .capabilities import ALL_CAPS, DEFAULT_CAPS, normalise_cap
 from .user import resolve_user
 
@@ -29,10 +29,6 @@ DEFAULT_DEVICE_RULES = [
     ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 5, 1, "rwm"), ("c", 136, None, "rwm"),
     ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"),
 ]
-
-
-def cgroup_v2() -> bool:
-    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 
 
 def base_spec() -> dict[str, Any]:
@@ -85,7 +81,7 @@ def with_namespaces(network_mode: str) -> SpecOpt:
         kinds = ["pid", "ipc", "uts", "mount"]
         if network_mode != "host":
             kinds.append("network")
-        if cgroup_v2():
+        if cgroupfs.unified():
             kinds.append("cgroup")
         spec["linux"]["namespaces"] = [{"type": k} for k in kinds]
     return opt

@@ -2,13 +2,12 @@
 controller, each translating the OCI `linux.resources` section into its files."""
 from __future__ import annotations
 
-import os
-
+from ...linux import cgroupfs
 from .base import CgroupManager
 
 
 def manager(cgroups_path: str) -> CgroupManager:
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+    if cgroupfs.unified():
         from .v2 import V2Manager
         return V2Manager(cgroups_path)
     from .v1 import V1Manager
