@@ -146,17 +146,22 @@ class ContainerService:
         container = self.get(ref)
         if container.running or container.starting:
             return False
-        if container.state["Status"] == "removing":
-            raise Conflict(f"container {container.id} is marked for removal and cannot be "
-                           "started")
-        self._cancel_restart(container)
-        container.record["HasBeenManuallyStopped"] = False
-        container.record["RestartCount"] = 0
-        container.starting = True
-        try:
-            await self._start(container)
-        finally:
-            container.starting = False
+        async with container.lifecycle:
+            if container.id not in self.containers:  # removed while this start waited
+                raise no_such_container(ref)
+            if container.running:
+                return False
+            if container.state["Status"] == "removing":
+                raise Conflict(f"container {container.id} is marked for removal and cannot be "
+                               "started")
+            self._cancel_restart(container)
+            container.record["HasBeenManuallyStopped"] = False
+            container.record["RestartCount"] = 0
+            container.starting = True
+            try:
+                await self._start(container)
+            finally:
+                container.starting = False
         return True
 
     def _cancel_restart(self, container: Container) -> None:
@@ -239,10 +244,10 @@ class ContainerService:
 
     async def _after_failed_start(self, container: Container) -> None:
         """Waiters learn the start failed; an auto-remove container goes away (as in
-        Docker, whose CLI waits for that removal)."""
+        Docker, whose CLI waits for that removal). The caller holds the lifecycle lock."""
         container.wake_exit_waiters()
         if container.host_config.get("AutoRemove"):
-            await self.remove(container.id, force=True)
+            await self._remove(container, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
         from .logconfig import settings
@@ -298,6 +303,8 @@ class ContainerService:
         if container.host_config.get("AutoRemove") and container.id in self.containers:
             try:
                 await self.remove(container.id, force=True)
+            except NotFound:  # a client's rm got there first
+                pass
             except DockyardError:
                 log.exception("auto-remove of %s failed", container.id[:12])
 
@@ -322,7 +329,10 @@ class ContainerService:
         container.record["RestartCount"] = container.record.get("RestartCount", 0) + 1
         container.state["Restarting"] = False
         try:
-            await self._start(container)
+            async with container.lifecycle:
+                if container.id not in self.containers:
+                    return
+                await self._start(container)
         except DockyardError as exc:
             log.warning("restart of %s failed: %s", container.id[:12], exc.message)
             container.state.update(Status="exited")
@@ -412,7 +422,15 @@ class ContainerService:
         await future
 
     async def remove(self, ref: str, force: bool = False) -> None:
+        """Waits for a start in progress (whose files and mounts it would pull away), then
+        removes; a second remove that waited finds the container gone (404)."""
         container = self.get(ref)
+        async with container.lifecycle:
+            if container.id not in self.containers:
+                raise no_such_container(ref)
+            await self._remove(container, force)
+
+    async def _remove(self, container: Container, force: bool) -> None:
         if container.restart_task is not None:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
@@ -426,8 +444,6 @@ class ContainerService:
                                "running: stop the container before removing or force remove")
             self._signal(container, signal.SIGKILL)
             await container.exit_event.wait()
-            if container.id not in self.containers:  # auto-removed meanwhile
-                return
         if container.state["Status"] == "removing":
             return
         container.state["Status"] = "removing"
@@ -591,7 +607,8 @@ class ContainerService:
 
     async def _boot_start(self, container: Container) -> None:
         try:
-            await self._start(container)
+            async with container.lifecycle:
+                await self._start(container)
         except DockyardError as exc:
             log.warning("could not restart %s at boot: %s", container.id[:12], exc.message)
 
