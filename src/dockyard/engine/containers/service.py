@@ -8,7 +8,7 @@ import os
 import secrets
 import shutil
 import signal
-from typing import Any
+from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_such_container
 from ...linux import syscalls
@@ -404,8 +404,14 @@ class ContainerService:
         self._emit(container, "restart")
 
     # --- wait / remove / rename -------------------------------------------------------------------
-    async def wait(self, ref: str, condition: str = "not-running") -> dict[str, Any]:
-        container = self.get(ref)
+    def wait(self, ref: str, condition: str = "not-running"
+             ) -> Coroutine[Any, Any, dict[str, Any]]:
+        """Finds the container now, so a 404 precedes the answer's headers and an rm racing
+        the request cannot break the stream later; the coroutine ends when `condition`
+        holds."""
+        return self._wait(self.get(ref), condition)
+
+    async def _wait(self, container: Container, condition: str) -> dict[str, Any]:
         if condition not in ("not-running", "next-exit", "removed", ""):
             raise InvalidParameter(f"invalid condition: {condition}")
         if condition == "removed":
@@ -463,6 +469,7 @@ class ContainerService:
             self.in_flight.discard(container.id)
         self.containers.pop(container.id, None)
         self._names.pop(container.name, None)
+        self.execs.drop_container(container.id)
         container.removed_event.set()
         container.wake_exit_waiters()
         self._emit(container, "destroy")
