@@ -339,8 +339,19 @@ class ContainerService:
             container.save()
 
     # --- stop / kill ------------------------------------------------------------------------------
-    async def kill(self, ref: str, sig: str | int | None = None) -> None:
+    async def _settled(self, ref: str) -> Container:
+        """The container once no start or rm of it is in flight: a signal sent while a
+        start's init is still blocked before exec kills it under that start, whose
+        runtime.start then fails (a 500); as dockerd, whose start holds the container."""
         container = self.get(ref)
+        async with container.lifecycle:
+            pass
+        if container.id not in self.containers:
+            raise no_such_container(ref)
+        return container
+
+    async def kill(self, ref: str, sig: str | int | None = None) -> None:
+        container = await self._settled(ref)
         number = options.parse_signal(sig)
         if container.restart_task is not None:
             self._cancel_restart(container)
@@ -368,7 +379,7 @@ class ContainerService:
     async def stop(self, ref: str, timeout: int | None = None,
                    sig: str | None = None) -> bool:
         """Docker's stop: StopSignal, then SIGKILL after the timeout. False if not running."""
-        container = self.get(ref)
+        container = await self._settled(ref)
         container.record["HasBeenManuallyStopped"] = True
         if container.restart_task is not None:
             self._cancel_restart(container)
