@@ -19,20 +19,21 @@ from conftest import Daemon
 docker = pytest.importorskip("docker")
 
 CLIENTS = 16
-WARMUP_OPS = 8 * CLIENTS     # grows the daemon's pools and caches before the baseline
+WARMUP_OPS = 10 * CLIENTS    # grows the daemon's pools and caches before the baseline
 MAIN_OPS = 75 * CLIENTS      # 1,200 operations in the measured run
 MAX_POOL = 40                # live containers; above it, creates give way to removals
 FD_SLACK = 4
 RSS_SLACK_KB = 8 * 1024
 SETTLE = 20.0                # seconds for asynchronous clean-up to finish
 
-# kind -> (command, auto-remove). "trap" stops at once on SIGTERM; "sleep" (pid 1 ignores
-# SIGTERM) needs the stop timeout's SIGKILL; "short" and "auto" exit by themselves.
-KINDS: dict[str, tuple[list[str], bool]] = {
-    "short": (["sh", "-c", "echo out; echo err >&2"], False),
-    "sleep": (["sleep", "2"], False),
-    "trap": (["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"], False),
-    "auto": (["sh", "-c", "echo bye"], True),
+# kind -> (command, auto-remove, share of creates). "trap" stops at once on SIGTERM and runs
+# until stopped (exec's target); "sleep" (pid 1 ignores SIGTERM) needs the stop timeout's
+# SIGKILL; "short" and "auto" exit by themselves.
+KINDS: dict[str, tuple[list[str], bool, int]] = {
+    "short": (["sh", "-c", "echo out; echo err >&2"], False, 25),
+    "sleep": (["sleep", "2"], False, 20),
+    "trap": (["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"], False, 40),
+    "auto": (["sh", "-c", "echo bye"], True, 15),
 }
 WAITABLE = ("short", "sleep", "auto")   # kinds whose wait ends on its own
 
@@ -46,13 +47,16 @@ class Pool:
         self.live: list[str] = []             # not yet removed by a client
         self.removed: set[str] = set()        # removed by an rm that answered 204
         self.started_auto: set[str] = set()   # auto-remove containers that were started
+        self.started: set[str] = set()        # started and not stopped since, as far as known
         self.exec_ids: list[str] = []
         self.counts: collections.Counter[str] = collections.Counter()
         self.failures: list[str] = []
 
-    def pick(self, rng: random.Random, kinds: tuple[str, ...] = tuple(KINDS)) -> str | None:
+    def pick(self, rng: random.Random, kinds: tuple[str, ...] = tuple(KINDS),
+             started: bool = False) -> str | None:
         with self.lock:
-            candidates = [c for c in self.live if self.kind[c] in kinds]
+            candidates = [c for c in self.live if self.kind[c] in kinds and
+                          (not started or c in self.started)]
         return rng.choice(candidates) if candidates else None
 
     def count(self, key: str) -> None:
@@ -68,7 +72,7 @@ class Worker:
         self.pool = pool
         self.rng = random.Random(seed)
         self.ops = ops
-        self.table: list[tuple[int, Callable[[], str | None]]] = [
+        self.table: list[tuple[int, Callable[[], None]]] = [
             (12, self.create), (16, self.start), (12, self.exec), (8, self.logs),
             (10, self.inspect), (6, self.ps), (7, self.stop), (6, self.kill),
             (6, self.wait), (11, self.rm)]
@@ -78,11 +82,13 @@ class Worker:
             for _ in range(self.ops):
                 weights = [w for w, _ in self.table]
                 op = self.rng.choices([f for _, f in self.table], weights)[0]
-                self.call(op)
+                with self.pool.lock:
+                    full = len(self.pool.live) >= MAX_POOL
+                self.call(self.rm if op == self.create and full else op)
         finally:
             self.api.close()
 
-    def call(self, op: Callable[[], str | None]) -> None:
+    def call(self, op: Callable[[], None]) -> None:
         name = op.__name__
         try:
             op()
@@ -99,14 +105,12 @@ class Worker:
                 self.pool.failures.append(f"{name}: {exc.__class__.__name__}: {exc}")
 
     def _target(self, kinds: tuple[str, ...] = tuple(KINDS)) -> str:
-        cid = self.pool.pick(self.rng, kinds)
-        if cid is None:
-            return self._new()
-        return cid
+        """A container of one of `kinds` that some client made (a new one if none is left)."""
+        return self.pool.pick(self.rng, kinds) or self._new(self.rng.choice(kinds))
 
-    def _new(self) -> str:
-        kind = self.rng.choice(list(KINDS))
-        cmd, auto = KINDS[kind]
+    def _new(self, kind: str | None = None) -> str:
+        kind = kind or self.rng.choices(list(KINDS), [s for _, _, s in KINDS.values()])[0]
+        cmd, auto, _ = KINDS[kind]
         cid = self.api.create_container(
             "busybox", cmd, host_config=self.api.create_host_config(auto_remove=auto))["Id"]
         with self.pool.lock:
@@ -115,22 +119,18 @@ class Worker:
         return cid
 
     def create(self) -> None:
-        with self.pool.lock:
-            full = len(self.pool.live) >= MAX_POOL
-        if full:
-            self.rm()
-        else:
-            self._new()
+        self._new()
 
     def start(self) -> None:
         cid = self._target()
         self.api.start(cid)
-        if self.pool.kind[cid] == "auto":
-            with self.pool.lock:
+        with self.pool.lock:
+            self.pool.started.add(cid)
+            if self.pool.kind[cid] == "auto":
                 self.pool.started_auto.add(cid)
 
     def exec(self) -> None:
-        cid = self._target(("trap", "sleep"))
+        cid = self.pool.pick(self.rng, ("trap",), started=True) or self._target(("trap",))
         exec_id = self.api.exec_create(cid, ["sh", "-c", "echo exec-$$"])["Id"]
         with self.pool.lock:
             self.pool.exec_ids.append(exec_id)
@@ -151,10 +151,16 @@ class Worker:
         self.api.containers(all=self.rng.random() < 0.7)
 
     def stop(self) -> None:
-        self.api.stop(self._target(), timeout=self.rng.choice([0, 1]))
+        cid = self._target()
+        self.api.stop(cid, timeout=self.rng.choice([0, 1]))
+        with self.pool.lock:
+            self.pool.started.discard(cid)
 
     def kill(self) -> None:
-        self.api.kill(self._target())
+        cid = self._target()
+        self.api.kill(cid)
+        with self.pool.lock:
+            self.pool.started.discard(cid)
 
     def wait(self) -> None:
         self.api.wait(self._target(WAITABLE), timeout=30)
@@ -276,7 +282,7 @@ def test_load_and_soak(own_daemon: Daemon) -> None:
     try:
         warm = Pool()
         drive(daemon, warm, WARMUP_OPS // CLIENTS, seed=1000)
-        assert not warm.failures, warm.failures
+        assert not warm.failures, "\n".join(sorted(set(warm.failures))) + daemon.logs()
         account(api, warm)
         remove_all(api)
         api.close()
@@ -291,7 +297,7 @@ def test_load_and_soak(own_daemon: Daemon) -> None:
               f"{len(pool.kind)} containers, {len(pool.exec_ids)} execs; "
               f"{dict(sorted(pool.counts.items()))}")
         assert ops >= 1000
-        assert not pool.failures, pool.failures[:20]
+        assert not pool.failures, "\n".join(sorted(set(pool.failures))) + daemon.logs()
         assert daemon.proc.poll() is None, "the daemon died"
         account(api, pool)
         remove_all(api)
@@ -300,14 +306,15 @@ def test_load_and_soak(own_daemon: Daemon) -> None:
         assert settle(lambda: mounts_under(daemon.root)) == []
         assert settle(lambda: cgroups_of(every)) == []
         assert settle(lambda: monitors_of(daemon.root)) == []
-        assert os.listdir(os.path.join(daemon.root, "containers")) == []
+        left = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(daemon.root, "containers"))
+                for f in fs]
+        assert left == [], left
         for exec_id in (warm.exec_ids + pool.exec_ids)[::7]:   # exec records went with them
             with pytest.raises(docker.errors.NotFound):
                 api.exec_inspect(exec_id)
         api.close()
-        fds = settle(lambda: (n := fd_count(pid)) > base_fds + FD_SLACK and n)
-        fds = fds or fd_count(pid)
-        rss = rss_kb(pid)
+        settle(lambda: fd_count(pid) > base_fds + FD_SLACK)   # clients' connections close
+        fds, rss = fd_count(pid), rss_kb(pid)
         print(f"soak: fds {base_fds} -> {fds}, RSS {base_rss} kB -> {rss} kB")
         assert fds <= base_fds + FD_SLACK, (base_fds, fds, os.listdir(f"/proc/{pid}/fd"))
         assert rss <= base_rss + RSS_SLACK_KB, (base_rss, rss)
