@@ -273,7 +273,6 @@ def settle(check: Callable[[], Any]) -> Any:
     return value
 
 
-@pytest.mark.xfail(strict=False, reason="fixing what it finds")
 def test_load_and_soak(own_daemon: Daemon) -> None:
     daemon = own_daemon
     assert daemon.proc is not None

@@ -461,8 +461,6 @@ class ContainerService:
                                "running: stop the container before removing or force remove")
             self._signal(container, signal.SIGKILL)
             await container.exit_event.wait()
-        if container.state["Status"] == "removing":
-            return
         container.state["Status"] = "removing"
         await self._destroy(container)
 
