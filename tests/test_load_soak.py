@@ -51,6 +51,7 @@ class Pool:
         self.exec_ids: list[str] = []
         self.counts: collections.Counter[str] = collections.Counter()
         self.failures: list[str] = []
+        self.checks = 0                       # store checks run while the clients ran
 
     def pick(self, rng: random.Random, kinds: tuple[str, ...] = tuple(KINDS),
              started: bool = False) -> str | None:
@@ -177,15 +178,36 @@ class Worker:
 
 
 def drive(daemon: Daemon, pool: Pool, ops_per_client: int, seed: int) -> float:
+    """Run the clients, and alongside them the store check (check_while); the time taken."""
     workers = [Worker(daemon, pool, seed + i, ops_per_client) for i in range(CLIENTS)]
     threads = [threading.Thread(target=w.run, name=f"soak-{i}") for i, w in enumerate(workers)]
+    checker = threading.Thread(target=check_while, name="soak-check",
+                               args=(daemon, pool, lambda: any(t.is_alive() for t in threads)))
     started = time.monotonic()
     for t in threads:
         t.start()
-    for t in threads:
+    checker.start()
+    for t in [*threads, checker]:
         t.join(300)
-        assert not t.is_alive(), "a client hung"
+        assert not t.is_alive(), f"{t.name} hung"
     return time.monotonic() - started
+
+
+def check_while(daemon: Daemon, pool: Pool, running: Callable[[], bool]) -> None:
+    """`dockyard system check` over and over while the clients run: a container being created
+    or removed is no finding, so every check must come back empty."""
+    api = docker.APIClient(base_url=daemon.host, version="1.45", timeout=60)
+    try:
+        while running():
+            findings = api.get(api._url("/dockyard/check")).json()
+            with pool.lock:
+                pool.checks += 1
+                pool.failures.extend(f"check: {f['Kind']}: {f['Message']}" for f in findings)
+    except Exception as exc:  # noqa: BLE001 - reported like a client's failure
+        with pool.lock:
+            pool.failures.append(f"check: {exc.__class__.__name__}: {exc}")
+    finally:
+        api.close()
 
 
 def listed(api: Any) -> dict[str, str]:
@@ -293,9 +315,10 @@ def test_load_and_soak(own_daemon: Daemon) -> None:
         took = drive(daemon, pool, MAIN_OPS // CLIENTS, seed=2000)
         ops = sum(pool.counts.values())
         print(f"\nsoak: {ops} ops from {CLIENTS} clients in {took:.1f}s; "
-              f"{len(pool.kind)} containers, {len(pool.exec_ids)} execs; "
+              f"{len(pool.kind)} containers, {len(pool.exec_ids)} execs, {pool.checks} store "
+              f"checks; "
               f"{dict(sorted(pool.counts.items()))}")
-        assert ops >= 1000
+        assert ops >= 1000 and pool.checks >= 5
         assert not pool.failures, "\n".join(sorted(set(pool.failures))) + daemon.logs()
         assert daemon.proc.poll() is None, "the daemon died"
         account(api, pool)

@@ -17,6 +17,7 @@ from ...shim import launcher
 from ..timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
 from . import health, leftovers, monitor, mounts, names, options, restart
 from .execs import ExecManager
+from .inflight import InFlight
 from .model import RECORD_FILE, Container, fresh_state
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,7 @@ class ContainerService:
         self.events = events
         self.runtimes = runtimes
         self.containers: dict[str, Container] = {}
-        # containers being created or removed: their files are in flux (store check skips them)
-        self.in_flight: set[str] = set()
+        self.in_flight = InFlight()   # containers being created or removed
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
