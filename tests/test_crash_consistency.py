@@ -54,13 +54,23 @@ class Sweep:
         for c in api_containers.list_(self.api, all_=True):
             if c["Id"] not in self.keep_containers:
                 api_containers.remove(self.api, c["Id"], force=True)
-        for image in api_images.list_images(self.api, all=True):
-            if image["Id"] not in self.keep_images:
-                try:
-                    api_images.remove(self.api, image["Id"], force=True)
-                except APIError as exc:
-                    if exc.status != 404:     # already gone with its child
-                        raise
+        _remove_images(self.api, lambda image: image["Id"] not in self.keep_images)
+
+
+def _remove_images(api: APIClient, chosen: Callable[[dict[str, Any]], bool]) -> None:
+    """Force-remove the images `chosen` picks, children before parents: a parent with a
+    child cannot be removed, not even forced, and the list's order is no parent-child order."""
+    pending = [i for i in api_images.list_images(api, all=True) if chosen(i)]
+    while pending:
+        parents = {i["ParentId"] for i in pending}
+        leaves = [i for i in pending if i["Id"] not in parents] or pending
+        for image in leaves:
+            try:
+                api_images.remove(api, image["Id"], force=True)
+            except APIError as exc:
+                if exc.status != 404:     # already gone with its child
+                    raise
+        pending = [i for i in pending if i not in leaves]
 
 
 @dataclass
@@ -195,9 +205,7 @@ def test_kill_during_pull(own_daemon: Daemon, registry: Any) -> None:
     image_id = _data_image(s, "crash/pull")
     api_images.tag(s.api, image_id, f"{registry.host}/crash/pull", "1")
     _stream_ok(api_images.push_stream(s.api, f"{registry.host}/crash/pull", "1"))
-    for image in api_images.list_images(s.api, all=True):
-        if "busybox:latest" not in image["RepoTags"]:
-            api_images.remove(s.api, image["Id"], force=True)
+    _remove_images(s.api, lambda image: "busybox:latest" not in image["RepoTags"])
     s.keep_current()
 
     def pull(s: Sweep, _: Any) -> None:
