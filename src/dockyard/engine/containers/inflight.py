@@ -23,9 +23,6 @@ class InFlight:
     def discard(self, cid: str) -> None:
         self._now.discard(cid)
 
-    def __contains__(self, cid: object) -> bool:
-        return cid in self._now
-
     @contextlib.contextmanager
     def watch(self) -> Iterator[set[str]]:
         """Enter and leave in the event loop; the set only grows while the watch lasts."""
