@@ -54,18 +54,23 @@ class Sweep:
         for c in api_containers.list_(self.api, all_=True):
             if c["Id"] not in self.keep_containers:
                 api_containers.remove(self.api, c["Id"], force=True)
-        for _ in range(5):      # children first: a parent goes once its children have
-            extra = [i["Id"] for i in api_images.list_images(self.api, all=True)
-                     if i["Id"] not in self.keep_images]
-            for image_id in extra:
-                try:
-                    api_images.remove(self.api, image_id, force=True)
-                except APIError as exc:
-                    if exc.status not in (404, 409):   # gone with its child, or a parent
-                        raise
-            if not extra:
-                return
-        raise AssertionError(f"images left after reset: {extra}")
+        _remove_images(self.api, lambda image: image["Id"] not in self.keep_images)
+
+
+def _remove_images(api: APIClient, chosen: Callable[[dict[str, Any]], bool]) -> None:
+    """Force-remove the images `chosen` picks, children before parents: a parent with a
+    child cannot be removed, not even forced, and the list's order is no parent-child order."""
+    pending = [i for i in api_images.list_images(api, all=True) if chosen(i)]
+    while pending:
+        parents = {i["ParentId"] for i in pending}
+        leaves = [i for i in pending if i["Id"] not in parents] or pending
+        for image in leaves:
+            try:
+                api_images.remove(api, image["Id"], force=True)
+            except APIError as exc:
+                if exc.status != 404:     # already gone with its child
+                    raise
+        pending = [i for i in pending if i not in leaves]
 
 
 @dataclass
@@ -212,8 +217,7 @@ def test_kill_during_pull(own_daemon: Daemon, registry: Any) -> None:
     image_id = _data_image(s, "crash/pull")
     api_images.tag(s.api, image_id, f"{registry.host}/crash/pull", "1")
     _stream_ok(api_images.push_stream(s.api, f"{registry.host}/crash/pull", "1"))
-    s.keep_images = {api_images.inspect(s.api, "busybox")["Id"]}
-    s.reset()
+    _remove_images(s.api, lambda image: "busybox:latest" not in image["RepoTags"])
     s.keep_current()
 
     def pull(s: Sweep, _: Any) -> None:

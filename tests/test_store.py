@@ -1117,6 +1117,35 @@ def test_check_tells_writes_in_flight_from_leftovers(tmp_path: Any) -> None:
     assert found == ["image/.load-1-xyz: temporary entry left by an interrupted operation"]
 
 
+
+def test_check_leaves_out_containers_in_flux(tmp_path: Any) -> None:
+    """A container directory without a record, a writable layer of no container and a
+    removal's trash are findings, unless their container was created or removed while the
+    check ran: it is judged at the end, against every container in flux since it began."""
+    from dockyard.engine.containers.inflight import InFlight
+    from dockyard.store import check
+
+    root = str(tmp_path / "root")
+    import_bytes(service(root), simple_layer(("f", b"data")), "keep", "1")
+    half, layer, trash = "a" * 64, "b" * 64, "c" * 64
+    os.makedirs(os.path.join(root, "containers", half))
+    os.makedirs(os.path.join(root, "overlay", "containers", layer))
+    os.makedirs(os.path.join(root, "overlay", "containers", f".rm-{trash}-0123"))
+    assert len(check.check(root)) == 3
+    in_flight = InFlight()
+    in_flight.add(half)
+    in_flight.add(trash)             # an rm in flight throughout
+    with in_flight.watch() as busy:
+        in_flight.discard(half)      # a create or rm that ends during the check ...
+        in_flight.add(layer)         # ... or starts during it
+        in_flight.discard(layer)
+        assert busy == {half, layer, trash}
+        assert check.check(root, busy_containers=busy) == []
+    with in_flight.watch() as busy:
+        found = [f.message for f in check.check(root, busy_containers=busy)]
+    assert busy == {trash} and len(found) == 2 and not in_flight._watches
+
+
 _CHURN = textwrap.dedent("""
     import io, sys, tarfile
     from dockyard.engine.images import ImageService

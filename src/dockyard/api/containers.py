@@ -87,10 +87,9 @@ async def kill(request: web.Request) -> web.Response:
 
 @routes.post("/containers/{id}/wait")
 async def wait(request: web.Request) -> web.StreamResponse:
-    service = _containers(request)
-    service.get(request.match_info["id"])  # a 404 must come before the 200 headers
-    waiting = asyncio.ensure_future(service.wait(request.match_info["id"],
-                                                 request.query.get("condition", "not-running")))
+    # The lookup happens at once: a 404 must come before the 200 headers.
+    waiting = asyncio.ensure_future(_containers(request).wait(
+        request.match_info["id"], request.query.get("condition", "not-running")))
     await asyncio.sleep(0)  # let the waiter register before clients may start the container
     # Headers go out at once: the docker CLI waits for them before it calls start.
     response = web.StreamResponse(headers={"Content-Type": "application/json"})

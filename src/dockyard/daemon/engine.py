@@ -50,9 +50,10 @@ class Engine:
         await self.containers.shutdown()
 
     async def check(self) -> list[dict[str, str]]:
-        """The store's consistency findings (GET /dockyard/check); containers being
-        created or removed right now are left out."""
-        findings = await asyncio.to_thread(self.images.check, self.containers.in_flight)
+        """The store's consistency findings (GET /dockyard/check); containers created or
+        removed while the check runs are left out."""
+        with self.containers.in_flight.watch() as busy:
+            findings = await asyncio.to_thread(self.images.check, busy)
         return [finding.to_json() for finding in findings]
 
     def info(self) -> dict[str, Any]:

@@ -10,8 +10,10 @@ Two kinds of finding:
   daemon removes these when it starts.
 
 The check only reads. Entries of operations in flight are skipped: temp entries and
-not-yet-recorded data while an image ingest runs (`ingesting`), and containers being created
-or removed (`busy_containers`, consulted before a container's files are judged).
+not-yet-recorded data while an image ingest runs (`ingesting`), and containers created or
+removed while the check runs (`busy_containers`, a set that grows as they start: findings
+about a container are kept back and dropped at the end if it is in that set by then, as its
+files may have changed between the directory listing and their reading).
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ class _Checker:
         self.blobs = os.path.join(root, "content", "blobs", "sha256")
         self.overlay = os.path.join(root, "overlay")
         self.findings: list[Finding] = []
+        self.about_containers: list[tuple[str, Finding]] = []   # judged at the end
         self.used_layers: set[str] = set()
         self.used_blobs: set[str] = set()
         self.held_images: set[str] = set()
@@ -78,7 +81,16 @@ class _Checker:
     def orphan(self, message: str) -> None:
         self.findings.append(Finding("orphan", message))
 
-    def temp_entries(self, directory: str, prefixes: tuple[str, ...]) -> None:
+    def about(self, cid: str, kind: str, message: str) -> None:
+        self.about_containers.append((cid, Finding(kind, message)))
+
+    def settled(self) -> list[Finding]:
+        """The findings, less those about containers that were in flux during the check."""
+        return self.findings + [f for cid, f in self.about_containers if cid not in self.busy]
+
+    def temp_entries(self, directory: str, prefixes: tuple[str, ...],
+                     cid: str | None = None) -> None:
+        """Temp entries under `directory` (those of container `cid`, if given)."""
         if self.ingesting:
             return
         try:
@@ -90,7 +102,11 @@ class _Checker:
             if prefix is None or (self.live_pid and temp_owner(name, prefix) == self.live_pid):
                 continue        # not a temp entry, or one the live daemon is writing now
             rel = os.path.relpath(os.path.join(directory, name), self.root)
-            self.orphan(f"{rel}: temporary entry left by an interrupted operation")
+            message = f"{rel}: temporary entry left by an interrupted operation"
+            if cid is None:
+                self.orphan(message)
+            else:
+                self.about(cid, "orphan", message)
 
     def layer_ok(self, chain: str) -> bool:
         return os.path.exists(os.path.join(self.overlay, chain.split(":", 1)[1], COMMITTED))
@@ -215,31 +231,32 @@ class _Checker:
         rw_names = set(os.listdir(rw_root)) if os.path.isdir(rw_root) else set()
         known: set[str] = set()
         for cid in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-            if cid in self.busy:
-                known.add(cid)
-                continue
+            known.add(cid)
             path = os.path.join(directory, cid)
-            self.temp_entries(path, (TEMP_PREFIX,))
+            self.temp_entries(path, (TEMP_PREFIX,), cid)
             record_path = os.path.join(path, RECORD_FILE)
             if not os.path.exists(record_path):
-                self.orphan(f"containers/{cid[:12]}: directory without a record (a "
-                            "half-created or half-removed container)")
+                self.about(cid, "orphan", f"containers/{cid[:12]}: directory without a "
+                           "record (a half-created or half-removed container)")
                 continue
-            known.add(cid)
             try:
                 record = _read_json(record_path)
                 image_id = str(record["Image"])
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                self.problem(f"container {cid[:12]}: record is unreadable ({exc})")
+                self.about(cid, "problem", f"container {cid[:12]}: record is unreadable "
+                           f"({exc})")
                 continue
             if image_id not in records:
-                self.problem(f"container {cid[:12]}: its image {_short(image_id)} has no "
-                             "record")
+                self.about(cid, "problem", f"container {cid[:12]}: its image "
+                           f"{_short(image_id)} has no record")
             self.writable_layer(cid, cid in rw_names)
-        self.temp_entries(rw_root, (".rm-",))
         for name in sorted(rw_names - known):
-            if not name.startswith(".") and name not in self.busy:
-                self.orphan(f"overlay/containers/{name[:12]}: writable layer of no container")
+            if name.startswith(".rm-") and not self.ingesting:   # .rm-<id>-<random>: trash
+                self.about(name[4:].split("-", 1)[0], "orphan", f"overlay/containers/{name}: "
+                           "temporary entry left by an interrupted operation")
+            elif not name.startswith("."):
+                self.about(name, "orphan", f"overlay/containers/{name[:12]}: writable layer "
+                           "of no container")
 
     def writable_layer(self, cid: str, present: bool) -> None:
         base = os.path.join(self.overlay, "containers", cid)
@@ -248,20 +265,20 @@ class _Checker:
         except (OSError, ValueError):
             info = None
         if not isinstance(info, dict):
-            self.problem(f"container {cid[:12]}: its writable layer is missing or has no "
-                         "readable `lower` record")
+            self.about(cid, "problem", f"container {cid[:12]}: its writable layer is missing "
+                       "or has no readable `lower` record")
             return
         self.held_images.add(str(info.get("image") or ""))
         for chain in info.get("chains") or []:
             self.used_layers.add(chain)
             if not self.layer_ok(chain):
-                self.problem(f"container {cid[:12]}: its image layer {_short(chain)} is "
-                             "missing")
+                self.about(cid, "problem", f"container {cid[:12]}: its image layer "
+                           f"{_short(chain)} is missing")
         wanted = ["upper", "work"] + (["init"] if info.get("init") else [])
         missing = [d for d in wanted if not os.path.isdir(os.path.join(base, d))]
         if missing:
-            self.problem(f"container {cid[:12]}: its writable layer lacks "
-                         f"{', '.join(missing)}")
+            self.about(cid, "problem", f"container {cid[:12]}: its writable layer lacks "
+                       f"{', '.join(missing)}")
 
     def hidden_images(self, records: dict[str, dict[str, Any]]) -> None:
         if self.ingesting:
@@ -283,4 +300,4 @@ def check(data_root: str, ingesting: bool = False,
     checker.hidden_images(records)
     checker.layers()
     checker.blob_files()
-    return sorted(checker.findings, key=lambda f: f.kind != "problem")
+    return sorted(checker.settled(), key=lambda f: f.kind != "problem")

@@ -20,6 +20,10 @@ from . import monitor
 from .model import Container
 from .monitor import ShimLink
 
+# How long an exec that is not running stays inspectable: dockerd's clean-up of exec
+# records runs every 5 minutes.
+RETENTION = 300.0
+
 
 @dataclass
 class ExecInstance:
@@ -61,11 +65,27 @@ class ExecManager:
         return instance
 
     def forget(self, exec_id: str) -> None:
-        """Drop a finished internal exec (health probes) so they don't pile up."""
+        """Drop a finished exec (health probes at once, others after RETENTION) so records
+        don't pile up in a long-running container."""
         instance = self.instances.pop(exec_id, None)
         if instance is not None:
             ids = instance.container.record.get("ExecIDs") or []
             instance.container.record["ExecIDs"] = [i for i in ids if i != exec_id] or None
+
+    def drop_container(self, cid: str) -> None:
+        """A removed container's execs go with it (each holds the whole container); as in
+        Docker, inspecting one is then a 404."""
+        for exec_id in [i for i, x in self.instances.items() if x.container.id == cid]:
+            del self.instances[exec_id]
+
+    def _expire(self, exec_id: str) -> None:
+        instance = self.instances.get(exec_id)
+        if instance is None:
+            return
+        if instance.running:
+            asyncio.get_running_loop().call_later(RETENTION, self._expire, exec_id)
+        else:
+            self.forget(exec_id)
 
     def create(self, ref: str, body: dict[str, Any]) -> str:
         container = self.service.get(ref)
@@ -81,6 +101,7 @@ class ExecManager:
         exec_id = secrets.token_hex(32)
         self.instances[exec_id] = ExecInstance(exec_id, container, dict(body))
         container.record["ExecIDs"] = [*(container.record.get("ExecIDs") or []), exec_id]
+        asyncio.get_running_loop().call_later(RETENTION, self._expire, exec_id)
         self.service._emit(container, f"exec_create: {' '.join(body['Cmd'])}",
                            execID=exec_id)
         return exec_id

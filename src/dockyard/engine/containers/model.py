@@ -58,6 +58,7 @@ class Container:
         self.removed_event = asyncio.Event()
         self.exit_waiters: list[asyncio.Future[None]] = []   # wait?condition=next-exit
         self.starting = False
+        self.lifecycle = asyncio.Lock()             # start and remove run one at a time
         self.restart_task: asyncio.Future[None] | None = None   # a policy restart pending
         self.restart_delay = 0.0
         self.health_task: asyncio.Future[None] | None = None

@@ -8,17 +8,18 @@ import os
 import secrets
 import shutil
 import signal
-from typing import Any
+from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound, no_such_container
 from ...linux import syscalls
 from ...linux.fsutil import disk_usage
 from ...shim import launcher
-from ..networks import modes as networks
 from ...timeutil import ZERO_TIME, parse_rfc3339, parse_timestamp, rfc3339nano
+from ..networks import modes as networks
+from ..volumes import anonymous
 from . import health, leftovers, monitor, mounts, names, options, restart
 from .execs import ExecManager
-from ..volumes import anonymous
+from .inflight import InFlight
 from .model import RECORD_FILE, Container, fresh_state
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ class ContainerService:
         self.events = events
         self.runtimes = runtimes
         self.containers: dict[str, Container] = {}
-        # containers being created or removed: their files are in flux (store check skips them)
-        self.in_flight: set[str] = set()
+        self.in_flight = InFlight()   # containers being created or removed
         self._names: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
@@ -146,17 +146,22 @@ class ContainerService:
         container = self.get(ref)
         if container.running or container.starting:
             return False
-        if container.state["Status"] == "removing":
-            raise Conflict(f"container {container.id} is marked for removal and cannot be "
-                           "started")
-        self._cancel_restart(container)
-        container.record["HasBeenManuallyStopped"] = False
-        container.record["RestartCount"] = 0
-        container.starting = True
-        try:
-            await self._start(container)
-        finally:
-            container.starting = False
+        async with container.lifecycle:
+            if container.id not in self.containers:  # removed while this start waited
+                raise no_such_container(ref)
+            if container.running:
+                return False
+            if container.state["Status"] == "removing":
+                raise Conflict(f"container {container.id} is marked for removal and cannot be "
+                               "started")
+            self._cancel_restart(container)
+            container.record["HasBeenManuallyStopped"] = False
+            container.record["RestartCount"] = 0
+            container.starting = True
+            try:
+                await self._start(container)
+            finally:
+                container.starting = False
         return True
 
     def _cancel_restart(self, container: Container) -> None:
@@ -239,10 +244,10 @@ class ContainerService:
 
     async def _after_failed_start(self, container: Container) -> None:
         """Waiters learn the start failed; an auto-remove container goes away (as in
-        Docker, whose CLI waits for that removal)."""
+        Docker, whose CLI waits for that removal). The caller holds the lifecycle lock."""
         container.wake_exit_waiters()
         if container.host_config.get("AutoRemove"):
-            await self.remove(container.id, force=True)
+            await self._remove(container, force=True)
 
     def _log_settings(self, container: Container) -> launcher.LogSettings:
         from .logconfig import settings
@@ -298,6 +303,8 @@ class ContainerService:
         if container.host_config.get("AutoRemove") and container.id in self.containers:
             try:
                 await self.remove(container.id, force=True)
+            except NotFound:  # a client's rm got there first
+                pass
             except DockyardError:
                 log.exception("auto-remove of %s failed", container.id[:12])
 
@@ -322,15 +329,29 @@ class ContainerService:
         container.record["RestartCount"] = container.record.get("RestartCount", 0) + 1
         container.state["Restarting"] = False
         try:
-            await self._start(container)
+            async with container.lifecycle:
+                if container.id not in self.containers:
+                    return
+                await self._start(container)
         except DockyardError as exc:
             log.warning("restart of %s failed: %s", container.id[:12], exc.message)
             container.state.update(Status="exited")
             container.save()
 
     # --- stop / kill ------------------------------------------------------------------------------
-    async def kill(self, ref: str, sig: str | int | None = None) -> None:
+    async def _settled(self, ref: str) -> Container:
+        """The container once no start or rm of it is in flight: a signal sent while a
+        start's init is still blocked before exec kills it under that start, whose
+        runtime.start then fails (a 500); as dockerd, whose start holds the container."""
         container = self.get(ref)
+        async with container.lifecycle:
+            pass
+        if container.id not in self.containers:
+            raise no_such_container(ref)
+        return container
+
+    async def kill(self, ref: str, sig: str | int | None = None) -> None:
+        container = await self._settled(ref)
         number = options.parse_signal(sig)
         if container.restart_task is not None:
             self._cancel_restart(container)
@@ -358,7 +379,7 @@ class ContainerService:
     async def stop(self, ref: str, timeout: int | None = None,
                    sig: str | None = None) -> bool:
         """Docker's stop: StopSignal, then SIGKILL after the timeout. False if not running."""
-        container = self.get(ref)
+        container = await self._settled(ref)
         container.record["HasBeenManuallyStopped"] = True
         if container.restart_task is not None:
             self._cancel_restart(container)
@@ -394,8 +415,14 @@ class ContainerService:
         self._emit(container, "restart")
 
     # --- wait / remove / rename -------------------------------------------------------------------
-    async def wait(self, ref: str, condition: str = "not-running") -> dict[str, Any]:
-        container = self.get(ref)
+    def wait(self, ref: str, condition: str = "not-running"
+             ) -> Coroutine[Any, Any, dict[str, Any]]:
+        """Finds the container now, so a 404 precedes the answer's headers and an rm racing
+        the request cannot break the stream later; the coroutine ends when `condition`
+        holds."""
+        return self._wait(self.get(ref), condition)
+
+    async def _wait(self, container: Container, condition: str) -> dict[str, Any]:
         if condition not in ("not-running", "next-exit", "removed", ""):
             raise InvalidParameter(f"invalid condition: {condition}")
         if condition == "removed":
@@ -412,7 +439,15 @@ class ContainerService:
         await future
 
     async def remove(self, ref: str, force: bool = False) -> None:
+        """Waits for a start in progress (whose files and mounts it would pull away), then
+        removes; a second remove that waited finds the container gone (404)."""
         container = self.get(ref)
+        async with container.lifecycle:
+            if container.id not in self.containers:
+                raise no_such_container(ref)
+            await self._remove(container, force)
+
+    async def _remove(self, container: Container, force: bool) -> None:
         if container.restart_task is not None:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
@@ -426,10 +461,6 @@ class ContainerService:
                                "running: stop the container before removing or force remove")
             self._signal(container, signal.SIGKILL)
             await container.exit_event.wait()
-            if container.id not in self.containers:  # auto-removed meanwhile
-                return
-        if container.state["Status"] == "removing":
-            return
         container.state["Status"] = "removing"
         await self._destroy(container)
 
@@ -447,6 +478,7 @@ class ContainerService:
             self.in_flight.discard(container.id)
         self.containers.pop(container.id, None)
         self._names.pop(container.name, None)
+        self.execs.drop_container(container.id)
         container.removed_event.set()
         container.wake_exit_waiters()
         self._emit(container, "destroy")
@@ -591,7 +623,8 @@ class ContainerService:
 
     async def _boot_start(self, container: Container) -> None:
         try:
-            await self._start(container)
+            async with container.lifecycle:
+                await self._start(container)
         except DockyardError as exc:
             log.warning("could not restart %s at boot: %s", container.id[:12], exc.message)
 
