@@ -6,8 +6,11 @@ before linux/forking.py it carried the daemon's signal handlers and wakeup fd, a
 for the container shut the daemon down. These loops repeat that sequence many times."""
 from __future__ import annotations
 
+import os
+import shutil
 import signal
-from typing import Any
+import time
+from typing import Any, Callable
 
 import pytest
 
@@ -76,3 +79,73 @@ def test_exec_killed_with_container(own_daemon: Daemon) -> None:
             client.remove_container(cid, force=True)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("runtime", ["dockyard", "runc"])
+def test_signals_go_through_the_monitor(own_daemon: Daemon, runtime: str) -> None:
+    """A signal reaches the container's process (through its monitor's pidfd) under both
+    runtimes."""
+    if runtime == "runc" and not shutil.which("runc"):
+        pytest.skip("SKIPPED LOUDLY: runc not installed (apt-get install runc)")
+    api = _client(own_daemon)
+    cid = api.create_container(
+        "busybox", ["sh", "-c", "trap 'exit 7' USR1; echo ready; while true; do sleep 0.1; done"],
+        host_config=api.create_host_config(runtime=runtime))["Id"]
+    try:
+        api.start(cid)
+        _poll(lambda: b"ready" in api.logs(cid))
+        api.kill(cid, signal="SIGUSR1")
+        assert api.wait(cid, timeout=10)["StatusCode"] == 7
+    finally:
+        api.remove_container(cid, force=True)
+        api.close()
+
+
+def test_no_signal_once_the_monitor_is_gone(own_daemon: Daemon) -> None:
+    """With its monitor gone the container is gone: kill answers Docker's "is not running"
+    (never a kill(pid) that could hit whatever has the pid now), and what was left in the
+    container's cgroup is killed."""
+    docker = pytest.importorskip("docker")
+    api = _client(own_daemon)
+    cid = api.create_container("busybox", ["sleep", "9999"])["Id"]
+    try:
+        api.start(cid)
+        pid = api.inspect_container(cid)["State"]["Pid"]
+        os.kill(_monitor_pid(cid), signal.SIGKILL)
+        _poll(lambda: not api.inspect_container(cid)["State"]["Running"])
+        with pytest.raises(docker.errors.APIError) as caught:
+            api.kill(cid)
+        assert caught.value.status_code == 409
+        assert f"Container {cid} is not running" in str(caught.value)
+        _poll(lambda: not _is_sleep(pid))
+        _alive(own_daemon, api, "its monitor vanished")
+    finally:
+        api.remove_container(cid, force=True)
+        api.close()
+
+
+def _poll(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _monitor_pid(cid: str) -> int:
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"dockyard-shim") and cid.encode() in argv:
+            return int(entry)
+    raise AssertionError(f"no monitor for {cid}")
+
+
+def _is_sleep(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().startswith(b"sleep\0")
+    except OSError:
+        return False
