@@ -51,6 +51,12 @@ def test_timeout_and_no_healthcheck(daemon: Daemon, docker_client) -> None:
         _wait_status(daemon, "slowcheck", "unhealthy")
         last = inspect(daemon, "slowcheck")["State"]["Health"]["Log"][-1]
         assert last["ExitCode"] == -1 and "exceeded timeout" in last["Output"]
+        # Each timed-out probe is killed (through its monitor): they never pile up.
+        deadline = time.time() + 1.5
+        while time.time() < deadline:
+            probes = [p for p in container.top()["Processes"] if p[-1] == "sleep 5"]
+            assert len(probes) <= 1, probes
+            time.sleep(0.3)
     finally:
         container.remove(force=True)
     daemon.ok("run", "-d", "--name", "unchecked", "--no-healthcheck", "busybox", "sleep", "10")

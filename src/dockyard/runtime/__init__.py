@@ -2,7 +2,8 @@
 
 Both take the same bundle (config.json + rootfs). The lifecycle is split as in
 docs/architecture.md: prepare (daemon: cgroups), create_in_child (forked launcher: the
-container init, blocked before exec), start (daemon: release it), kill, delete. With
+container init, blocked before exec), start (daemon: release it), delete. Signals do not go
+through the runtime: the container's monitor sends them through a pidfd (shim.c). With
 `process.terminal`, create_in_child/exec_in_child send the pty master over `console`.
 """
 from __future__ import annotations
@@ -35,8 +36,6 @@ class Runtime(Protocol):
                       console: socket.socket | None = None) -> int: ...
 
     def start(self, cid: str, bundle: str) -> None: ...
-
-    def kill(self, cid: str, pid: int, sig: int) -> None: ...
 
     def pause(self, cid: str, spec: dict[str, Any], paused: bool) -> None: ...
 

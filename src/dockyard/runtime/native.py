@@ -80,14 +80,6 @@ class NativeRuntime:
             os.close(fd)
             os.unlink(fifo)
 
-    def kill(self, cid: str, pid: int, sig: int) -> None:
-        if pid <= 0:
-            return
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
     def pause(self, cid: str, spec: dict[str, Any], paused: bool) -> None:
         manager((spec.get("linux") or {}).get("cgroupsPath") or "/").freeze(paused)
 
@@ -145,16 +137,34 @@ def _await_ready(report_r: int, pid: int, vanished: str, vanished_code: int) -> 
 
 
 def _kill_remaining(directory: str) -> None:
+    """SIGKILL what is left in a container's cgroup (its init has exited). Each pid is
+    pinned with a pidfd first and signalled only if it is still a member afterwards: a pid
+    that exited and was reused outside the cgroup meanwhile is left alone."""
+    pidfds = {}
+    for pid in _members(directory):
+        try:
+            pidfds[pid] = os.pidfd_open(pid)
+        except OSError:  # gone already
+            pass
+    try:
+        still = set(_members(directory))
+        for pid, fd in pidfds.items():
+            if pid in still:
+                try:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    finally:
+        for fd in pidfds.values():
+            os.close(fd)
+
+
+def _members(directory: str) -> list[int]:
     try:
         with open(os.path.join(directory, "cgroup.procs")) as f:
-            pids = [int(p) for p in f.read().split()]
+            return [int(p) for p in f.read().split()]
     except OSError:
-        return
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        return []
 
 
 def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tuple[int, int],

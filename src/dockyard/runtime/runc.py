@@ -77,14 +77,6 @@ class RuncRuntime:
     def start(self, cid: str, bundle: str) -> None:
         subprocess.run(self._cmd("start", cid), check=True, capture_output=True)
 
-    def kill(self, cid: str, pid: int, sig: int) -> None:
-        result = subprocess.run(self._cmd("kill", cid, str(sig)), capture_output=True)
-        if result.returncode != 0 and pid > 0:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
     def pause(self, cid: str, spec: dict[str, Any], paused: bool) -> None:
         subprocess.run(self._cmd("pause" if paused else "resume", cid), check=True,
                        capture_output=True)

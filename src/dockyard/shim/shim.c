@@ -6,8 +6,9 @@
  * relays output frames to connected clients (the daemon), and records the exit status in an
  * exit file, so a container outlives its daemon. With --tty-fd it holds the pseudo-terminal
  * master instead: output is one stream, stdin and resizes go to the master. Stdin writes never
- * block the loop: what the process does not take yet waits in a buffer. See
- * docs/architecture.md ("shim").
+ * block the loop: what the process does not take yet waits in a buffer. Signals for the
+ * process come as frames and go through a pidfd taken at start, so a signal can never reach
+ * a process that reused the pid. See docs/architecture.md ("shim").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -39,6 +41,14 @@
 #define FRAME_EXIT 3
 #define FRAME_CLOSE_STDIN 4
 #define FRAME_RESIZE 5
+#define FRAME_SIGNAL 6    /* client -> shim: signal number as text */
+#define FRAME_SIGNALED 7  /* shim -> that client: 0 or the errno, as text */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #define STDIN_HIGH_WATER (1 << 20)  /* stop reading client frames while this much is queued */
 
 struct client {
@@ -62,6 +72,8 @@ static long long opt_log_max_size;
 static int opt_log_max_file = 1;
 static int opt_log_compress;     /* gzip rotated files: NAME.1.gz ... */
 static int stdin_fd = -1, log_fd = -1, tty_fd = -1;
+static int pidfd = -1;           /* the watched process, taken before it can be reaped */
+static int reaped, no_child;     /* reaped: its pid may belong to someone else now */
 static unsigned char *stdin_buf;
 static size_t stdin_len, stdin_cap;
 static int stdin_close_pending;
@@ -305,6 +317,28 @@ static void queue_stdin(const unsigned char *data, size_t n) {
     flush_stdin();
 }
 
+/* 0 or an errno. Only through the pidfd, or while the process is our unreaped child. */
+static int signal_process(int sig) {
+    if (reaped) return ESRCH;
+    if (pidfd >= 0) return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? errno : 0;
+    if (no_child) return ESRCH;  /* without a pidfd its pid proves nothing */
+    return kill(opt_pid, sig) < 0 ? errno : 0;
+}
+
+static void answer_signal(struct client *c) {
+    char text[16];
+    unsigned sig = 0;
+    int err = EINVAL;
+    if (c->payload_len < sizeof text) {
+        memcpy(text, c->payload, c->payload_len);
+        text[c->payload_len] = 0;
+        if (sscanf(text, "%u", &sig) == 1 && sig < 65) err = signal_process((int)sig);
+    }
+    int n = snprintf(text, sizeof text, "%d", err);
+    unsigned char hdr[8] = {FRAME_SIGNALED, 0, 0, 0, 0, 0, 0, n};
+    if (write_all(c->fd, hdr, 8) < 0 || write_all(c->fd, text, n) < 0) drop_client(c);
+}
+
 static void handle_frame(struct client *c) {
     int type = c->hdr[0];
     if (type == FRAME_STDIN) {
@@ -321,6 +355,8 @@ static void handle_frame(struct client *c) {
             struct winsize ws = {.ws_row = rows, .ws_col = cols};
             ioctl(tty_fd, TIOCSWINSZ, &ws);
         }
+    } else if (type == FRAME_SIGNAL) {
+        answer_signal(c);
     }
 }
 
@@ -462,6 +498,9 @@ int main(int argc, char **argv) {
     streams[1] = (struct stream){.fd = -1, .name = "stderr"};
     for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
     parse_args(argc, argv, &control_fd);
+    /* Our child (or, with runc exec --tty, reparented to us, a subreaper) that nobody else
+     * reaps: the pid is still its own here. */
+    pidfd = (int)syscall(SYS_pidfd_open, opt_pid, 0);
 
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
@@ -494,7 +533,7 @@ int main(int argc, char **argv) {
     int chdir_ok = chdir("/");
     (void)chdir_ok;
 
-    int exited = 0, code = 255, no_child = 0;
+    int exited = 0, code = 255;
     struct timespec deadline = {0, 0};
     for (;;) {
         struct pollfd pfd[5 + MAX_CLIENTS];
@@ -531,7 +570,7 @@ int main(int argc, char **argv) {
             pid_t p = waitpid(-1, &status, WNOHANG);
             if (p > 0) {
                 if (p == opt_pid && !exited) {
-                    exited = 1;
+                    exited = reaped = 1;
                     code = status_code(status);
                     clock_gettime(CLOCK_MONOTONIC, &deadline);
                     deadline.tv_sec += 2;
@@ -541,7 +580,9 @@ int main(int argc, char **argv) {
             if (p < 0 && errno == ECHILD && !exited) {
                 /* Not our child (e.g. lost across an unusual launch): poll for it. */
                 no_child = 1;
-                if (kill(opt_pid, 0) < 0 && errno == ESRCH) {
+                int gone = pidfd >= 0 ? syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0
+                                      : kill(opt_pid, 0) < 0 && errno == ESRCH;
+                if (gone) {
                     exited = 1;
                     code = 255;
                     clock_gettime(CLOCK_MONOTONIC, &deadline);

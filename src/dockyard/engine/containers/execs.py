@@ -35,7 +35,7 @@ class ExecInstance:
     pid: int = 0
     subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = field(default_factory=set)
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    link: ShimLink = field(default_factory=ShimLink)   # stdin and resizes
+    link: ShimLink = field(default_factory=ShimLink)   # stdin, resizes, signals
 
     def inspect(self) -> dict[str, Any]:
         cmd = self.config.get("Cmd") or []
@@ -178,6 +178,6 @@ class ExecManager:
             instance.done.set()
             self.service._emit(container, "exec_die", execID=exec_id, exitCode=str(code))
 
-        asyncio.ensure_future(monitor.follow(instance.subscribers, exit_file, launched.control,
-                                             on_exit, instance.link))
+        monitor.follow(instance.subscribers, exit_file, launched.control, on_exit,
+                       instance.link)
         return instance

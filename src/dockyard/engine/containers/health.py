@@ -3,8 +3,8 @@ State.Health the way Docker does (starting → healthy / unhealthy, last 5 resul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
 import signal
 from typing import Any
 
@@ -100,11 +100,9 @@ class HealthMonitor:
                     output = (output + item[1])[:MAX_OUTPUT]
                 await instance.done.wait()
         except TimeoutError:
-            if instance.pid:
-                try:
-                    os.kill(instance.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            if instance.running:  # through its monitor: never a reused pid
+                with contextlib.suppress(DockyardError):
+                    await instance.link.signal(signal.SIGKILL)
             return -1, f"Health check exceeded timeout ({self.timeout:g}s)"
         finally:
             execs.forget(exec_id)

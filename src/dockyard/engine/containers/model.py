@@ -52,7 +52,7 @@ class Container:
         self.record = record
         self.dir = directory
         self.control: Any = None                  # monitor connection task
-        self.shim = ShimLink()                    # stdin and resizes to the monitor
+        self.shim = ShimLink()                    # stdin, resizes, signals to the monitor
         self.subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = set()
         self.exit_event = asyncio.Event()          # set whenever the container is not running
         self.removed_event = asyncio.Event()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -228,15 +229,14 @@ class ContainerService:
             raise
         container.mark_running(launched.pid)
         container.save()
-        container.control = asyncio.ensure_future(
-            monitor.follow(container.subscribers, container.exit_file, launched.control,
-                           lambda code, ns: self._on_exit(container, code, ns),
-                           container.shim))
+        container.control = monitor.follow(
+            container.subscribers, container.exit_file, launched.control,
+            lambda code, ns: self._on_exit(container, code, ns), container.shim)
         try:
             await asyncio.to_thread(runtime.start, container.id, container.bundle)
         except Exception as exc:
             # The init never ran the user's command: kill it; the monitor records the exit.
-            runtime.kill(container.id, launched.pid, signal.SIGKILL)
+            await self._signal(container, signal.SIGKILL)
             await container.exit_event.wait()
             raise DockyardError(f"failed to start container: {exc}") from None
         container.health_task = health.start(self, container)
@@ -361,7 +361,9 @@ class ContainerService:
             raise Conflict(f"Cannot kill container: {ref}: Container {container.id} is not "
                            "running")
         container.record["HasBeenManuallyStopped"] = True
-        self._signal(container, number)
+        if not await self._signal(container, number):
+            raise Conflict(f"Cannot kill container: {ref}: Container {container.id} is not "
+                           "running")
         self._emit(container, "kill", signal=str(number))
         if number == signal.SIGKILL:  # dockerd: SIGKILL (the default) waits for the exit
             try:
@@ -369,12 +371,21 @@ class ContainerService:
             except asyncio.TimeoutError:
                 pass
 
-    def _signal(self, container: Container, number: int) -> None:
-        runtime = self.runtimes[container.host_config["Runtime"]]
-        runtime.kill(container.id, container.state["Pid"], number)
+    async def _signal(self, container: Container, number: int) -> bool:
+        """Signal the container's process through its monitor, which holds a pidfd of it: a
+        signal can reach nothing else, even once the pid is reused. False when the monitor
+        is gone: the container is gone with it (its exit is being recorded)."""
+        answer = await container.shim.signal(number)
+        if answer is None:
+            return False
+        if answer not in (0, errno.ESRCH):  # ESRCH: it has just exited, the exit follows
+            raise DockyardError(f"Cannot kill container {container.id}: "
+                                f"{os.strerror(answer)}")
         if container.state["Paused"]:  # frozen tasks act on signals only once thawed
+            runtime = self.runtimes[container.host_config["Runtime"]]
             runtime.pause(container.id, _load_spec(container.bundle), False)
             container.state.update(Paused=False, Status="running")
+        return True
 
     async def stop(self, ref: str, timeout: int | None = None,
                    sig: str | None = None) -> bool:
@@ -393,16 +404,15 @@ class ContainerService:
             timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
         number = options.parse_signal(sig or container.config.get("StopSignal"),
                                       signal.SIGTERM)
-        self._signal(container, number)
-        self._emit(container, "kill", signal=str(number))
+        if await self._signal(container, number):
+            self._emit(container, "kill", signal=str(number))
         if timeout < 0:
             await container.exit_event.wait()
         else:
             try:
                 await asyncio.wait_for(container.exit_event.wait(), timeout)
             except asyncio.TimeoutError:
-                if container.running:
-                    self._signal(container, signal.SIGKILL)
+                if container.running and await self._signal(container, signal.SIGKILL):
                     self._emit(container, "kill", signal=str(int(signal.SIGKILL)))
                 await container.exit_event.wait()
         self._emit(container, "stop")
@@ -459,7 +469,7 @@ class ContainerService:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
                                "running: stop the container before removing or force remove")
-            self._signal(container, signal.SIGKILL)
+            await self._signal(container, signal.SIGKILL)
             await container.exit_event.wait()
         container.state["Status"] = "removing"
         await self._destroy(container)
@@ -611,10 +621,9 @@ class ContainerService:
             sock = launcher.connect(cid)
             if sock is not None:
                 container.exit_event.clear()
-                container.control = asyncio.ensure_future(
-                    monitor.follow(container.subscribers, container.exit_file, sock,
-                                   lambda code, ns, c=container: self._on_exit(c, code, ns),
-                                   container.shim))
+                container.control = monitor.follow(
+                    container.subscribers, container.exit_file, sock,
+                    lambda code, ns, c=container: self._on_exit(c, code, ns), container.shim)
                 container.health_task = health.start(self, container)
                 continue
             info = monitor.read_exit_file(container.exit_file)
