@@ -110,7 +110,7 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
             [spool] if entries else [], parent.id, [target] if target else [])
     finally:
         spool.close()
-    service._emit(container, "commit", comment=comment, imageID=image_id,
+    service.emit(container, "commit", comment=comment, imageID=image_id,
                   imageRef=target or "")
     return image_id
 

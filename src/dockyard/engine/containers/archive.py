@@ -122,7 +122,7 @@ async def archive_path(service: ContainerService, ref: str, path: str
     except BaseException:
         await _close(view, kill=True)
         raise
-    service._emit(container, "archive-path")
+    service.emit(container, "archive-path")
 
     async def chunks() -> AsyncIterator[bytes]:
         complete = False
@@ -219,7 +219,7 @@ async def extract_to_dir(service: ContainerService, ref: str, path: str,
         complete = True
     finally:
         await _close(view, kill=not complete)
-    service._emit(container, "extract-to-dir")
+    service.emit(container, "extract-to-dir")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -102,7 +102,7 @@ class ExecManager:
         self.instances[exec_id] = ExecInstance(exec_id, container, dict(body))
         container.record["ExecIDs"] = [*(container.record.get("ExecIDs") or []), exec_id]
         asyncio.get_running_loop().call_later(RETENTION, self._expire, exec_id)
-        self.service._emit(container, f"exec_create: {' '.join(body['Cmd'])}",
+        self.service.emit(container, f"exec_create: {' '.join(body['Cmd'])}",
                            execID=exec_id)
         return exec_id
 
@@ -167,7 +167,7 @@ class ExecManager:
                 queue.put_nowait(None)
             raise InvalidParameter(f"OCI runtime exec failed: {exc.message}") from None
         instance.running, instance.pid = True, launched.pid
-        self.service._emit(container, f"exec_start: {' '.join(instance.config['Cmd'])}",
+        self.service.emit(container, f"exec_start: {' '.join(instance.config['Cmd'])}",
                            execID=exec_id)
 
         async def on_exit(code: int, finished_ns: int | None) -> None:
@@ -176,7 +176,7 @@ class ExecManager:
             for queue in list(instance.subscribers):
                 queue.put_nowait(None)
             instance.done.set()
-            self.service._emit(container, "exec_die", execID=exec_id, exitCode=str(code))
+            self.service.emit(container, "exec_die", execID=exec_id, exitCode=str(code))
 
         monitor.follow(instance.subscribers, exit_file, launched.control, on_exit,
                        instance.link)

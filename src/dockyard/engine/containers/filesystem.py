@@ -67,7 +67,7 @@ def export(service: ContainerService, ref: str) -> Iterator[bytes]:
         overlay = service.images.prepare_rw(container.id, container.record["Image"])
         syscalls.mount("overlay", rootfs, "overlay", syscalls.MS_RDONLY, overlay.options())
         mounted_here = True
-    service._emit(container, "export")
+    service.emit(container, "export")
 
     def generate() -> Iterator[bytes]:
         sink = _Chunks()

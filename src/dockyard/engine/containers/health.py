@@ -78,7 +78,7 @@ class HealthMonitor:
                 if health["FailingStreak"] >= self.retries:
                     health["Status"] = "unhealthy"
         if health["Status"] != previous:
-            self.service._emit(self.container, f"health_status: {health['Status']}")
+            self.service.emit(self.container, f"health_status: {health['Status']}")
         self.container.save()
 
     async def _exec(self) -> tuple[int, str]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from .model import Container
-from .service import ContainerService, _load_spec
+from .service import ContainerService
+from .starting import load_spec
 
 
 _EXIT_GRACE = 2.0  # seconds a failed freeze waits to see whether the container just exited
@@ -22,7 +23,7 @@ async def _freeze(service: ContainerService, container: Container, paused: bool)
     Docker's "is not running" conflict, not a server error."""
     try:
         await asyncio.to_thread(_runtime(service, container).pause, container.id,
-                                _load_spec(container.bundle), paused)
+                                load_spec(container.bundle), paused)
     except (OSError, subprocess.CalledProcessError) as exc:
         try:
             await asyncio.wait_for(container.exit_event.wait(), _EXIT_GRACE)
@@ -40,7 +41,7 @@ async def pause(service: ContainerService, ref: str) -> None:
     await _freeze(service, container, True)
     container.state.update(Paused=True, Status="paused")
     container.save()
-    service._emit(container, "pause")
+    service.emit(container, "pause")
 
 
 async def unpause(service: ContainerService, ref: str) -> None:
@@ -50,7 +51,7 @@ async def unpause(service: ContainerService, ref: str) -> None:
     await _freeze(service, container, False)
     container.state.update(Paused=False, Status="running")
     container.save()
-    service._emit(container, "unpause")
+    service.emit(container, "unpause")
 
 
 async def top(service: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:
@@ -59,7 +60,7 @@ async def top(service: ContainerService, ref: str, ps_args: str) -> dict[str, An
     if not container.running:
         raise Conflict(f"Container {container.id} is not running")
     pids = set(await asyncio.to_thread(_runtime(service, container).pids, container.id,
-                                       _load_spec(container.bundle)))
+                                       load_spec(container.bundle)))
     args = ps_args.split() if ps_args else ["-ef"]
     result = await asyncio.to_thread(subprocess.run, ["ps", *args], capture_output=True,
                                      text=True)
@@ -76,5 +77,5 @@ async def top(service: ContainerService, ref: str, ps_args: str) -> dict[str, An
         if len(fields) > pid_index and fields[pid_index].isdigit() and \
                 int(fields[pid_index]) in pids:
             processes.append(fields)
-    service._emit(container, "top")
+    service.emit(container, "top")
     return {"Titles": titles, "Processes": processes}

@@ -9,7 +9,8 @@ from ...runtime.cgroups import manager
 from ...runtime.cgroups.stats import collect
 from ...timeutil import ZERO_TIME, rfc3339nano
 from .model import Container
-from .service import ContainerService, _load_spec
+from .service import ContainerService
+from .starting import load_spec
 
 INTERVAL = 1.0
 
@@ -42,7 +43,7 @@ def _cpu_block(raw: dict[str, Any] | None) -> dict[str, Any]:
 def _sample(container: Container) -> dict[str, Any] | None:
     if not container.running:
         return None
-    spec = _load_spec(container.bundle)
+    spec = load_spec(container.bundle)
     path = (spec.get("linux") or {}).get("cgroupsPath")
     if not path:
         return None

@@ -10,7 +10,8 @@ from ...errors import InvalidParameter
 from ...oci.spec import base_spec, with_resources
 from ...runtime.cgroups import manager
 from . import options, restart
-from .service import ContainerService, _load_spec
+from .service import ContainerService
+from .starting import load_spec
 
 _RESOURCE_KEYS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
                   "CpuQuota", "CpuPeriod", "CpusetCpus", "CpusetMems", "PidsLimit",
@@ -35,7 +36,7 @@ async def update(service: ContainerService, ref: str, body: dict[str, Any]) -> d
                                "limit, update the memoryswap at the same time")
     options.normalise_host_config(host_config, set(service.runtimes))
     if container.running:
-        spec = _load_spec(container.bundle)
+        spec = load_spec(container.bundle)
         path = (spec.get("linux") or {}).get("cgroupsPath")
         if path:
             scratch = base_spec()
@@ -46,5 +47,5 @@ async def update(service: ContainerService, ref: str, body: dict[str, Any]) -> d
                 json.dump(spec, f)
     container.record["HostConfig"] = host_config
     container.save()
-    service._emit(container, "update")
+    service.emit(container, "update")
     return {"Warnings": []}

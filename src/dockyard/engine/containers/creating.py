@@ -1,0 +1,92 @@
+"""Create: the container's record assembled from the request, the image and Docker's
+defaults; written last, so a crash before it leaves nothing a record names."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+from typing import TYPE_CHECKING, Any
+
+from ...errors import Conflict, InvalidParameter
+from ...timeutil import rfc3339nano
+from ..networks import modes as networks
+from . import mounts, names, options, restart
+from .model import Container, fresh_state
+
+if TYPE_CHECKING:
+    from .service import ContainerService
+
+
+async def create(service: ContainerService, body: dict[str, Any], name: str | None
+                 ) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidParameter("config cannot be empty in order to create a container")
+    image_ref = body.get("Image") or ""
+    if not image_ref:
+        raise InvalidParameter("config cannot be empty in order to create a container")
+    if name:
+        name = names.validate(name)
+        if name in service.name_index:
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
+                           f'container "{service.name_index[name]}". You have to remove (or '
+                           "rename) that container to be able to reuse that name.")
+    image = service.images.resolve(image_ref)
+    host_config = options.normalise_host_config(body.get("HostConfig"),
+                                                set(service.runtimes),
+                                                service.default_log_config)
+    from ...oci.spec import validate
+    validate(host_config)
+    mount_points = mounts.mount_points(host_config)
+    host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
+    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    config = options.merge_config(config, image.config)
+    options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
+    path, args = options.command_of(config)
+    cid = secrets.token_hex(32)
+    while cid in service.containers or cid[:12].isdigit():
+        cid = secrets.token_hex(32)
+    name = name or names.generate(set(service.name_index))
+    if not config.get("Hostname"):
+        config["Hostname"] = cid[:12] if host_config["NetworkMode"] != "host" \
+            else os.uname().nodename
+    directory = os.path.join(service.root, cid)
+    record: dict[str, Any] = {
+        "Id": cid, "Created": rfc3339nano(), "Path": path, "Args": args,
+        "State": fresh_state(), "Image": image.id,
+        "ResolvConfPath": os.path.join(directory, "resolv.conf"),
+        "HostnamePath": os.path.join(directory, "hostname"),
+        "HostsPath": os.path.join(directory, "hosts"),
+        "LogPath": os.path.join(directory, f"{cid}-json.log")
+        if host_config["LogConfig"]["Type"] == "json-file" else "",
+        "Name": "/" + name, "RestartCount": 0, "Driver": "overlay2", "Platform": "linux",
+        "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
+        "HostConfig": host_config, "GraphDriver": {"Name": "overlay2", "Data": {}},
+        "Mounts": mount_points, "Config": config,
+        "NetworkSettings": {
+            "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
+            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+            "Networks": networks.initial_networks(host_config["NetworkMode"]),
+        },
+    }
+    # The record is written last: a crash before it leaves a directory and a writable
+    # layer no record names, which restore() removes.
+    service.in_flight.add(cid)
+    try:
+        os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
+        container = Container(record, directory)
+        overlay = service.images.prepare_rw(cid, image.id)
+        record["GraphDriver"]["Data"] = {
+            "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
+            "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
+        container.save()
+    except BaseException:
+        service.images.remove_rw(cid)
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        service.in_flight.discard(cid)
+    service.containers[cid] = container
+    service.name_index[name] = cid
+    service.emit(container, "create")
+    return {"Id": cid, "Warnings": []}

@@ -1,0 +1,79 @@
+"""List (`ps`) with Docker's filters."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import NotFound
+from ...timeutil import ZERO_TIME
+from .model import Container
+
+if TYPE_CHECKING:
+    from .service import ContainerService
+
+
+def list_containers(service: ContainerService, all_: bool = False, limit: int | None = None,
+         filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    filters = filters or {}
+    ordered = sorted(service.containers.values(),
+                     key=lambda c: c.record["Created"], reverse=True)
+    if limit is not None and limit > 0:
+        all_ = True
+    result = []
+    for c in ordered:
+        if not all_ and not c.running and "status" not in filters \
+                and "exited" not in filters:
+            continue
+        if not matches(service, c, filters):
+            continue
+        result.append(c.summary())
+        if limit is not None and 0 < limit <= len(result):
+            break
+    return result
+
+
+def matches(service: ContainerService, c: Container, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "id" and not any(c.id.startswith(v) for v in values):
+            return False
+        if key == "name" and not any(v.lstrip("/") in c.name for v in values):
+            return False
+        if key == "status" and c.state["Status"] not in values:
+            return False
+        if key == "exited" and (c.running or c.state["StartedAt"] == ZERO_TIME or
+                                str(c.state["ExitCode"]) not in values):
+            return False
+        if key == "label" and not labels_match(c, {"label": values}):
+            return False
+        if key == "ancestor" and not any(ancestor(service, c, v) for v in values):
+            return False
+        if key == "volume" and not mount_names(c) & set(values):
+            return False
+        if key in ("before", "since"):
+            other = service.get(values[0])
+            if key == "before" and not c.record["Created"] < other.record["Created"]:
+                return False
+            if key == "since" and not c.record["Created"] > other.record["Created"]:
+                return False
+    return True
+
+
+def ancestor(service: ContainerService, c: Container, ref: str) -> bool:
+    try:
+        return service.images.resolve(ref).id == c.record["Image"]
+    except NotFound:
+        return False
+
+
+def mount_names(c: Container) -> set[str]:
+    """What ps's `volume` filter matches: each mount's name (or source) and destination."""
+    mounts = c.record.get("Mounts") or []
+    return {m.get("Name") or m["Source"] for m in mounts} | {m["Destination"] for m in mounts}
+
+
+def labels_match(c: Container, filters: dict[str, list[str]]) -> bool:
+    labels = c.config.get("Labels") or {}
+    for cond in filters.get("label", []):
+        key, sep, value = cond.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True

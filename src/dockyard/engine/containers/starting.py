@@ -1,0 +1,181 @@
+"""The start pipeline: the writable layer mounted, /etc files, mounts, the OCI spec, the
+monitor launched, then the user's process let go; and what a failed start undoes."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+from ...errors import Conflict, DockyardError, no_such_container
+from ...linux import syscalls
+from ...shim import launcher
+from ..volumes import anonymous
+from . import health, monitor, mounts
+from .model import Container
+
+if TYPE_CHECKING:
+    from .service import ContainerService
+
+log = logging.getLogger(__name__)
+
+
+async def start(service: ContainerService, ref: str) -> bool:
+    """Start; returns False when it was already running (HTTP 304)."""
+    container = service.get(ref)
+    if container.running or container.starting:
+        return False
+    async with container.lifecycle:
+        if container.id not in service.containers:  # removed while this start waited
+            raise no_such_container(ref)
+        if container.running:
+            return False
+        if container.state["Status"] == "removing":
+            raise Conflict(f"container {container.id} is marked for removal and cannot be "
+                           "started")
+        cancel_restart(container)
+        container.record["HasBeenManuallyStopped"] = False
+        container.record["RestartCount"] = 0
+        container.starting = True
+        try:
+            await run(service, container)
+        finally:
+            container.starting = False
+    return True
+
+
+def cancel_restart(container: Container) -> None:
+    if container.restart_task is not None:
+        container.restart_task.cancel()
+        container.restart_task = None
+        container.state.update(Restarting=False, Status="exited")
+
+
+async def run(service: ContainerService, container: Container) -> None:
+    from ...oci.spec import build_spec
+
+    hc = container.host_config
+    runtime = service.runtimes[hc["Runtime"]]
+    mounted = False
+    spec: dict[str, Any] = {}
+    try:
+        overlay = service.images.prepare_rw(container.id, container.record["Image"])
+        await asyncio.to_thread(syscalls.mount, "overlay", container.rootfs, "overlay", 0,
+                                overlay.options())
+        mounted = True
+        write_etc_files(container)
+        user_mounts = mounts.parse_all(hc)
+        await asyncio.to_thread(mounts.prepare_sources, user_mounts)
+        await asyncio.to_thread(anonymous.make_directories, container.rootfs,
+                                anonymous.paths(hc, container.config,
+                                                {m.destination for m in user_mounts}))
+        image = service.images.resolve(container.record["Image"])
+        spec = build_spec({**container.record, "Id": container.id}, image.config,
+                          rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
+                          files={"/etc/hostname": container.record["HostnamePath"],
+                                 "/etc/hosts": container.record["HostsPath"],
+                                 "/etc/resolv.conf": container.record["ResolvConfPath"]},
+                          init_binary=launcher.INIT_BINARY,
+                          mounts=[m.oci() for m in user_mounts])
+        rows, cols = (list(hc.get("ConsoleSize") or []) + [0, 0])[:2]
+        if container.config.get("Tty") and rows and cols:
+            spec["process"]["consoleSize"] = {"height": int(rows), "width": int(cols)}
+        write_plain(os.path.join(container.bundle, "config.json"),
+                     json.dumps(spec).encode())
+        monitor.remove_exit_file(container.exit_file)
+        await asyncio.to_thread(runtime.prepare, container.id, container.bundle, spec)
+        def create(stdin: int, stdout: int, stderr: int, console: Any) -> int:
+            return runtime.create_in_child(container.id, container.bundle, spec, stdin,
+                                           stdout, stderr, console)
+
+        launched = await asyncio.to_thread(
+            launcher.launch, create, container.id, log=log_settings(container),
+            exit_file=container.exit_file, stdin=bool(container.config.get("OpenStdin")),
+            tty=bool(container.config.get("Tty")))
+    except BaseException as exc:
+        if mounted:
+            unmount(container)
+        try:
+            runtime.delete(container.id, container.bundle, spec)
+        except Exception:  # noqa: BLE001 - best effort clean-up of a failed start
+            log.exception("runtime clean-up failed")
+        if isinstance(exc, launcher.LaunchError):
+            container.state.update(ExitCode=exc.exit_code, Error=exc.message)
+            container.save()
+            await after_failed_start(service, container)
+            raise DockyardError(f"failed to create task for container: {exc.message}") \
+                from None
+        await after_failed_start(service, container)
+        raise
+    container.mark_running(launched.pid)
+    container.save()
+    container.control = monitor.follow(
+        container.subscribers, container.exit_file, launched.control,
+        lambda code, ns: service.on_exit(container, code, ns), container.shim)
+    try:
+        await asyncio.to_thread(runtime.start, container.id, container.bundle)
+    except Exception as exc:
+        # The init never ran the user's command: kill it; the monitor records the exit.
+        await service.send_signal(container, signal.SIGKILL)
+        await container.exit_event.wait()
+        raise DockyardError(f"failed to start container: {exc}") from None
+    container.health_task = health.start(service, container)
+    service.emit(container, "start")
+
+
+async def after_failed_start(service: ContainerService, container: Container) -> None:
+    """Waiters learn the start failed; an auto-remove container goes away (as in
+    Docker, whose CLI waits for that removal). The caller holds the lifecycle lock."""
+    container.wake_exit_waiters()
+    if container.host_config.get("AutoRemove"):
+        await service.remove_locked(container, force=True)
+
+
+def log_settings(container: Container) -> launcher.LogSettings:
+    from .logconfig import settings
+    return settings(container.record, container.dir)
+
+
+def write_etc_files(container: Container) -> None:
+    hostname = container.config["Hostname"]
+    host_mode = container.host_config["NetworkMode"] == "host"
+    write_plain(container.record["HostnamePath"], f"{hostname}\n".encode())
+    if host_mode:
+        with open("/etc/hosts", "rb") as f:
+            hosts = f.read()
+    else:
+        hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                 "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+                 "ff02::2\tip6-allrouters\n").encode()
+    write_plain(container.record["HostsPath"], hosts)
+    try:
+        with open("/etc/resolv.conf", "rb") as f:
+            resolv = f.read()
+    except OSError:
+        resolv = b""
+    write_plain(container.record["ResolvConfPath"], resolv)
+
+
+def unmount(container: Container) -> None:
+    try:
+        syscalls.umount(container.rootfs, syscalls.MNT_DETACH)
+    except OSError as exc:
+        if exc.errno not in (22,):  # EINVAL: not mounted
+            log.warning("unmount %s: %s", container.rootfs, exc)
+
+
+def write_plain(path: str, data: bytes) -> None:
+    """Files regenerated at every start need no fsync: a crash just rewrites them."""
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+
+
+def load_spec(bundle: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
