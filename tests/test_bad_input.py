@@ -2,41 +2,14 @@
 raw HTTP over the daemon's unix socket, so no client library tidies the bodies first."""
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import socket
 from typing import Any, Iterator
 
 import pytest
 
 from dockyard.api import schema
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=30)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(self.path)
-
-
-def post(daemon: Any, path: str, body: bytes | str | Any) -> tuple[int, Any]:
-    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    conn = _UnixConnection(daemon.sock)
-    try:
-        conn.request("POST", path, body=raw, headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        data = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(data) if data else None
-    except json.JSONDecodeError:
-        return response.status, data
+from rawapi import post, request
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +89,7 @@ def test_bad_cpuset_is_400(daemon: Any, running: str, path: str, body: Any,
 def test_exec_cmd_as_string_runs_as_one_word(daemon: Any, running: str) -> None:
     status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": "true"})
     assert status == 201, answer
-    conn = _UnixConnection(daemon.sock)
-    conn.request("GET", f"/exec/{answer['Id']}/json")
-    details = json.loads(conn.getresponse().read())
-    conn.close()
+    details = json.loads(request(daemon, "GET", f"/exec/{answer['Id']}/json")[2])
     assert (details["ProcessConfig"]["entrypoint"], details["ProcessConfig"]["arguments"]) \
         == ("true", [])
 
