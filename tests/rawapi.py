@@ -36,7 +36,7 @@ def decoded(data: bytes) -> Any:
     """A JSON answer decoded, else the bytes as they came."""
     try:
         return json.loads(data) if data else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):     # not JSON, not UTF-8, or nested too deep
         return data
 
 

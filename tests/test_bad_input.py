@@ -118,7 +118,7 @@ def _value(rng: random.Random, shape: schema.Shape, depth: int = 0) -> Any:
             if shape.kind is str else rng.choice([True, False])
     if isinstance(shape, schema.StrSlice):
         return rng.choice(["", "true", [], [""], ["true"], ["sh", "-c", "exit 3"]])
-    if isinstance(shape, schema.ListOf):
+    if isinstance(shape, (schema.ListOf, schema.ArrayOf)):
         return [_value(rng, shape.item, depth + 1) for _ in range(rng.randint(0, 2))]
     if isinstance(shape, schema.MapOf):
         return {rng.choice(["", "a", "80/tcp", "/tmp"]): _value(rng, shape.value, depth + 1)
@@ -151,3 +151,55 @@ def test_random_bodies_never_500(daemon: Any, running: str) -> None:
     assert not failures, failures[:5]
     assert daemon.proc is not None and daemon.proc.poll() is None
     assert post(daemon, "/containers/create", {"Image": 5})[0] == 400
+
+
+# --- found by tests/test_fuzz_api.py ----------------------------------------------------------
+
+@pytest.mark.parametrize("path,body,message", [
+    # json.loads guessed UTF-32 from the NUL bytes and failed with a UnicodeDecodeError
+    ("/commit?container={cid}", b"\x00\x00\x00\x00\x00", "invalid character in JSON body"),
+    # nesting beyond the parser's recursion limit raised RecursionError
+    ("/containers/create", b"[" * 5000 + b"]" * 5000, "invalid JSON: exceeded max depth"),
+    # exec start's body was used unchecked: a list had no .get
+    ("/exec/nosuch/start", b'[false, "x"]',
+     PREFIX + "array into Go value of type container.ExecStartOptions"),
+    ("/exec/nosuch/start", {"ConsoleSize": "x"},
+     PREFIX + "string into Go struct field ExecStartOptions.ConsoleSize of type [2]uint"),
+    ("/exec/nosuch/start", {"Detach": 1},
+     PREFIX + "number into Go struct field ExecStartOptions.Detach of type bool"),
+    # a legacy `auth` field of non-ASCII text made base64 raise a ValueError
+    ("/auth", {"auth": "\u00c9Q"}, "invalid auth configuration: invalid auth field"),
+])
+def test_fuzz_findings_are_400(daemon: Any, running: str, path: str, body: Any,
+                               message: str) -> None:
+    status, answer = post(daemon, path.format(cid=running), body)
+    assert status == 400, answer
+    assert answer["message"].startswith(message), answer
+
+
+def test_exec_console_size_is_two_numbers(daemon: Any, running: str) -> None:
+    """Go decodes ConsoleSize into [2]uint: a short array is zero-filled, a long one cut
+    (a one-item array used to raise IndexError when the spec was built)."""
+    status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": ["true"], "Tty": True})
+    assert status == 201, answer
+    status, answer = post(daemon, f"/exec/{answer['Id']}/start",
+                          {"Detach": True, "ConsoleSize": [5]})
+    assert status == 200, answer
+    status, answer = post(daemon, f"/containers/{running}/exec",
+                          {"Cmd": ["true"], "Tty": True, "ConsoleSize": [24, 80, 1]})
+    assert status == 201, answer
+    assert post(daemon, f"/exec/{answer['Id']}/start", {"Detach": True})[0] == 200
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET", "PUT"])
+@pytest.mark.parametrize("path,message", [
+    ("/tmp/a%00b", "invalid path"),                     # ValueError: embedded null byte
+    ("/etc/passwd/", "not a directory"),                # ENOTDIR was a 500
+])
+def test_archive_bad_path_is_400(daemon: Any, running: str, method: str, path: str,
+                                 message: str) -> None:
+    status, _, data = request(daemon, method, f"/containers/{running}/archive?path={path}",
+                              b"" if method == "PUT" else None)
+    assert status == 400, data
+    if method != "HEAD":
+        assert message in json.loads(data)["message"].lower()
