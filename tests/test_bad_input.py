@@ -203,3 +203,35 @@ def test_archive_bad_path_is_400(daemon: Any, running: str, method: str, path: s
     assert status == 400, data
     if method != "HEAD":
         assert message in json.loads(data)["message"].lower()
+
+
+@pytest.mark.parametrize("query", ["until=abc", "since=2020-13-45T99:99:99Z", "since=nan",
+                                   "until=1e999"])
+def test_bad_log_times_are_400(daemon: Any, running: str, query: str) -> None:
+    """A time parse_timestamp could not read raised ValueError (a 500)."""
+    status, _, data = request(daemon, "GET", f"/containers/{running}/logs?stdout=1&{query}")
+    assert status == 400, data
+    assert json.loads(data)["message"].startswith("failed to parse value as time or duration")
+
+
+def _tar_with_owner(uid: int) -> bytes:
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("f")
+        info.uid = info.gid = uid           # GNU base-256 can hold any number
+        tar.addfile(info, io.BytesIO(b""))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("uid", [-5, 1 << 40])
+def test_tar_owner_out_of_range_is_400(daemon: Any, running: str, uid: int) -> None:
+    """os.lchown raised OverflowError (not an OSError) for these owners: a 500."""
+    status, _, data = request(daemon, "POST", "/images/create?fromSrc=-", _tar_with_owner(uid))
+    assert status == 400, data
+    assert "out of range" in json.loads(data)["message"]
+    status, _, data = request(daemon, "PUT", f"/containers/{running}/archive?path=/tmp",
+                              _tar_with_owner(uid))
+    assert status == 400, data
+    assert "out of range" in json.loads(data)["message"]

@@ -25,7 +25,7 @@ from rawapi import decoded, request
 
 EXPLORE = int(os.environ.get("DOCKYARD_FUZZ_EXAMPLES", "0"))
 # An exploration reports what it found as it was: shrinking against a live daemon is slow.
-FUZZ = settings(max_examples=EXPLORE or 40, deadline=None, derandomize=not EXPLORE,
+FUZZ = settings(max_examples=EXPLORE or 60, deadline=None, derandomize=not EXPLORE,
                 database=None, print_blob=False,
                 phases=[Phase.generate] if EXPLORE else list(Phase),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -151,6 +151,15 @@ def unpack(archive: tarfile.TarFile, root: str, base: str = "",
         utime(path, mtime)
 
 
+def check_owner(member: tarfile.TarInfo) -> None:
+    """A header's uid and gid must be ids chown takes: base-256 fields can hold negative or
+    huge numbers, which os.lchown refuses with an OverflowError (not an OSError)."""
+    for value in (member.uid, member.gid):
+        if not 0 <= value < 0xFFFFFFFF:      # (uid_t)-1 means "unchanged" to chown
+            raise UnpackError(f"invalid tar: {member.name}: owner {member.uid}:{member.gid} "
+                              "out of range")
+
+
 def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
                     root: str, base_rel: str, options: UnpackOptions) -> bool:
     """Create one entry at `path` (whose parent is already a real directory inside root).
@@ -207,6 +216,8 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
     else:
         return False
     if options.lchown:
+        if not options.owner:
+            check_owner(member)
         uid, gid = options.owner or (member.uid, member.gid)
         os.lchown(path, uid, gid)
     if not member.issym():
