@@ -235,3 +235,30 @@ def test_tar_owner_out_of_range_is_400(daemon: Any, running: str, uid: int) -> N
                               _tar_with_owner(uid))
     assert status == 400, data
     assert "out of range" in json.loads(data)["message"]
+
+
+def _pax_tar(name: str, link: str = "") -> bytes:
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("x")
+        info.pax_headers = {"path": name}   # PAX records keep a NUL that ustar fields cut
+        if link:
+            info.type = tarfile.SYMTYPE
+            info.pax_headers["linkpath"] = link
+        tar.addfile(info, io.BytesIO(b""))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("tar", [_pax_tar("a\x00b"), _pax_tar("l", "x\x00y")],
+                         ids=["name", "link"])
+def test_tar_names_with_nul_are_refused(daemon: Any, running: str, tar: bytes) -> None:
+    """os calls raised ValueError('embedded null byte'): a 500 from PUT archive, import and
+    load (which answers 200 and puts the error in its stream, as dockerd does)."""
+    for path in (f"/containers/{running}/archive?path=/tmp", "/images/create?fromSrc=-"):
+        status, _, data = request(daemon, "PUT" if "archive" in path else "POST", path, tar)
+        assert status == 400, (path, data)
+        assert "NUL byte" in json.loads(data)["message"]
+    status, _, data = request(daemon, "POST", "/images/load", tar)
+    assert status == 200 and b"NUL byte" in data, data

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import InvalidParameter
 from ..linux.securejoin import secure_join
+from ..tarsafe import check_link
 from . import reference
 from .changes import apply_changes, full_config
 from .layers import clean_name
@@ -228,6 +229,7 @@ def extract_archive(stream: BinaryIO, directory: str) -> None:
                         if src is not None:
                             shutil.copyfileobj(src, out, _CHUNK)
                 elif member.issym():
+                    check_link(member)
                     os.symlink(member.linkname, path)
                 elif member.islnk():
                     source = secure_join(directory, clean_name(member.linkname))
