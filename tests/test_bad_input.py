@@ -262,3 +262,13 @@ def test_tar_names_with_nul_are_refused(daemon: Any, running: str, tar: bytes) -
         assert "NUL byte" in json.loads(data)["message"]
     status, _, data = request(daemon, "POST", "/images/load", tar)
     assert status == 200 and b"NUL byte" in data, data
+
+
+@pytest.mark.parametrize("key", ["since", "before"])
+def test_empty_since_before_filters_are_ignored(daemon: Any, running: str, key: str) -> None:
+    """{"since": []} took values[0] of an empty list: IndexError, a 500."""
+    import urllib.parse
+    query = urllib.parse.quote(json.dumps({key: []}))
+    status, _, data = request(daemon, "GET", f"/containers/json?all=1&filters={query}")
+    assert status == 200, data
+    assert running in {c["Id"] for c in json.loads(data)}

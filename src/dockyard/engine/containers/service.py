@@ -521,7 +521,7 @@ class ContainerService:
                 return False
             if key == "volume" and not _mount_names(c) & set(values):
                 return False
-            if key in ("before", "since"):
+            if key in ("before", "since") and values:    # {"since": []} filters nothing
                 other = self.get(values[0])
                 if key == "before" and not c.record["Created"] < other.record["Created"]:
                     return False
