@@ -1,32 +1,10 @@
 """The API surface every client depends on: ping, version, info, headers, errors."""
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 
 from conftest import Daemon
-
-
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=30)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self._path)
-
-
-def request(daemon: Daemon, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = _Unix(daemon.sock)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
+from rawapi import request
 
 
 def test_ping_get_and_head(daemon: Daemon) -> None:

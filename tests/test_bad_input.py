@@ -2,41 +2,14 @@
 raw HTTP over the daemon's unix socket, so no client library tidies the bodies first."""
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import socket
 from typing import Any, Iterator
 
 import pytest
 
 from dockyard.api import schema
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=30)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(self.path)
-
-
-def post(daemon: Any, path: str, body: bytes | str | Any) -> tuple[int, Any]:
-    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    conn = _UnixConnection(daemon.sock)
-    try:
-        conn.request("POST", path, body=raw, headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        data = response.read()
-    finally:
-        conn.close()
-    try:
-        return response.status, json.loads(data) if data else None
-    except json.JSONDecodeError:
-        return response.status, data
+from rawapi import post, request
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +89,7 @@ def test_bad_cpuset_is_400(daemon: Any, running: str, path: str, body: Any,
 def test_exec_cmd_as_string_runs_as_one_word(daemon: Any, running: str) -> None:
     status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": "true"})
     assert status == 201, answer
-    conn = _UnixConnection(daemon.sock)
-    conn.request("GET", f"/exec/{answer['Id']}/json")
-    details = json.loads(conn.getresponse().read())
-    conn.close()
+    details = json.loads(request(daemon, "GET", f"/exec/{answer['Id']}/json")[2])
     assert (details["ProcessConfig"]["entrypoint"], details["ProcessConfig"]["arguments"]) \
         == ("true", [])
 
@@ -148,7 +118,7 @@ def _value(rng: random.Random, shape: schema.Shape, depth: int = 0) -> Any:
             if shape.kind is str else rng.choice([True, False])
     if isinstance(shape, schema.StrSlice):
         return rng.choice(["", "true", [], [""], ["true"], ["sh", "-c", "exit 3"]])
-    if isinstance(shape, schema.ListOf):
+    if isinstance(shape, (schema.ListOf, schema.ArrayOf)):
         return [_value(rng, shape.item, depth + 1) for _ in range(rng.randint(0, 2))]
     if isinstance(shape, schema.MapOf):
         return {rng.choice(["", "a", "80/tcp", "/tmp"]): _value(rng, shape.value, depth + 1)
@@ -181,3 +151,124 @@ def test_random_bodies_never_500(daemon: Any, running: str) -> None:
     assert not failures, failures[:5]
     assert daemon.proc is not None and daemon.proc.poll() is None
     assert post(daemon, "/containers/create", {"Image": 5})[0] == 400
+
+
+# --- found by tests/test_fuzz_api.py ----------------------------------------------------------
+
+@pytest.mark.parametrize("path,body,message", [
+    # json.loads guessed UTF-32 from the NUL bytes and failed with a UnicodeDecodeError
+    ("/commit?container={cid}", b"\x00\x00\x00\x00\x00", "invalid character in JSON body"),
+    # nesting beyond the parser's recursion limit raised RecursionError
+    ("/containers/create", b"[" * 5000 + b"]" * 5000, "invalid JSON: exceeded max depth"),
+    # exec start's body was used unchecked: a list had no .get
+    ("/exec/nosuch/start", b'[false, "x"]',
+     PREFIX + "array into Go value of type container.ExecStartOptions"),
+    ("/exec/nosuch/start", {"ConsoleSize": "x"},
+     PREFIX + "string into Go struct field ExecStartOptions.ConsoleSize of type [2]uint"),
+    ("/exec/nosuch/start", {"Detach": 1},
+     PREFIX + "number into Go struct field ExecStartOptions.Detach of type bool"),
+    # a legacy `auth` field of non-ASCII text made base64 raise a ValueError
+    ("/auth", {"auth": "\u00c9Q"}, "invalid auth configuration: invalid auth field"),
+])
+def test_fuzz_findings_are_400(daemon: Any, running: str, path: str, body: Any,
+                               message: str) -> None:
+    status, answer = post(daemon, path.format(cid=running), body)
+    assert status == 400, answer
+    assert answer["message"].startswith(message), answer
+
+
+def test_exec_console_size_is_two_numbers(daemon: Any, running: str) -> None:
+    """Go decodes ConsoleSize into [2]uint: a short array is zero-filled, a long one cut
+    (a one-item array used to raise IndexError when the spec was built)."""
+    status, answer = post(daemon, f"/containers/{running}/exec", {"Cmd": ["true"], "Tty": True})
+    assert status == 201, answer
+    status, answer = post(daemon, f"/exec/{answer['Id']}/start",
+                          {"Detach": True, "ConsoleSize": [5]})
+    assert status == 200, answer
+    status, answer = post(daemon, f"/containers/{running}/exec",
+                          {"Cmd": ["true"], "Tty": True, "ConsoleSize": [24, 80, 1]})
+    assert status == 201, answer
+    assert post(daemon, f"/exec/{answer['Id']}/start", {"Detach": True})[0] == 200
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET", "PUT"])
+@pytest.mark.parametrize("path,message", [
+    ("/tmp/a%00b", "invalid path"),                     # ValueError: embedded null byte
+    ("/etc/passwd/", "not a directory"),                # ENOTDIR was a 500
+])
+def test_archive_bad_path_is_400(daemon: Any, running: str, method: str, path: str,
+                                 message: str) -> None:
+    status, _, data = request(daemon, method, f"/containers/{running}/archive?path={path}",
+                              b"" if method == "PUT" else None)
+    assert status == 400, data
+    if method != "HEAD":
+        assert message in json.loads(data)["message"].lower()
+
+
+@pytest.mark.parametrize("query", ["until=abc", "since=2020-13-45T99:99:99Z", "since=nan",
+                                   "until=1e999"])
+def test_bad_log_times_are_400(daemon: Any, running: str, query: str) -> None:
+    """A time parse_timestamp could not read raised ValueError (a 500)."""
+    status, _, data = request(daemon, "GET", f"/containers/{running}/logs?stdout=1&{query}")
+    assert status == 400, data
+    assert json.loads(data)["message"].startswith("failed to parse value as time or duration")
+
+
+def _tar_with_owner(uid: int) -> bytes:
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("f")
+        info.uid = info.gid = uid           # GNU base-256 can hold any number
+        tar.addfile(info, io.BytesIO(b""))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("uid", [-5, 1 << 40])
+def test_tar_owner_out_of_range_is_400(daemon: Any, running: str, uid: int) -> None:
+    """os.lchown raised OverflowError (not an OSError) for these owners: a 500."""
+    status, _, data = request(daemon, "POST", "/images/create?fromSrc=-", _tar_with_owner(uid))
+    assert status == 400, data
+    assert "out of range" in json.loads(data)["message"]
+    status, _, data = request(daemon, "PUT", f"/containers/{running}/archive?path=/tmp",
+                              _tar_with_owner(uid))
+    assert status == 400, data
+    assert "out of range" in json.loads(data)["message"]
+
+
+def _pax_tar(name: str, link: str = "") -> bytes:
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("x")
+        info.pax_headers = {"path": name}   # PAX records keep a NUL that ustar fields cut
+        if link:
+            info.type = tarfile.SYMTYPE
+            info.pax_headers["linkpath"] = link
+        tar.addfile(info, io.BytesIO(b""))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("tar", [_pax_tar("a\x00b"), _pax_tar("l", "x\x00y")],
+                         ids=["name", "link"])
+def test_tar_names_with_nul_are_refused(daemon: Any, running: str, tar: bytes) -> None:
+    """os calls raised ValueError('embedded null byte'): a 500 from PUT archive, import and
+    load (which answers 200 and puts the error in its stream, as dockerd does)."""
+    for path in (f"/containers/{running}/archive?path=/tmp", "/images/create?fromSrc=-"):
+        status, _, data = request(daemon, "PUT" if "archive" in path else "POST", path, tar)
+        assert status == 400, (path, data)
+        assert "NUL byte" in json.loads(data)["message"]
+    status, _, data = request(daemon, "POST", "/images/load", tar)
+    assert status == 200 and b"NUL byte" in data, data
+
+
+@pytest.mark.parametrize("key", ["since", "before"])
+def test_empty_since_before_filters_are_ignored(daemon: Any, running: str, key: str) -> None:
+    """{"since": []} took values[0] of an empty list: IndexError, a 500."""
+    import urllib.parse
+    query = urllib.parse.quote(json.dumps({key: []}))
+    status, _, data = request(daemon, "GET", f"/containers/json?all=1&filters={query}")
+    assert status == 200, data
+    assert running in {c["Id"] for c in json.loads(data)}

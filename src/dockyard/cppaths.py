@@ -14,8 +14,8 @@ import stat
 import tarfile
 from typing import Any, BinaryIO
 
+from .errors import PATH_ERRNOS, InvalidParameter, SystemError_
 from .timeutil import rfc3339nano
-from .errors import SystemError_
 from .units import human_size
 
 # Go's os.FileMode type bits
@@ -109,7 +109,8 @@ def path_stat(path: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise
     except OSError as exc:      # Go's *PathError text, e.g. "lstat /f/: not a directory"
-        raise SystemError_(f"lstat {path}: {(exc.strerror or str(exc)).lower()}") from None
+        kind = InvalidParameter if exc.errno in PATH_ERRNOS else SystemError_
+        raise kind(f"lstat {path}: {(exc.strerror or str(exc)).lower()}") from None
     target = ""
     if stat.S_ISLNK(st.st_mode):
         target = os.path.realpath(path)

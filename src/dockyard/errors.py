@@ -1,6 +1,12 @@
 """Engine errors. Each class carries the HTTP status the API answers with, as moby's errdefs do."""
 from __future__ import annotations
 
+import errno
+
+# errno values a path the client named can cause (a file used as a directory, a name too
+# long, a link loop): a 400, where any other failure of the system call is the daemon's 500.
+PATH_ERRNOS = frozenset({errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL})
+
 
 class DockyardError(Exception):
     status = 500

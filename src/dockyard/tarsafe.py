@@ -37,7 +37,10 @@ class UnpackOptions:
 
 
 def clean_name(name: str) -> str:
-    """Relative, normalised, '..' clamped at the root: "/../../etc/x" -> "etc/x"."""
+    """Relative, normalised, '..' clamped at the root: "/../../etc/x" -> "etc/x". A NUL
+    byte (PAX headers can carry one) is refused: no system call takes it."""
+    if "\x00" in name:
+        raise UnpackError(f"invalid tar: NUL byte in name {name!r}")
     out: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):
@@ -151,10 +154,26 @@ def unpack(archive: tarfile.TarFile, root: str, base: str = "",
         utime(path, mtime)
 
 
+def check_link(member: tarfile.TarInfo) -> None:
+    """A link target with a NUL byte (from a PAX record) no system call takes."""
+    if "\x00" in member.linkname:
+        raise UnpackError(f"invalid tar: NUL byte in link target of {member.name}")
+
+
+def check_owner(member: tarfile.TarInfo) -> None:
+    """A header's uid and gid must be ids chown takes: base-256 fields can hold negative or
+    huge numbers, which os.lchown refuses with an OverflowError (not an OSError)."""
+    for value in (member.uid, member.gid):
+        if not 0 <= value < 0xFFFFFFFF:      # (uid_t)-1 means "unchanged" to chown
+            raise UnpackError(f"invalid tar: {member.name}: owner {member.uid}:{member.gid} "
+                              "out of range")
+
+
 def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str,
                     root: str, base_rel: str, options: UnpackOptions) -> bool:
     """Create one entry at `path` (whose parent is already a real directory inside root).
     Returns False for entry types that are skipped."""
+    check_link(member)
     try:
         existing = os.lstat(path)
     except FileNotFoundError:
@@ -207,6 +226,8 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
     else:
         return False
     if options.lchown:
+        if not options.owner:
+            check_owner(member)
         uid, gid = options.owner or (member.uid, member.gid)
         os.lchown(path, uid, gid)
     if not member.issym():

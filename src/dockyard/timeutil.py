@@ -3,8 +3,11 @@ engine, the API and the CLI, so it sits at the bottom with no imports of the pro
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import time
+
+from ..errors import InvalidParameter
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -58,20 +61,28 @@ def parse_timestamp(value: str, now: float | None = None) -> float:
     Go duration relative to now such as 10m, 1h30m, 45s."""
     value = value.strip()
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):      # nan and inf are no time
+            raise InvalidParameter(f'failed to parse value as time or duration: "{value}"')
+        return seconds
     units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
     parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", value)
     if parts and "".join(n + u for n, u in parts) == value:
         total = sum(float(n) * units[u] for n, u in parts)
         return (now if now is not None else time.time()) - total
-    if "T" in value:
-        text = value if value[-1] == "Z" or "+" in value[10:] or value.count("-") > 2 \
-            else value + "Z"
-        ns = rfc3339_ns(text)
-        if not ns and not text.startswith("0001-01-01"):
-            raise ValueError(f"invalid timestamp {value!r}")
-        return ns / 1e9
-    return datetime.datetime.strptime(value, "%Y-%m-%d").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
+    try:
+        if "T" in value:
+            text = value if value[-1] == "Z" or "+" in value[10:] or value.count("-") > 2 \
+                else value + "Z"
+            ns = rfc3339_ns(text)
+            if not ns and not text.startswith("0001-01-01"):
+                raise ValueError(f"invalid timestamp {value!r}")
+            return ns / 1e9
+        return datetime.datetime.strptime(value, "%Y-%m-%d").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except (ValueError, OverflowError):     # the docker CLI's own words for a bad value
+        raise InvalidParameter(f'failed to parse value as time or duration: "{value}"'
+                               ) from None

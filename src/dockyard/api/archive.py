@@ -19,6 +19,8 @@ def _path(request: web.Request) -> str:
     path = request.query.get("path", "")
     if not path:
         raise InvalidParameter("path is required")
+    if "\x00" in path:     # no system call takes it; Go's fails with EINVAL
+        raise InvalidParameter(f"invalid path {path!r}: invalid argument")
     return path
 
 

@@ -26,7 +26,9 @@ async def create(request: web.Request) -> web.Response:
 @routes.post("/exec/{id}/start")
 async def start(request: web.Request) -> web.StreamResponse:
     execs = engine_of(request).containers.execs
-    body = await read_json(request) or {}
+    body = await read_json(request)
+    schema.check(body, schema.EXEC_START)   # as dockerd: decoded before the exec is looked up
+    body = body or {}
     instance = execs.get(request.match_info["id"])
     console_size = body.get("ConsoleSize") or None
     if body.get("Detach"):

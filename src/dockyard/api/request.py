@@ -57,11 +57,16 @@ def qfilters(request: web.Request) -> dict[str, list[str]]:
 
 
 async def read_json(request: web.Request) -> Any:
+    """The body as JSON, as Go reads it: as UTF-8, bad sequences becoming U+FFFD (json.loads
+    would guess UTF-16 or -32 from NUL bytes), and nesting too deep for the parser is a 400
+    like any bad JSON."""
     body = await request.read()
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise InvalidParameter("invalid JSON: exceeded max depth") from None
     except json.JSONDecodeError as exc:
         raise InvalidParameter(f"invalid character in JSON body: {exc}") from None
 

@@ -26,6 +26,13 @@ class ListOf:
 
 
 @dataclass(frozen=True)
+class ArrayOf:
+    """A Go array ([N]T): longer JSON arrays are cut to N items, shorter ones zero-filled."""
+    item: "Shape"
+    size: int
+
+
+@dataclass(frozen=True)
 class MapOf:
     value: "Shape"
 
@@ -45,7 +52,7 @@ class Obj:
         return self.go.rsplit(".", 1)[-1]
 
 
-Shape = Union[Scalar, ListOf, MapOf, StrSlice, Obj]
+Shape = Union[Scalar, ListOf, ArrayOf, MapOf, StrSlice, Obj]
 
 STR = Scalar("string", str)
 BOOL = Scalar("bool", bool)
@@ -59,6 +66,7 @@ DURATION = Scalar("time.Duration", int, INT64.bounds)
 STRS = ListOf(STR)
 STRMAP = MapOf(STR)
 SET = MapOf(Obj("struct {}"))
+CONSOLE_SIZE = ArrayOf(UINT, 2)       # *[2]uint: [height, width]
 
 
 def _obj(go: str, spec: str, shape: Shape, **more: Shape) -> Obj:
@@ -114,7 +122,7 @@ HOST_CONFIG = Obj("container.HostConfig", {
     **_obj("", "Annotations StorageOpt Tmpfs Sysctls", STRMAP).fields,
     "LogConfig": _obj("container.LogConfig", "Type", STR, Config=STRMAP),
     "PortBindings": MapOf(ListOf(_obj("nat.PortBinding", "HostIp HostPort", STR))),
-    "RestartPolicy": RESTART, "ConsoleSize": ListOf(UINT), "CapAdd": StrSlice(),
+    "RestartPolicy": RESTART, "ConsoleSize": CONSOLE_SIZE, "CapAdd": StrSlice(),
     "CapDrop": StrSlice(), "OomScoreAdj": INT, "ShmSize": INT64, "Mounts": ListOf(_MOUNT),
 })
 
@@ -136,8 +144,9 @@ UPDATE = Obj("container.UpdateConfig", {**RESOURCES, "RestartPolicy": RESTART})
 EXEC = Obj("container.ExecOptions", {
     **_obj("", "User DetachKeys WorkingDir", STR).fields,
     **_obj("", "Privileged Tty AttachStdin AttachStderr AttachStdout Detach", BOOL).fields,
-    "ConsoleSize": ListOf(UINT), "Env": STRS, "Cmd": StrSlice(),
+    "ConsoleSize": CONSOLE_SIZE, "Env": STRS, "Cmd": StrSlice(),
 })
+EXEC_START = _obj("container.ExecStartOptions", "Detach Tty", BOOL, ConsoleSize=CONSOLE_SIZE)
 AUTH = _obj("registry.AuthConfig",
             "Username Password Auth Email ServerAddress IdentityToken RegistryToken", STR)
 
@@ -163,6 +172,8 @@ def _go_name(shape: Shape) -> str:
         return shape.go
     if isinstance(shape, StrSlice):
         return "string"
+    if isinstance(shape, ArrayOf):
+        return f"[{shape.size}]" + _go_name(shape.item)
     return "[]" + _go_name(shape.item) if isinstance(shape, ListOf) \
         else "map[string]" + _go_name(shape.value)
 
@@ -171,6 +182,8 @@ def _zero(shape: Shape) -> Any:
     """What Go decodes a null list item or map value into (nil collections made empty)."""
     if isinstance(shape, Scalar):
         return shape.kind()
+    if isinstance(shape, ArrayOf):
+        return [_zero(shape.item)] * shape.size
     return {} if isinstance(shape, (Obj, MapOf)) else []
 
 
@@ -191,6 +204,12 @@ def _walk(value: Any, shape: Shape, struct: str | None, path: list[str]) -> Any:
             raise _Mismatch(_json_kind(value), _go_name(shape), struct, path)
         value[:] = [_zero(shape.item) if item is None else _walk(item, shape.item, struct, path)
                     for item in value]
+    elif isinstance(shape, ArrayOf):
+        if not isinstance(value, list):
+            raise _Mismatch(_json_kind(value), _go_name(shape), struct, path)
+        items = [_zero(shape.item) if item is None else _walk(item, shape.item, struct, path)
+                 for item in value[:shape.size]]
+        value[:] = items + [_zero(shape.item)] * (shape.size - len(items))
     elif isinstance(shape, MapOf):
         if not isinstance(value, dict):
             raise _Mismatch(_json_kind(value), _go_name(shape), struct, path)

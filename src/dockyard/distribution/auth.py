@@ -60,7 +60,7 @@ class AuthConfig:
         if legacy and not values.get("username") and not values.get("password"):
             try:
                 user, _, password = base64.b64decode(legacy, validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError):   # binascii.Error, non-ASCII text
                 raise InvalidParameter(f"{what}: invalid auth field") from None
             values["username"], values["password"] = user, password
         return cls(**values)

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import Conflict, DockyardError, InvalidParameter, NotFound
+from ..errors import PATH_ERRNOS, Conflict, DockyardError, InvalidParameter, NotFound
 from . import forking, syscalls
 
 CLONE_NEWNS = syscalls.CLONE_NEWNS
@@ -43,7 +43,7 @@ def _error_of(exc: BaseException) -> dict[str, Any]:
         return {"error": str(exc), "status": 404, "enoent": True}
     if isinstance(exc, OSError):
         return {"error": f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc),
-                "status": 500}
+                "status": 400 if exc.errno in PATH_ERRNOS else 500}
     return {"error": str(exc) or exc.__class__.__name__, "status": 500}
 
 

@@ -30,6 +30,7 @@ from .. import platforms
 from ..errors import InvalidParameter
 from ..mediatypes import INDEXES, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from ..linux.securejoin import secure_join
+from ..tarsafe import check_link
 from . import reference
 from .changes import apply_changes, full_config
 from .layers import clean_name
@@ -213,6 +214,7 @@ def extract_archive(stream: BinaryIO, directory: str) -> None:
                         if src is not None:
                             shutil.copyfileobj(src, out, _CHUNK)
                 elif member.issym():
+                    check_link(member)
                     os.symlink(member.linkname, path)
                 elif member.islnk():
                     source = secure_join(directory, clean_name(member.linkname))

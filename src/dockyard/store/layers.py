@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from ..errors import InvalidParameter
-from ..tarsafe import (UnpackError, UnpackOptions, _extract_member, remove, resolve_parent,
-                       set_xattrs, utime)
+from ..tarsafe import (UnpackError, UnpackOptions, _extract_member, check_link, check_owner,
+                       remove, resolve_parent, set_xattrs, utime)
 from ..tarsafe import clean_name  # noqa: F401 (re-exported)
 
 WHITEOUT_PREFIX = ".wh."
@@ -453,6 +453,8 @@ def apply_layer(stream: BinaryIO, target: str, sink: Any = None) -> LayerStats:
             rel = clean_name(member.name)
             if not rel:
                 continue        # the archive root itself
+            check_owner(member)     # regular files go to the writers, past _extract_member
+            check_link(member)
             parent_rel, _, base = rel.rpartition("/")
             if links and _through(parent_rel, links):
                 writers.flush()          # the path may lead through a pending symlink

@@ -48,7 +48,7 @@ def matches(service: ContainerService, c: Container, filters: dict[str, list[str
             return False
         if key == "volume" and not mount_names(c) & set(values):
             return False
-        if key in ("before", "since"):
+        if key in ("before", "since") and values:    # {"since": []} filters nothing
             other = service.get(values[0])
             if key == "before" and not c.record["Created"] < other.record["Created"]:
                 return False
