@@ -1,5 +1,5 @@
 """Docker's timestamp formats (Go's RFC3339Nano) and its human durations: shared by the
-engine, the API and the CLI, so it sits at the bottom with no imports of the project."""
+engine, the API and the CLI, so it sits at the bottom (it imports only errors)."""
 from __future__ import annotations
 
 import datetime
@@ -7,7 +7,7 @@ import math
 import re
 import time
 
-from ..errors import InvalidParameter
+from .errors import InvalidParameter
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
