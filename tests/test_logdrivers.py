@@ -89,6 +89,23 @@ def test_local_driver_defaults_and_options(daemon: Daemon) -> None:
         daemon.cli("rm", "-f", name, small)
 
 
+def test_attach_logs_replays_the_local_driver(daemon: Daemon, docker_client) -> None:
+    """attach with logs=1 replays what was logged, whatever file the driver writes (the
+    local driver's has no LogPath)."""
+    name = _name()
+    try:
+        daemon.ok("run", "--name", name, "--log-driver", "local", "busybox", "sh", "-c",
+                  "echo one; echo two >&2")
+        replayed = docker_client.api.attach(name, stdout=True, stderr=True, stream=False,
+                                            logs=True)
+        assert replayed == b"one\ntwo\n"
+        only_out = docker_client.api.attach(name, stdout=True, stderr=False, stream=False,
+                                            logs=True)
+        assert only_out == b"one\n"
+    finally:
+        daemon.cli("rm", "-f", name)
+
+
 def test_log_driver_errors(daemon: Daemon) -> None:
     cases = [
         (["--log-driver", "foo"], "logger: no log driver named 'foo' is registered"),

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Any
 
 from aiohttp import web
 
 from .. import detachkeys
 from ..engine.containers import filesystem, processes, stats
-from ..engine.containers import logconfig
 from ..engine.containers import logs as logfiles
+from ..errors import InvalidParameter
 from ..timeutil import parse_timestamp
-from ..errors import InvalidParameter, NotImplemented_
 from . import hijack, schema
 from .request import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
@@ -194,43 +192,22 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidParameter("You must choose at least one stream")
-    log_path = logconfig.log_file(container.record, container.dir)
-    if not log_path:
-        raise NotImplemented_("configured logging driver does not support reading")
     tail_raw = request.query.get("tail", "all")
     tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() \
         else None
     since = parse_timestamp(request.query["since"]) if request.query.get("since") else 0.0
     until = parse_timestamp(request.query["until"]) if request.query.get("until") else 0.0
-    timestamps = qbool(request, "timestamps")
+    frames = logfiles.frames(container, logfiles.LogQuery(
+        stdout, stderr, since, until, tail, qbool(request, "timestamps"),
+        qbool(request, "follow")))
     tty = bool(container.config.get("Tty"))
-    follow = qbool(request, "follow") and container.running
     response = web.StreamResponse(headers={"Content-Type": hijack.RAW if tty else hijack.MUX})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
-    entries = await asyncio.to_thread(lambda: list(logfiles.read_entries(log_path, offset)))
-    for entry in logfiles.select(entries, stdout=stdout, stderr=stderr, since=since,
-                                 until=until, tail=tail):
-        kind, data = logfiles.render(entry, timestamps)
+    async for kind, data in frames:
         await response.write(hijack.frame(kind, data, tty))
-    if follow:
-        async for entry in logfiles.follow_file(log_path, offset, container.exit_event):
-            if logfiles.select([entry], stdout=stdout, stderr=stderr, since=since,
-                               until=until, tail=None):
-                kind, data = logfiles.render(entry, timestamps)
-                await response.write(hijack.frame(kind, data, tty))
     await response.write_eof()
     return response
-
-
-def _log_replay(container: Any, want: dict[int, bool]) -> list[tuple[int, bytes]]:
-    if not container.record.get("LogPath"):
-        return []
-    entries = list(logfiles.read_entries(container.record["LogPath"]))
-    return [logfiles.render(entry, False) for entry in
-            logfiles.select(entries, stdout=want[1], stderr=want[2], since=0, until=0,
-                            tail=None)]
 
 
 def _stdin_relay(request: web.Request, container: Any,
@@ -264,7 +241,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
     try:
         await hijack.until_read(transport)
         if qbool(request, "logs"):
-            for kind, data in await asyncio.to_thread(_log_replay, container, want):
+            replayed = await asyncio.to_thread(logfiles.replay, container, want[1], want[2])
+            for kind, data in replayed:
                 transport.write(hijack.frame(kind, data, tty))
         if relay is not None:
             relay.start()
@@ -307,7 +285,8 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
     reading = asyncio.ensure_future(read_input())
     try:
         if qbool(request, "logs"):
-            for _kind, data in await asyncio.to_thread(_log_replay, container, want):
+            replayed = await asyncio.to_thread(logfiles.replay, container, want[1], want[2])
+            for _kind, data in replayed:
                 await ws.send_bytes(data)
         if relay is not None:
             relay.start()

@@ -6,14 +6,11 @@ import asyncio
 import json
 import os
 import platform
-import time
-from typing import Any
 
 from aiohttp import web
 
 from .. import API_VERSION, MIN_API_VERSION, __version__
 from ..timeutil import parse_timestamp
-from ..linux.fsutil import disk_usage
 from .request import engine_of, qfilters
 
 routes = web.RouteTableDef()
@@ -60,25 +57,7 @@ async def info(request: web.Request) -> web.Response:
 
 @routes.get("/system/df")
 async def system_df(request: web.Request) -> web.Response:
-    engine = engine_of(request)
-    return web.json_response(await asyncio.to_thread(_disk_usage, engine))
-
-
-def _disk_usage(engine: Any) -> dict[str, Any]:
-    images = engine.images.list(all=True)
-    used_by: dict[str, int] = {}
-    containers = []
-    for summary in engine.containers.list(all_=True):
-        used_by[summary["ImageID"]] = used_by.get(summary["ImageID"], 0) + 1
-        overlay = engine.images.prepare_rw(summary["Id"], summary["ImageID"])
-        size_rw = disk_usage(overlay.upperdir)
-        image_size = next((i["Size"] for i in images if i["Id"] == summary["ImageID"]), 0)
-        containers.append({**summary, "SizeRw": size_rw, "SizeRootFs": size_rw + image_size})
-    for image in images:
-        image["Containers"] = used_by.get(image["Id"], 0)
-        image["SharedSize"] = 0
-    return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
-            "Containers": containers, "Volumes": [], "BuildCache": []}
+    return web.json_response(await asyncio.to_thread(engine_of(request).disk_usage))
 
 
 @routes.get("/dockyard/check")
@@ -89,50 +68,17 @@ async def store_check(request: web.Request) -> web.Response:
 
 @routes.get("/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    bus = engine_of(request).events
     filters = qfilters(request)
     since = parse_timestamp(request.query["since"]) if request.query.get("since") else None
     until = parse_timestamp(request.query["until"]) if request.query.get("until") else None
-    queue = bus.subscribe()
+    stream = engine_of(request).events.watch(filters, since, until)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
-    await response.prepare(request)
     try:
-        if since is not None:
-            for event in bus.history():
-                if event["timeNano"] / 1e9 >= since and _event_matches(event, filters) and \
-                        (until is None or event["timeNano"] / 1e9 <= until):
-                    await response.write(json.dumps(event).encode() + b"\n")
-        while True:
-            timeout = None if until is None else until - time.time()
-            if timeout is not None and timeout <= 0:
-                break
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout)
-            except asyncio.TimeoutError:
-                break
-            if _event_matches(event, filters):
-                await response.write(json.dumps(event).encode() + b"\n")
+        await response.prepare(request)
+        async for event in stream:
+            await response.write(json.dumps(event).encode() + b"\n")
     finally:
-        bus.unsubscribe(queue)
+        await stream.aclose()
     await response.write_eof()
     return response
-
-
-def _event_matches(event: dict, filters: dict[str, list[str]]) -> bool:
-    actor = event["Actor"]
-    attributes = actor.get("Attributes") or {}
-    for key, values in filters.items():
-        if key == "type" and event["Type"] not in values:
-            return False
-        if key == "event" and event["Action"] not in values:
-            return False
-        if key in ("container", "image") and (event["Type"] != key or not any(
-                actor["ID"].startswith(v) or attributes.get("name") == v for v in values)):
-            return False
-        if key == "label":
-            for cond in values:
-                k, sep, v = cond.partition("=")
-                if k not in attributes or (sep and attributes[k] != v):
-                    return False
-    return True

@@ -5,7 +5,9 @@ import asyncio
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, AsyncGenerator
+
+from ..filters import match_kv
 
 
 class Events:
@@ -57,3 +59,47 @@ class Events:
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._subscribers.discard(queue)
+
+    async def watch(self, filters: dict[str, list[str]], since: float | None = None,
+                    until: float | None = None) -> AsyncGenerator[dict[str, Any], None]:
+        """GET /events: the kept events from `since` on, then new ones until `until` (or
+        for good), those `filters` select. It subscribes at its first step, before any
+        await, so a caller that starts reading right after answering its client misses
+        nothing; the subscription ends with the generator."""
+        queue = self.subscribe()
+        try:
+            if since is not None:
+                for event in self.history():
+                    moment = event["timeNano"] / 1e9
+                    if moment >= since and (until is None or moment <= until) and \
+                            matches(event, filters):
+                        yield event
+            while True:
+                timeout = None if until is None else until - time.time()
+                if timeout is not None and timeout <= 0:
+                    return
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    return
+                if matches(event, filters):
+                    yield event
+        finally:
+            self.unsubscribe(queue)
+
+
+def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
+    """Docker's event filters: type, event, container, image (ID prefix or name), label."""
+    actor = event["Actor"]
+    attributes = actor.get("Attributes") or {}
+    for key, values in filters.items():
+        if key == "type" and event["Type"] not in values:
+            return False
+        if key == "event" and event["Action"] not in values:
+            return False
+        if key in ("container", "image") and (event["Type"] != key or not any(
+                actor["ID"].startswith(v) or attributes.get("name") == v for v in values)):
+            return False
+        if key == "label" and not match_kv(values, attributes):
+            return False
+    return True

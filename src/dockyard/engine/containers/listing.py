@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NotFound
+from ...filters import match_kv
 from ...timeutil import ZERO_TIME
 from .model import Container
 
@@ -71,9 +72,4 @@ def mount_names(c: Container) -> set[str]:
 
 
 def labels_match(c: Container, filters: dict[str, list[str]]) -> bool:
-    labels = c.config.get("Labels") or {}
-    for cond in filters.get("label", []):
-        key, sep, value = cond.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+    return match_kv(filters.get("label", []), c.config.get("Labels") or {})

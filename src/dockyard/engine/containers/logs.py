@@ -1,12 +1,17 @@
-"""Reading json-file logs for `logs` and attach replay (the shim writes them)."""
+"""Reading a container's log for `logs` and attach's replay (the monitor writes it, as
+json-file lines, for both the json-file and the local driver)."""
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+from dataclasses import dataclass
 from typing import AsyncIterator, Iterator
 
+from ...errors import NotImplemented_
 from ...timeutil import parse_rfc3339
+from .logconfig import log_file
+from .model import Container
 
 STREAMS = {"stdout": 1, "stderr": 2}
 
@@ -92,3 +97,50 @@ async def follow_file(path: str, offset: int, done: asyncio.Event) -> AsyncItera
             await asyncio.wait_for(done.wait(), 0.1)
         except asyncio.TimeoutError:
             pass
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """GET /containers/{id}/logs's options, parsed."""
+    stdout: bool
+    stderr: bool
+    since: float = 0.0
+    until: float = 0.0
+    tail: int | None = None
+    timestamps: bool = False
+    follow: bool = False
+
+
+def frames(container: Container, query: LogQuery) -> AsyncIterator[tuple[int, bytes]]:
+    """(stream, data) of the entries the query selects, then, when following a running
+    container, new ones until it exits. Raises before anything is read when the driver
+    keeps no readable log."""
+    path = log_file(container.record, container.dir)
+    if not path:
+        raise NotImplemented_("configured logging driver does not support reading")
+    return _frames(container, path, query)
+
+
+async def _frames(container: Container, path: str, query: LogQuery
+                  ) -> AsyncIterator[tuple[int, bytes]]:
+    follow = query.follow and container.running
+    offset = os.path.getsize(path) if os.path.exists(path) else 0
+    entries = await asyncio.to_thread(lambda: list(read_entries(path, offset)))
+    for entry in select(entries, stdout=query.stdout, stderr=query.stderr, since=query.since,
+                        until=query.until, tail=query.tail):
+        yield render(entry, query.timestamps)
+    if follow:
+        async for entry in follow_file(path, offset, container.exit_event):
+            if select([entry], stdout=query.stdout, stderr=query.stderr, since=query.since,
+                      until=query.until, tail=None):
+                yield render(entry, query.timestamps)
+
+
+def replay(container: Container, stdout: bool, stderr: bool) -> list[tuple[int, bytes]]:
+    """attach's `logs=1`: everything logged so far, as (stream, data). Blocks."""
+    path = log_file(container.record, container.dir)
+    if not path:
+        return []
+    return [render(entry, False) for entry in
+            select(list(read_entries(path)), stdout=stdout, stderr=stderr, since=0, until=0,
+                   tail=None)]

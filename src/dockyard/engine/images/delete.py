@@ -5,11 +5,12 @@ import logging
 from typing import Any
 
 from ...errors import Conflict, NotFound
+from ...filters import match_kv
 from ...store import reference
 from ...store.reference import Reference
 from ...timeutil import rfc3339_ns
 from .model import short_id
-from .query import check_filters, dangling_filter, match_kv, until_ns
+from .query import check_filters, dangling_filter, until_ns
 from .records import ImageRecords
 
 log = logging.getLogger(__name__)

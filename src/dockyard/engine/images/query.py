@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from ...errors import InvalidParameter
+from ...filters import match_kv
 from ...store import reference
 from ...store.changes import full_config
 from ...store.snapshots import chain_ids
@@ -35,19 +36,6 @@ def dangling_filter(filters: dict[str, list[str]], default: bool | None) -> bool
     if lowered <= {"false", "0"}:
         return False
     raise InvalidParameter(f"invalid filter 'dangling=[{' '.join(values)}]'")
-
-
-def match_kv(conditions: list[str], labels: dict[str, str]) -> bool:
-    """filters.Args.MatchKVList: every `key` or `key=value` must hold."""
-    if not conditions:
-        return True
-    if not labels:
-        return False
-    for condition in conditions:
-        key, sep, value = condition.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
 
 
 def until_ns(values: list[str]) -> int:
