@@ -10,12 +10,15 @@ from typing import Any
 from .. import __version__
 from ..distribution.service import Distribution
 from ..engine.containers import ContainerService
-from ..linux import cgroupfs
-from ..linux.fsutil import disk_usage
+from ..engine.containers.logconfig import validate as validate_log_config
+from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
-from ..timeutil import rfc3339nano
+from ..errors import InvalidParameter
+from ..linux import cgroupfs
+from ..linux.fsutil import disk_usage
 from ..runtime import get_runtime
+from ..timeutil import rfc3339nano
 from .config import DaemonConfig
 
 
@@ -25,23 +28,22 @@ class Engine:
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
         self.events = Events()
-        self.images = ImageService(root, self.events)
-        state_root = os.path.join(root, "runtimes")
-        runtimes = {"dockyard": get_runtime("dockyard", state_root)}
-        if shutil.which("runc"):
-            runtimes["runc"] = get_runtime("runc", state_root)
-        self.containers = ContainerService(root, self.images, self.events, runtimes)
-        self.images.containers_using = self.containers.using_image
-        self.distribution = Distribution(self.images, self.images.content,
-                                         self.images.snapshots, root, config.raw)
-        from ..engine.containers.logconfig import validate as validate_log_config
-        from ..errors import InvalidParameter
         try:
-            self.containers.default_log_config = validate_log_config(
+            log_config = validate_log_config(
                 {"Type": config.raw.get("log-driver") or "json-file",
                  "Config": config.raw.get("log-opts") or {}})
         except InvalidParameter as exc:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
+        table = ContainerTable()
+        self.images = ImageService(root, self.events, containers_using=table.using_image)
+        state_root = os.path.join(root, "runtimes")
+        runtimes = {"dockyard": get_runtime("dockyard", state_root)}
+        if shutil.which("runc"):
+            runtimes["runc"] = get_runtime("runc", state_root)
+        self.containers = ContainerService(root, self.images, self.events, runtimes, table,
+                                           log_config)
+        self.distribution = Distribution(self.images, self.images.content,
+                                         self.images.snapshots, root, config.raw)
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())

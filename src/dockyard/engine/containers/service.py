@@ -20,6 +20,7 @@ from . import restore as restore_mod
 from .execs import ExecManager
 from .inflight import InFlight
 from .model import Container
+from .table import ContainerTable
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +29,19 @@ KILL_WAIT = 10  # seconds a SIGKILL kill waits for the exit, as dockerd
 
 
 class ContainerService:
-    def __init__(self, data_root: str, images: Any, events: Any, runtimes: dict[str, Any]):
+    def __init__(self, data_root: str, images: Any, events: Any, runtimes: dict[str, Any],
+                 table: ContainerTable | None = None,
+                 default_log_config: dict[str, Any] | None = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.images = images
         self.events = events
         self.runtimes = runtimes
-        self.containers: dict[str, Container] = {}
+        self.containers = ContainerTable() if table is None else table
         self.in_flight = InFlight()   # containers being created or removed
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
-        self.default_log_config: dict[str, Any] = {"Type": "json-file", "Config": {}}
+        self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
 
     create = creating.create
     on_exit = exits.on_exit
@@ -62,10 +65,6 @@ class ContainerService:
             if len(matches) > 1:
                 raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
         raise no_such_container(ref)
-
-    def using_image(self, image_id: str) -> list[tuple[str, bool]]:
-        return [(c.id, c.running) for c in self.containers.values()
-                if c.record["Image"] == image_id]
 
     def emit(self, container: Container, action: str, **extra: str) -> None:
         attributes = {"image": container.config.get("Image", ""), "name": container.name}

@@ -212,11 +212,6 @@ class ImageRecords:
         return previous
 
     def users(self, image_id: str) -> list[tuple[str, bool]]:
-        for _ in range(5):
-            try:
-                return list(self.containers_using(image_id) or [])
-            except RuntimeError:      # the container table changed under our feet; retry
-                continue
         return list(self.containers_using(image_id) or [])
 
     # --- garbage collection ---------------------------------------------------------------------
