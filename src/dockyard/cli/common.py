@@ -26,6 +26,14 @@ class Context:
         return self._api
 
 
+class CommandError(Exception):
+    """A command's refusal in the docker CLI's words: main prints the message, exits 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     print(message, file=sys.stderr)
     sys.exit(code)

@@ -18,12 +18,12 @@ from typing import Any, BinaryIO, Callable
 from .. import cppaths
 from ..client import archive as api_archive
 from ..client.transport import APIClient, APIError
-from .common import Context, fail
+from .common import CommandError, Context
 from .flags import Bool, Opts, command
 
 
-class CopyError(Exception):
-    """A copy the docker CLI refuses or cannot do: its message, exit status 1."""
+class CopyError(CommandError):
+    """A copy the docker CLI refuses or cannot do."""
 
 
 def split_arg(arg: str) -> tuple[str, str]:
@@ -52,14 +52,7 @@ def _asserts_directory(path: str) -> bool:
               "automatically suppressed if no terminal is attached", default=None),
          args=(2, 2))
 def cp(ctx: Context, o: Opts, args: list[str]) -> None:
-    try:
-        _copy(ctx.api, args[0], args[1], o.archive, o.follow_link, o.quiet)
-    except CopyError as exc:
-        fail(str(exc))
-
-
-def _copy(api: APIClient, source: str, destination: str, archive: bool, follow_link: bool,
-          quiet: bool | None) -> None:
+    source, destination, quiet = args[0], args[1], o.quiet
     if not source:
         raise CopyError("source can not be empty")
     if not destination:
@@ -74,9 +67,9 @@ def _copy(api: APIClient, source: str, destination: str, archive: bool, follow_l
         raise CopyError("must specify at least one container source")
     try:
         if src_container:
-            _from_container(api, src_container, src_path, dst_path, follow_link, quiet)
+            _from_container(ctx.api, src_container, src_path, dst_path, o.follow_link, quiet)
         else:
-            _to_container(api, dst_container, src_path, dst_path, follow_link, archive,
+            _to_container(ctx.api, dst_container, src_path, dst_path, o.follow_link, o.archive,
                           quiet)
     except OSError as exc:
         raise CopyError(f"{exc.strerror}: {exc.filename}" if exc.filename

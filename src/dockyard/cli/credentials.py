@@ -16,17 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..distribution.registry_host import HUB_SERVER, is_hub, registry_hostname
+from .common import CommandError
 
 _TOKEN_USER = "<token>"     # helpers keep identity tokens under this user name
 _NOT_FOUND = "credentials not found in native keychain"
 
 
-class CredentialsError(Exception):
+class CredentialsError(CommandError):
     """A helper failed or the file could not be written (docker's texts)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -131,11 +131,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 1
     except Exception as exc:  # noqa: BLE001 - daemon errors end a command as in docker
         from ..client.transport import APIError
+        from .common import CommandError
 
-        if not isinstance(exc, APIError):
+        if isinstance(exc, CommandError):
+            print(exc.message, file=sys.stderr)
+        elif isinstance(exc, APIError):
+            prefix = "" if exc.status == 0 else "Error response from daemon: "
+            print(f"{prefix}{exc.message}", file=sys.stderr)
+        else:
             raise
-        prefix = "" if exc.status == 0 else "Error response from daemon: "
-        print(f"{prefix}{exc.message}", file=sys.stderr)
         code = 1
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -25,7 +25,8 @@ def go_string(value: Any) -> str:
         return _go_float(value)
     if isinstance(value, dict):
         return "map[" + " ".join(f"{go_string(k)}:{go_string(v)}"
-                                 for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "]"
+                                 for k, v in sorted(value.items(),
+                                                    key=lambda kv: str(kv[0]))) + "]"
     if isinstance(value, (list, tuple)):
         return "[" + " ".join(go_string(v) for v in value) + "]"
     return str(value)

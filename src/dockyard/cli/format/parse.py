@@ -112,7 +112,8 @@ def parse_action(text: str) -> list[list[Any]]:
     parser = _Parser(_tokenize(text))
     result = parser.pipeline()
     if parser.peek() is not None:
-        raise TemplateError(f"template: :1: unexpected {parser.peek()[1]!r} in command")  # type: ignore[index]
+        extra = parser.peek()[1]  # type: ignore[index]
+        raise TemplateError(f"template: :1: unexpected {extra!r} in command")
     return result
 
 
