@@ -168,6 +168,54 @@ def test_commands_import_only_what_they_need() -> None:
     assert not ps & (heavy - {"dockyard.cli.ps"})
 
 
+# The daemon's side: the CLI talks to it only through client/ and shared pure helpers.
+DAEMON_SIDE = ("dockyard.engine", "dockyard.daemon", "dockyard.api", "dockyard.store",
+               "dockyard.runtime", "aiohttp")
+# `manifest inspect` talks to the registry itself, as the docker CLI does, so it imports the
+# registry client (distribution/, on aiohttp); no other command does.
+REGISTRY_CLIENT = "manifest.py"
+
+
+def _cli_imports() -> set[str]:
+    """Every module that cli/ and client/ import, at the top or inside a function."""
+    import ast
+
+    found: set[str] = set()
+    for layer in ("cli", "client"):
+        top = os.path.join(SRC, "dockyard", layer)
+        for folder, _, files in os.walk(top):
+            package = "dockyard." + os.path.relpath(folder, os.path.join(SRC, "dockyard")
+                                                    ).replace(os.sep, ".")
+            for name in files:
+                if not name.endswith(".py") or name == REGISTRY_CLIENT and layer == "cli":
+                    continue
+                tree = ast.parse(open(os.path.join(folder, name)).read())
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        found.update(alias.name for alias in node.names)
+                    elif isinstance(node, ast.ImportFrom):
+                        base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                        module = ".".join(p for p in (base, node.module or "") if p)
+                        found.add(module)
+                        found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_cli_imports_nothing_of_the_daemon() -> None:
+    table = {f"dockyard.cli.{target.partition(':')[0]}" for _, target, _ in commands.COMMANDS}
+    wanted = sorted(_cli_imports() | table - {"dockyard.cli." + REGISTRY_CLIENT[:-3]})
+    assert "dockyard.client.transport" in wanted and "dockyard.reference" in wanted
+    code = ("import importlib, sys\nfor name in sys.argv[1:]:\n    try:\n"
+            "        importlib.import_module(name)\n    except ImportError:\n"
+            "        pass\nprint('\\n'.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, *wanted], capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": SRC}, check=True).stdout
+    loaded = set(out.split())
+    assert "dockyard.cli.ps" in loaded
+    daemon_side = sorted(m for m in loaded if m.startswith(DAEMON_SIDE))
+    assert not daemon_side
+
+
 def test_completion_candidates() -> None:
     from dockyard.cli.common import Context
     from dockyard.cli.completion import candidates

@@ -176,7 +176,7 @@ DIGEST = "sha256:" + "a" * 64
     (f"busybox:1@{DIGEST}", f"docker.io/library/busybox:1@{DIGEST}", f"busybox:1@{DIGEST}"),
 ])
 def test_reference_normalisation(text: str, full: str, familiar: str) -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     ref = reference.parse(text)
     assert str(ref) == full
@@ -202,7 +202,7 @@ def test_reference_normalisation(text: str, full: str, familiar: str) -> None:
     ("x/" + "a" * 250, "repository name must not be more than 255 characters"),
 ])
 def test_reference_invalid(text: str, message: str) -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     with pytest.raises(InvalidParameter) as info:
         reference.parse(text)
@@ -210,7 +210,7 @@ def test_reference_invalid(text: str, message: str) -> None:
 
 
 def test_reference_helpers() -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     assert reference.familiar_name("docker.io/library/busybox") == "busybox"
     assert reference.familiar_name("docker.io/user/app") == "user/app"

@@ -12,7 +12,7 @@ from .flags import Bool, Opts, Str, command
 
 def registry_auth(name: str) -> str | None:
     """The X-Registry-Auth value the credentials module finds for the image's registry."""
-    from ..store import reference
+    from .. import reference
 
     from .credentials import registry_auth_header
 
@@ -39,7 +39,7 @@ def pull_image(api: Any, name: str, platform: str | None = None, all_tags: bool 
 
 
 def _canonical(name: str, all_tags: bool) -> str:
-    from ..store import reference
+    from .. import reference
 
     ref = reference.parse_normalized_named(name)
     return str(ref if all_tags else ref.tag_name_only())
@@ -70,7 +70,7 @@ def pull(ctx: Context, o: Opts, args: list[str]) -> None:
          args=(1, 1), complete="image")
 def push(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
-    from ..store import reference
+    from .. import reference
     from .jsonstream import display
 
     name, all_tags, quiet = args[0], o.all_tags, o.quiet

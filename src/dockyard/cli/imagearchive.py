@@ -16,7 +16,7 @@ from .flags import Bool, List, Opts, Str, command
 def import_(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
     from ..errors import InvalidParameter
-    from ..store import reference
+    from .. import reference
 
     source, repository = args[0], (args[1] if len(args) > 1 else None)
     if repository:

@@ -45,7 +45,7 @@ def image_rows(images: list[dict[str, Any]], no_trunc: bool = False, digests: bo
     formatter makes them."""
     import time
 
-    from ..store import reference
+    from .. import reference
     from ..units import human_duration, human_size
     from .format.lists import truncate_id
 
@@ -174,7 +174,7 @@ def rmi(ctx: Context, o: Opts, args: list[str]) -> None:
 def tag(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
     from ..errors import InvalidParameter
-    from ..store import reference
+    from .. import reference
 
     source, target = args
     try:

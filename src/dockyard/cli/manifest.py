@@ -24,8 +24,8 @@ async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
     from ..distribution.auth import decode_registry_auth
     from ..distribution.client import Repository, new_session
     from ..distribution.endpoints import RegistrySettings
-    from ..store import reference
-    from ..store.reference import Reference
+    from .. import reference
+    from ..reference import Reference
     from .credentials import registry_auth_header
 
     ref = reference.parse_normalized_named(name).tag_name_only()
