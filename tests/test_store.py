@@ -176,7 +176,7 @@ DIGEST = "sha256:" + "a" * 64
     (f"busybox:1@{DIGEST}", f"docker.io/library/busybox:1@{DIGEST}", f"busybox:1@{DIGEST}"),
 ])
 def test_reference_normalisation(text: str, full: str, familiar: str) -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     ref = reference.parse(text)
     assert str(ref) == full
@@ -202,7 +202,7 @@ def test_reference_normalisation(text: str, full: str, familiar: str) -> None:
     ("x/" + "a" * 250, "repository name must not be more than 255 characters"),
 ])
 def test_reference_invalid(text: str, message: str) -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     with pytest.raises(InvalidParameter) as info:
         reference.parse(text)
@@ -210,7 +210,7 @@ def test_reference_invalid(text: str, message: str) -> None:
 
 
 def test_reference_helpers() -> None:
-    from dockyard.store import reference
+    from dockyard import reference
 
     assert reference.familiar_name("docker.io/library/busybox") == "busybox"
     assert reference.familiar_name("docker.io/user/app") == "user/app"
@@ -1313,8 +1313,9 @@ def test_api_images(tmp_path: Any) -> None:
 # --- CLI formatting -------------------------------------------------------------------------
 
 def test_cli_formatting() -> None:
-    from dockyard.cli.formatting import (TemplateError, ellipsis, render_rows, render_table,
-                                         render_template, tabwrite)
+    from dockyard.cli.format.lists import ellipsis, render_rows
+    from dockyard.cli.format.tabwriter import render_table, tabwrite
+    from dockyard.cli.format.template import TemplateError, render_template
     from dockyard.units import human_duration, human_size
 
     assert [human_size(n) for n in (0, 999, 1000, 4_260_000, 1_240_000, 123_456_789,
@@ -1370,7 +1371,8 @@ def test_cli_formatting() -> None:
 
 
 def test_cli_image_rows() -> None:
-    from dockyard.cli.images import history_rows, image_rows
+    from dockyard.cli.history import history_rows
+    from dockyard.cli.images import image_rows
 
     now = 1_700_000_000
     summaries = [

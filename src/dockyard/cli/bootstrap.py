@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import sys
 
-import click
+from .common import Context
+from .flags import Opts, Str, command
 
-_CTX = {"help_option_names": ["--help"]}
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _CMD = {"debian": 'CMD ["bash"]', "busybox": 'CMD ["sh"]'}
 
@@ -51,35 +51,39 @@ def _busybox_tar(out: str) -> None:
     subprocess.run([sys.executable, script, out, "/bin/busybox"], check=True)
 
 
-@click.command("bootstrap", context_settings=_CTX)
-@click.option("--distro", type=click.Choice(["debian", "busybox"]), default="debian",
-              show_default=True, help="What to build the image from")
-@click.option("--suite", default="bookworm", show_default=True, help="Debian suite")
-@click.option("--variant", default="minbase", show_default=True, help="debootstrap variant")
-@click.option("--mirror", default=DEFAULT_MIRROR, show_default=True, help="Debian mirror")
-@click.argument("name")
-@click.pass_context
-def bootstrap(ctx: click.Context, distro: str, suite: str, variant: str, mirror: str,
-              name: str) -> None:
+def _distro(value: str) -> str:
+    if value not in _CMD:
+        raise ValueError("must be one of debian, busybox")
+    return value
+
+
+@command("[OPTIONS] NAME",
+         Str("--distro", "What to build the image from: debian or busybox", default="debian",
+             check=_distro),
+         Str("--mirror", "Debian mirror", default=DEFAULT_MIRROR),
+         Str("--suite", "Debian suite", default="bookworm"),
+         Str("--variant", "debootstrap variant", default="minbase"),
+         args=(1, 1))
+def bootstrap(ctx: Context, o: Opts, args: list[str]) -> None:
     """Make a base image from the host's distribution packages and import it as NAME."""
     import shutil
     import subprocess
     import tempfile
 
     from ..client import images as api_images
-    from .common import api_of
 
     if os.geteuid() != 0:
         _fail("image bootstrap must run as root (debootstrap creates device nodes and owners)")
     work = tempfile.mkdtemp(prefix="dockyard-bootstrap-")
     try:
         tar = os.path.join(work, "rootfs.tar")
+        distro = o.distro
         if distro == "debian":
-            _debian_tar(work, suite, variant, mirror, tar)
+            _debian_tar(work, o.suite, o.variant, o.mirror, tar)
         else:
             _busybox_tar(tar)
         with open(tar, "rb") as stream:
-            result = api_images.import_image(api_of(ctx), stream, name, None,
+            result = api_images.import_image(ctx.api, stream, args[0], None,
                                              f"dockyard image bootstrap {distro}",
                                              [_CMD[distro]])
     finally:

@@ -1,21 +1,56 @@
-"""Helpers every command module shares."""
+"""What every command module shares: the context a command runs in, the docker CLI's way of
+acting on several references, failing, confirming and reading --filter."""
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn
 
-import click
+if TYPE_CHECKING:
+    from ..client.transport import APIClient
 
-from ..client.transport import APIClient, APIError
+
+class Context:
+    """The invoked command path ("dockyard container ls") and the daemon to talk to. The API
+    client (and its imports) exists only once a command asks for it."""
+
+    def __init__(self, path: str, host: str | None = None) -> None:
+        self.path = path
+        self.host = host
+        self._api: APIClient | None = None
+
+    @property
+    def api(self) -> APIClient:
+        if self._api is None:
+            from ..client.transport import APIClient
+            self._api = APIClient(self.host)
+        return self._api
 
 
-def api_of(ctx: click.Context) -> APIClient:
-    return ctx.find_root().obj
+class CommandError(Exception):
+    """A command's refusal in the docker CLI's words: main prints the message, exits 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+def daemon_error(exc: Any, code: int, prefix: str = "dockyard: ") -> NoReturn:
+    """Print a daemon error as the docker CLI does and exit with `code`."""
+    if exc.status == 0:  # could not reach the daemon at all
+        fail(exc.message, code)
+    fail(f"{prefix}Error response from daemon: {exc.message}", code)
 
 
 def for_each(refs: Iterable[str], action: Callable[[str], Iterable[str] | None]) -> None:
     """Run `action` on every reference as the docker CLI does: print its lines (or the
     reference itself), report each daemon error, and exit 1 if any failed."""
+    from ..client.transport import APIError
+
     failed = False
     for ref in refs:
         try:
@@ -29,32 +64,41 @@ def for_each(refs: Iterable[str], action: Callable[[str], Iterable[str] | None])
         sys.exit(1)
 
 
-def copy_stream_out(response: object, output: str | None) -> None:
+def confirm(message: str) -> bool:
+    """The docker CLI's prompt: "<message> [y/N] ", yes only for y/Y."""
+    sys.stdout.write(f"{message} [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() == "y"
+
+
+def check_filter(value: str) -> str:
+    """A --filter value as the docker CLI's FilterOpt accepts it (name=value)."""
+    if value and "=" not in value:
+        raise ValueError("bad format of filter (expected name=value)")
+    return value
+
+
+def filters(values: Iterable[str]) -> dict[str, list[str]]:
+    """--filter values by name: names lower-cased, both sides trimmed, as FilterOpt does."""
+    found: dict[str, list[str]] = {}
+    for item in values:
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        found.setdefault(key.strip().lower(), []).append(value.strip())
+    return found
+
+
+def copy_stream_out(response: Any, output: str | None) -> None:
     """Write a streamed archive to `output` (atomically) or to stdout."""
     import os
 
     target = open(output + ".tmp", "wb") if output else sys.stdout.buffer
     try:
-        while chunk := response.read1(1 << 20):  # type: ignore[attr-defined]
+        while chunk := response.read1(1 << 20):
             target.write(chunk)
     finally:
         if output:
             target.close()
     if output:
         os.replace(output + ".tmp", output)
-
-
-def lazy_command(module: str, name: str, help_text: str) -> click.Command:
-    """A subcommand whose module is imported only when it runs (keeps `container ...`
-    start-up lean): arguments are handed to the real command unparsed."""
-    def run(ctx: click.Context) -> None:
-        from importlib import import_module
-
-        command = getattr(import_module(f"dockyard.cli.{module}"), name)
-        command.main(args=ctx.args, prog_name=ctx.command_path, obj=ctx.obj,
-                     standalone_mode=False)
-
-    return click.Command(name, callback=click.pass_context(run), help=help_text,
-                         add_help_option=False,
-                         context_settings={"ignore_unknown_options": True,
-                                           "allow_extra_args": True})

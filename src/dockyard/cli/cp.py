@@ -15,19 +15,15 @@ import tarfile
 import tempfile
 from typing import Any, BinaryIO, Callable
 
-import click
-
 from .. import cppaths
 from ..client import archive as api_archive
-from ..client.transport import APIError
-from .common import api_of
+from ..client.transport import APIClient, APIError
+from .common import CommandError, Context
+from .flags import Bool, Opts, command
 
 
-class CopyError(click.ClickException):
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        print(self.message, file=sys.stderr)
+class CopyError(CommandError):
+    """A copy the docker CLI refuses or cannot do."""
 
 
 def split_arg(arg: str) -> tuple[str, str]:
@@ -48,18 +44,15 @@ def _asserts_directory(path: str) -> bool:
     return cppaths.has_trailing_separator(path) or cppaths.specifies_current_dir(path)
 
 
-@click.command("cp", context_settings={"help_option_names": ["--help"]})
-@click.option("-a", "--archive", "archive", is_flag=True,
-              help="Archive mode (copy all uid/gid information)")
-@click.option("-L", "--follow-link", is_flag=True, help="Always follow symlinks in SRC_PATH")
-@click.option("-q", "--quiet", is_flag=True, default=None,
-              help="Suppress progress output during copy")
-@click.argument("source")
-@click.argument("destination")
-@click.pass_context
-def cp(ctx: click.Context, archive: bool, follow_link: bool, quiet: bool | None,
-       source: str, destination: str) -> None:
-    """Copy files/folders between a container and the local filesystem."""
+@command("[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t"
+         "dockyard cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+         Bool("-a, --archive", "Archive mode (copy all uid/gid information)"),
+         Bool("-L, --follow-link", "Always follow symlinks in SRC_PATH"),
+         Bool("-q, --quiet", "Suppress progress output during copy. Progress output is "
+              "automatically suppressed if no terminal is attached", default=None),
+         args=(2, 2))
+def cp(ctx: Context, o: Opts, args: list[str]) -> None:
+    source, destination, quiet = args[0], args[1], o.quiet
     if not source:
         raise CopyError("source can not be empty")
     if not destination:
@@ -74,9 +67,9 @@ def cp(ctx: click.Context, archive: bool, follow_link: bool, quiet: bool | None,
         raise CopyError("must specify at least one container source")
     try:
         if src_container:
-            _from_container(ctx, src_container, src_path, dst_path, follow_link, quiet)
+            _from_container(ctx.api, src_container, src_path, dst_path, o.follow_link, quiet)
         else:
-            _to_container(ctx, dst_container, src_path, dst_path, follow_link, archive,
+            _to_container(ctx.api, dst_container, src_path, dst_path, o.follow_link, o.archive,
                           quiet)
     except OSError as exc:
         raise CopyError(f"{exc.strerror}: {exc.filename}" if exc.filename
@@ -153,9 +146,8 @@ def _renamer(old: str, new: str) -> Callable[[tarfile.TarInfo], None]:
     return rename
 
 
-def _from_container(ctx: click.Context, container: str, src_path: str, dst: str,
+def _from_container(api: APIClient, container: str, src_path: str, dst: str,
                     follow: bool, quiet: bool) -> None:
-    api = api_of(ctx)
     if dst != "-":
         dst = _local_abs(dst)
         _validate_output(dst)
@@ -238,9 +230,8 @@ def _source_info(path: str, follow: bool) -> tuple[str, bool, str]:
     return resolved, stat.S_ISDIR(st.st_mode), rebase
 
 
-def _to_container(ctx: click.Context, container: str, src: str, dst_path: str,
+def _to_container(api: APIClient, container: str, src: str, dst_path: str,
                   follow: bool, copy_uid_gid: bool, quiet: bool) -> None:
-    api = api_of(ctx)
     if src != "-":
         src = _local_abs(src)
     target, exists, is_dir = dst_path, False, False
@@ -283,6 +274,3 @@ def _to_container(ctx: click.Context, container: str, src: str, dst_path: str,
     if not quiet:
         print(cppaths.copied_message(size, f"{container}:{target}"), file=sys.stderr)
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(cp, "cp")

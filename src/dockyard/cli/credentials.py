@@ -15,15 +15,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import click
-
 from ..distribution.registry_host import HUB_SERVER, is_hub, registry_hostname
+from .common import CommandError
 
 _TOKEN_USER = "<token>"     # helpers keep identity tokens under this user name
 _NOT_FOUND = "credentials not found in native keychain"
 
 
-class CredentialsError(click.ClickException):
+class CredentialsError(CommandError):
     """A helper failed or the file could not be written (docker's texts)."""
 
 

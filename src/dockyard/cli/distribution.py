@@ -6,19 +6,13 @@ import contextlib
 import sys
 from typing import Any, Iterator, TextIO
 
-import click
-
-_CTX = {"help_option_names": ["--help"]}
-
-
-def _api(ctx: click.Context) -> Any:
-    from .common import api_of
-    return api_of(ctx)
+from .common import Context
+from .flags import Bool, Opts, Str, command
 
 
 def registry_auth(name: str) -> str | None:
     """The X-Registry-Auth value the credentials module finds for the image's registry."""
-    from ..store import reference
+    from .. import reference
 
     from .credentials import registry_auth_header
 
@@ -45,43 +39,41 @@ def pull_image(api: Any, name: str, platform: str | None = None, all_tags: bool 
 
 
 def _canonical(name: str, all_tags: bool) -> str:
-    from ..store import reference
+    from .. import reference
 
     ref = reference.parse_normalized_named(name)
     return str(ref if all_tags else ref.tag_name_only())
 
 
-@click.command(context_settings=_CTX)
-@click.option("-a", "--all-tags", is_flag=True, help="Download all tagged images")
-@click.option("--platform", default=None, help="Set platform if server is multi-platform capable")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
-@click.option("--disable-content-trust", is_flag=True, default=True, hidden=True)
-@click.argument("name")
-@click.pass_context
-def pull(ctx: click.Context, name: str, all_tags: bool, platform: str | None, quiet: bool,
-         disable_content_trust: bool) -> None:
-    """Download an image from a registry."""
+_TRUST = Bool("--disable-content-trust", "Skip image verification", default=True,
+              hidden=True)
+
+
+@command("[OPTIONS] NAME[:TAG|@DIGEST]",
+         Bool("-a, --all-tags", "Download all tagged images in the repository"),
+         Str("--platform", "Set platform if server is multi-platform capable"),
+         Bool("-q, --quiet", "Suppress verbose output"), _TRUST,
+         args=(1, 1), complete="image")
+def pull(ctx: Context, o: Opts, args: list[str]) -> None:
+    name, all_tags = args[0], o.all_tags
     if all_tags and ("@" in name or ":" in name.rsplit("/", 1)[-1]):
         print("tag can't be used with --all-tags/-a", file=sys.stderr)
         sys.exit(1)
     with _stream_errors():
-        pull_image(_api(ctx), name, platform, all_tags, quiet)
+        pull_image(ctx.api, name, o.platform, all_tags, o.quiet)
     print(_canonical(name, all_tags))
 
 
-@click.command(context_settings=_CTX)
-@click.option("-a", "--all-tags", is_flag=True, help="Push all tags of an image to the repository")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
-@click.option("--disable-content-trust", is_flag=True, default=True, hidden=True)
-@click.argument("name")
-@click.pass_context
-def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
-         disable_content_trust: bool) -> None:
-    """Upload an image to a registry."""
+@command("[OPTIONS] NAME[:TAG]",
+         Bool("-a, --all-tags", "Push all tags of an image to the repository"),
+         Bool("-q, --quiet", "Suppress verbose output"), _TRUST,
+         args=(1, 1), complete="image")
+def push(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
-    from ..store import reference
+    from .. import reference
     from .jsonstream import display
 
+    name, all_tags, quiet = args[0], o.all_tags, o.quiet
     repo, tag = reference.split_repo_tag(name)
     if all_tags and tag:
         print("tag can't be used with --all-tags/-a", file=sys.stderr)
@@ -89,7 +81,7 @@ def push(ctx: click.Context, name: str, all_tags: bool, quiet: bool,
     if not all_tags and not tag and "@" not in name:
         tag = "latest"
     with _stream_errors():
-        messages = api_images.push_stream(_api(ctx), repo, tag, registry_auth(repo))
+        messages = api_images.push_stream(ctx.api, repo, tag, registry_auth(repo))
         if quiet:
             for message in messages:
                 if message.get("errorDetail") or message.get("error"):
@@ -117,7 +109,3 @@ def _stream_errors() -> Iterator[None]:
         print(str(exc), file=sys.stderr)
         sys.exit(1)
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(pull, "pull")
-    cli.add_command(push, "push")

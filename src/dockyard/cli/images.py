@@ -1,37 +1,13 @@
-"""Image commands: images, image (ls, inspect, history, tag, rm, prune, import, save,
-load), rmi, tag, history, import, save, load — with the docker CLI's output.
-
-Only click is imported at module level; everything else is loaded by the command that
-needs it (CLI start-up time is measured).
-"""
+"""Image commands: images (image ls), rmi (image rm), tag, image prune and image inspect,
+with the docker CLI's output; history is in history.py, import/save/load in
+imagearchive.py."""
 from __future__ import annotations
 
 import sys
 from typing import Any
 
-import click
-
-_CTX = {"help_option_names": ["--help"]}
-
-
-def _api(ctx: click.Context) -> Any:
-    from .common import api_of
-    return api_of(ctx)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    print(message, file=sys.stderr)
-    sys.exit(code)
-
-
-def _parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
-    filters: dict[str, list[str]] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            _fail("bad format of filter (expected name=value)")
-        filters.setdefault(key.strip().lower(), []).append(value)
-    return filters
+from .common import Context, check_filter, confirm, fail, filters
+from .flags import Bool, List, Opts, Str, command
 
 
 def _daemon_error(exc: Any) -> str:
@@ -69,9 +45,9 @@ def image_rows(images: list[dict[str, Any]], no_trunc: bool = False, digests: bo
     formatter makes them."""
     import time
 
-    from ..store import reference
+    from .. import reference
     from ..units import human_duration, human_size
-    from .formatting import truncate_id
+    from .format.lists import truncate_id
 
     now = time.time() if now is None else now
     rows: list[dict[str, str]] = []
@@ -131,58 +107,53 @@ def image_rows(images: list[dict[str, Any]], no_trunc: bool = False, digests: bo
     return rows
 
 
-@click.command("images", context_settings=_CTX)
-@click.option("-a", "--all", "all_", is_flag=True, help="Show all images (default hides "
-              "intermediate images)")
-@click.option("--digests", is_flag=True, help="Show digests")
-@click.option("-f", "--filter", "filters", multiple=True, help="Filter output based on "
-              "conditions provided")
-@click.option("--format", "fmt", default=None, help="Format output using a custom template")
-@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
-@click.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
-@click.argument("repository", required=False)
-@click.pass_context
-def images(ctx: click.Context, all_: bool, digests: bool, filters: tuple[str, ...],
-           fmt: str | None, no_trunc: bool, quiet: bool, repository: str | None) -> None:
-    """List images."""
+@command("[OPTIONS] [REPOSITORY[:TAG]]",
+         Bool("-a, --all", "Show all images (default hides intermediate images)"),
+         Bool("--digests", "Show digests"),
+         List("-f, --filter", "Filter output based on conditions provided", meta="filter",
+              check=check_filter),
+         Str("--format", "Format output using a custom template: 'table', 'table TEMPLATE', "
+             "'json' or a Go template"),
+         Bool("--no-trunc", "Don't truncate output"),
+         Bool("-q, --quiet", "Only show image IDs"),
+         args=(0, 1), complete="image")
+def images(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
-    from .formatting import TemplateError, render_rows
+    from .format.lists import render_rows
+    from .format.template import TemplateError
 
-    flt = _parse_filters(filters)
-    if repository:
-        flt.setdefault("reference", []).append(repository)
-    items = api_images.list_images(_api(ctx), all=all_, filters=flt or None)
-    rows = image_rows(items, no_trunc, digests)
-    if quiet and (not fmt or fmt == "table"):
+    flt = filters(o.filter)
+    if args:
+        flt.setdefault("reference", []).append(args[0])
+    items = api_images.list_images(ctx.api, all=o.all, filters=flt or None)
+    rows = image_rows(items, o.no_trunc, o.digests)
+    fmt = o.format
+    if o.quiet and (not fmt or fmt == "table"):
         fmt = "{{.ID}}"
     elif fmt == "raw":
-        fmt = IMAGES_RAW_DIGESTS if digests else IMAGES_RAW
+        fmt = IMAGES_RAW_DIGESTS if o.digests else IMAGES_RAW
     try:
         sys.stdout.write(render_rows(fmt, rows, IMAGE_HEADERS,
-                                     IMAGES_TABLE_DIGESTS if digests else IMAGES_TABLE,
+                                     IMAGES_TABLE_DIGESTS if o.digests else IMAGES_TABLE,
                                      "*formatter.imageContext"))
     except TemplateError as exc:
-        _fail(f"template parsing error: {exc}")
+        fail(f"template parsing error: {exc}")
 
 
-# --- rmi / tag ----------------------------------------------------------------------------------
-
-@click.command("rmi", context_settings=_CTX)
-@click.option("-f", "--force", is_flag=True, help="Force removal of the image")
-@click.option("--no-prune", is_flag=True, help="Do not delete untagged parents")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def rmi(ctx: click.Context, force: bool, no_prune: bool, names: tuple[str, ...]) -> None:
-    """Remove one or more images."""
+@command("[OPTIONS] IMAGE [IMAGE...]",
+         Bool("-f, --force", "Force removal of the image"),
+         Bool("--no-prune", "Do not delete untagged parents"),
+         args=(1, None), complete="image")
+def rmi(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
     from ..client.transport import APIError
 
-    api = _api(ctx)
+    api = ctx.api
     errors: list[str] = []
     fatal = False
-    for name in names:
+    for name in args:
         try:
-            items = api_images.remove(api, name, force, no_prune)
+            items = api_images.remove(api, name, o.force, o.no_prune)
         except APIError as exc:
             if exc.status != 404:
                 fatal = True
@@ -195,262 +166,31 @@ def rmi(ctx: click.Context, force: bool, no_prune: bool, names: tuple[str, ...])
                 print(f"Untagged: {item.get('Untagged', '')}", flush=True)
     if errors:
         print("\n".join(errors), file=sys.stderr)
-        if not force or fatal:
+        if not o.force or fatal:
             sys.exit(1)
 
 
-@click.command("tag", context_settings=_CTX)
-@click.argument("source")
-@click.argument("target")
-@click.pass_context
-def tag(ctx: click.Context, source: str, target: str) -> None:
-    """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
+@command("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", args=(2, 2), complete="image")
+def tag(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
     from ..errors import InvalidParameter
-    from ..store import reference
+    from .. import reference
 
+    source, target = args
     try:
         reference.parse_any(source)
     except InvalidParameter as exc:
-        _fail(f'Error parsing reference: "{source}" is not a valid repository/tag: '
-              f"{exc.message}")
+        fail(f'Error parsing reference: "{source}" is not a valid repository/tag: '
+             f"{exc.message}")
     try:
         ref = reference.parse_normalized_named(target)
     except InvalidParameter as exc:
-        _fail(f'Error parsing reference: "{target}" is not a valid repository/tag: '
-              f"{exc.message}")
+        fail(f'Error parsing reference: "{target}" is not a valid repository/tag: '
+             f"{exc.message}")
     if ref.digest:
-        _fail("refusing to create a tag with a digest reference")
+        fail("refusing to create a tag with a digest reference")
     ref = ref.tag_name_only()
-    api_images.tag(_api(ctx), source, ref.familiar, ref.tag)
-
-
-# --- history ------------------------------------------------------------------------------------
-
-HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
-                   "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
-HISTORY_TABLE = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-HISTORY_TABLE_NON_HUMAN = ("table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t"
-                           "{{.Comment}}")
-
-
-class _GoBool(click.ParamType):
-    """A Go-style boolean flag value (`-H=false`, `--human=0`)."""
-    name = "bool"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).lstrip("=").strip().lower()
-        if text in ("1", "t", "true", "yes", ""):
-            return True
-        if text in ("0", "f", "false", "no"):
-            return False
-        self.fail(f'invalid argument "{value}" for "-H, --human" flag: strconv.ParseBool: '
-                  f'parsing "{value}": invalid syntax', param, ctx)
-
-
-def history_rows(items: list[dict[str, Any]], human: bool = True, no_trunc: bool = False,
-                 now: float | None = None) -> list[dict[str, str]]:
-    import datetime
-    import time
-
-    from ..units import human_duration, human_size
-    from .formatting import ellipsis, truncate_id
-
-    now = time.time() if now is None else now
-    rows = []
-    for item in items:
-        created = int(item.get("Created") or 0)
-        created_at = datetime.datetime.fromtimestamp(created).astimezone().isoformat()
-        if created_at.endswith("+00:00"):
-            created_at = created_at[:-6] + "Z"
-        created_by = (item.get("CreatedBy") or "").replace("\t", " ")
-        image_id = item.get("Id", "")
-        size = int(item.get("Size") or 0)
-        rows.append({
-            "ID": image_id if no_trunc else truncate_id(image_id),
-            "CreatedSince": f"{human_duration(now - created)} ago" if human else created_at,
-            "CreatedAt": created_at,
-            "CreatedBy": created_by if no_trunc else ellipsis(created_by, 45),
-            "Size": human_size(size) if human else str(size),
-            "Comment": item.get("Comment") or "",
-        })
-    return rows
-
-
-class _GoFlagsCommand(click.Command):
-    """Accepts Go's `-H=false` / `--human=false` for the boolean -H flag."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        rewritten: list[str] = []
-        for arg in args:
-            name, sep, value = arg.partition("=")
-            if sep and name in ("-H", "--human"):
-                rewritten += ["--human-value", value]
-            else:
-                rewritten.append(arg)
-        return super().parse_args(ctx, rewritten)
-
-
-@click.command("history", cls=_GoFlagsCommand, context_settings=_CTX)
-@click.option("--format", "fmt", default=None, help="Format output using a custom template")
-@click.option("-H", "--human", "human_flag", is_flag=True, default=False,
-              help="Print sizes and dates in human readable format (default true)")
-@click.option("--human-value", "human", type=_GoBool(), default=True, hidden=True)
-@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
-@click.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
-@click.option("--platform", default=None, hidden=True)
-@click.argument("image")
-@click.pass_context
-def history(ctx: click.Context, fmt: str | None, human_flag: bool, human: bool,
-            no_trunc: bool, quiet: bool, platform: str | None, image: str) -> None:
-    """Show the history of an image."""
-    from ..client import images as api_images
-    from .formatting import TemplateError, render_rows
-
-    items = api_images.history(_api(ctx), image)
-    rows = history_rows(items, human, no_trunc)
-    if quiet and (not fmt or fmt == "table"):
-        fmt = "{{.ID}}"
-    try:
-        sys.stdout.write(render_rows(fmt, rows, HISTORY_HEADERS,
-                                     HISTORY_TABLE if human else HISTORY_TABLE_NON_HUMAN,
-                                     "*image.historyContext"))
-    except TemplateError as exc:
-        _fail(f"template parsing error: {exc}")
-
-
-# --- import / save / load -----------------------------------------------------------------------
-
-@click.command("import", context_settings=_CTX)
-@click.option("-c", "--change", "changes", multiple=True,
-              help="Apply Dockerfile instruction to the created image")
-@click.option("-m", "--message", default=None, help="Set commit message for imported image")
-@click.option("--platform", default=None, help="Set platform if server is multi-platform "
-              "capable")
-@click.argument("source")
-@click.argument("repository", required=False)
-@click.pass_context
-def import_(ctx: click.Context, changes: tuple[str, ...], message: str | None,
-            platform: str | None, source: str, repository: str | None) -> None:
-    """Import the contents from a tarball to create a filesystem image."""
-    from ..client import images as api_images
-    from ..errors import InvalidParameter
-    from ..store import reference
-
-    if repository:
-        try:
-            reference.parse_normalized_named(repository)
-        except InvalidParameter as exc:
-            _fail(exc.message)
-    api = _api(ctx)
-    if source == "-":
-        result = api_images.import_image(api, sys.stdin.buffer, repository, None, message,
-                                         list(changes), platform)
-    elif source.startswith(("http://", "https://")):
-        result = api_images.import_image(api, source, repository, None, message,
-                                         list(changes), platform)
-    else:
-        try:
-            stream = open(source, "rb")
-        except FileNotFoundError:
-            _fail(f"open {source}: no such file or directory")
-        except IsADirectoryError:
-            _fail(f"read {source}: is a directory")
-        except PermissionError:
-            _fail(f"open {source}: permission denied")
-        with stream:
-            result = api_images.import_image(api, stream, repository, None, message,
-                                             list(changes), platform)
-    _print_stream(result)
-
-
-def _print_stream(messages: Any) -> None:
-    """jsonmessage display for a non-terminal: status and stream lines, errors fatal."""
-    for item in messages:
-        if item.get("error") or item.get("errorDetail"):
-            detail = item.get("errorDetail") or {}
-            _fail(detail.get("message") or item.get("error") or "unknown error")
-        if item.get("stream"):
-            sys.stdout.write(item["stream"])
-            sys.stdout.flush()
-        elif item.get("status") and not item.get("progressDetail"):
-            prefix = f"{item['id']}: " if item.get("id") else ""
-            print(f"{prefix}{item['status']}", flush=True)
-
-
-@click.command("save", context_settings=_CTX)
-@click.option("-o", "--output", default=None, help="Write to a file, instead of STDOUT")
-@click.option("--platform", default=None, hidden=True)
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def save(ctx: click.Context, output: str | None, platform: str | None,
-         names: tuple[str, ...]) -> None:
-    """Save one or more images to a tar archive (streamed to STDOUT by default)."""
-    import os
-
-    from ..client import images as api_images
-
-    if output is None and sys.stdout.isatty():
-        _fail("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    if output is not None:
-        directory = os.path.dirname(os.path.abspath(output))
-        if not os.path.exists(directory):
-            _fail(f"failed to save image: invalid output path: stat {directory}: no such "
-                  "file or directory")
-        if not os.path.isdir(directory):
-            _fail(f"failed to save image: invalid output path: {directory} is not a "
-                  "directory")
-    response = api_images.save(_api(ctx), list(names))
-    if output is None:
-        sink = sys.stdout.buffer
-        while chunk := response.read1(1 << 20) if hasattr(response, "read1") else \
-                response.read(1 << 20):
-            sink.write(chunk)
-        sink.flush()
-        return
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".docker_temp_", dir=os.path.dirname(
-        os.path.abspath(output)))
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            while chunk := response.read1(1 << 20) if hasattr(response, "read1") else \
-                    response.read(1 << 20):
-                sink.write(chunk)
-        os.rename(tmp, output)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-@click.command("load", context_settings=_CTX)
-@click.option("-i", "--input", "input_", default=None, help="Read from tar archive file, "
-              "instead of STDIN")
-@click.option("-q", "--quiet", is_flag=True, help="Suppress the load output")
-@click.option("--platform", default=None, hidden=True)
-@click.pass_context
-def load(ctx: click.Context, input_: str | None, quiet: bool, platform: str | None) -> None:
-    """Load an image from a tar archive or STDIN."""
-    from ..client import images as api_images
-
-    if input_ is None and sys.stdin.isatty():
-        _fail("requested load from stdin, but stdin is empty")
-    if not sys.stdout.isatty():
-        quiet = True
-    if input_ is None:
-        _print_stream(api_images.load_stream(_api(ctx), sys.stdin.buffer, quiet))
-        return
-    try:
-        source = open(input_, "rb")
-    except FileNotFoundError:
-        _fail(f"open {input_}: no such file or directory")
-    with source:
-        _print_stream(api_images.load_stream(_api(ctx), source, quiet))
+    api_images.tag(ctx.api, source, ref.familiar, ref.tag)
 
 
 # --- image prune / image inspect ----------------------------------------------------------------
@@ -461,30 +201,20 @@ _ALL_WARNING = ("WARNING! This will remove all images without at least one conta
                 "associated to them.\nAre you sure you want to continue?")
 
 
-def _confirm(message: str) -> bool:
-    sys.stdout.write(f"{message} [y/N] ")
-    sys.stdout.flush()
-    answer = sys.stdin.readline()
-    return answer.strip().lower() == "y"
-
-
-@click.command("prune", context_settings=_CTX)
-@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just "
-              "dangling ones")
-@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
-@click.option("--filter", "filters", multiple=True, help="Provide filter values (e.g. "
-              "\"until=<timestamp>\")")
-@click.pass_context
-def prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[str, ...]) -> None:
-    """Remove unused images."""
+@command("[OPTIONS]",
+         Bool("-a, --all", "Remove all unused images, not just dangling ones"),
+         List("--filter", 'Provide filter values (e.g. "until=<timestamp>")', meta="filter",
+              check=check_filter),
+         Bool("-f, --force", "Do not prompt for confirmation"))
+def prune(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
-    from .formatting import human_size
+    from ..units import human_size
 
-    flt = _parse_filters(filters)
-    flt["dangling"] = ["false" if all_ else "true"]
-    if not force and not _confirm(_ALL_WARNING if all_ else _DANGLING_WARNING):
+    flt = filters(o.filter)
+    flt["dangling"] = ["false" if o.all else "true"]
+    if not o.force and not confirm(_ALL_WARNING if o.all else _DANGLING_WARNING):
         return
-    report = api_images.prune(_api(ctx), flt)
+    report = api_images.prune(ctx.api, flt)
     deleted = report.get("ImagesDeleted") or []
     if deleted:
         lines = ["Deleted Images:"]
@@ -497,34 +227,9 @@ def prune(ctx: click.Context, all_: bool, force: bool, filters: tuple[str, ...])
     print(f"Total reclaimed space: {human_size(int(report.get('SpaceReclaimed') or 0), 4)}")
 
 
-@click.command("inspect", context_settings=_CTX)
-@click.option("-f", "--format", "fmt", default=None, help="Format output using a custom "
-              "template")
-@click.argument("names", nargs=-1, required=True)
-@click.pass_context
-def inspect_images(ctx: click.Context, fmt: str | None, names: tuple[str, ...]) -> None:
-    """Display detailed information on one or more images."""
-    from .system import _inspect
-    _inspect(ctx, names, fmt, "image")
-
-
-@click.group("image", context_settings=_CTX)
-def image() -> None:
-    """Manage images."""
-
-
-def register(cli: click.Group) -> None:
-    """Add the image commands to the top-level group."""
-    for command in (images, rmi, tag, history, import_, save, load):
-        cli.add_command(command, command.name)
-    for name, command in (("ls", images), ("list", images), ("inspect", inspect_images),
-                          ("history", history), ("tag", tag), ("rm", rmi), ("remove", rmi),
-                          ("prune", prune), ("import", import_), ("save", save),
-                          ("load", load)):
-        image.add_command(command, name)
-    from .distribution import pull, push
-    image.add_command(pull, "pull")
-    image.add_command(push, "push")
-    from .bootstrap import bootstrap
-    image.add_command(bootstrap, "bootstrap")
-    cli.add_command(image, "image")
+@command("[OPTIONS] IMAGE [IMAGE...]",
+         Str("-f, --format", "Format output using a custom template"), args=(1, None),
+         complete="image")
+def inspect_images(ctx: Context, o: Opts, args: list[str]) -> None:
+    from .system import inspect_objects
+    inspect_objects(ctx, args, o.format, "image")

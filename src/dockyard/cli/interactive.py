@@ -156,3 +156,15 @@ class Session:
         except OSError:
             if not self.detached.is_set():
                 raise
+
+
+def attach_container(api: Any, cid: str, sock: socket.socket, stream: Any, *, tty: bool,
+                     stdin: bool, keys: bytes, sig_proxy: bool) -> bool:
+    """Relay an attached container's streams (run, start -a, attach): resizes and, without
+    a TTY, signals go to the container. True if the user detached."""
+    from ..client import containers as api_containers
+
+    return Session(sock, stream, tty=tty, stdin=stdin, keys=keys,
+                   resize=lambda rows, cols: api_containers.resize(api, cid, rows, cols),
+                   forward_signal=(lambda sig: api_containers.kill(api, cid, str(sig)))
+                   if sig_proxy else None).run()

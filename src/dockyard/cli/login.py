@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-import click
+from .common import Context
+from .flags import Bool, Opts, Str, command
 
-_CTX = {"help_option_names": ["--help"]}
 _EXISTING = ("Authenticating with existing credentials... [Username: {user}]\n\n"
              " Info -> To login with a different account, run 'docker logout' followed by "
              "'docker login'\n\n")
@@ -40,20 +40,19 @@ def _prompt(default_user: str) -> tuple[str, str]:
     return username, password
 
 
-@click.command(context_settings=_CTX)
-@click.option("-u", "--username", default=None, help="Username")
-@click.option("-p", "--password", default=None, help="Password or Personal Access Token")
-@click.option("--password-stdin", is_flag=True, help="Take the Password from stdin")
-@click.argument("server", required=False)
-@click.pass_context
-def login(ctx: click.Context, username: str | None, password: str | None,
-          password_stdin: bool, server: str | None) -> None:
+@command("[OPTIONS] [SERVER]",
+         Str("-p, --password", "Password or Personal Access Token"),
+         Bool("--password-stdin", "Take the Password from stdin"),
+         Str("-u, --username", "Username"),
+         args=(0, 1))
+def login(ctx: Context, o: Opts, args: list[str]) -> None:
     """Authenticate to a registry (Docker Hub when no server is given)."""
     from ..client.transport import APIError
-    from .common import api_of
     from .credentials import (Credentials, CredentialsError, config_path, get_credentials,
                               server_key, store_credentials)
 
+    username, password, password_stdin = o.username, o.password, o.password_stdin
+    server = args[0] if args else None
     if password and password_stdin:
         _fail("conflicting options: cannot specify both --password and --password-stdin")
     if password_stdin:
@@ -64,7 +63,7 @@ def login(ctx: click.Context, username: str | None, password: str | None,
         print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
               file=sys.stderr)
     key = server_key(server or "")
-    api = api_of(ctx)
+    api = ctx.api
     stored = None
     if not username and not password:     # only then does docker look at stored ones
         try:
@@ -99,20 +98,15 @@ def login(ctx: click.Context, username: str | None, password: str | None,
     print("Login Succeeded")
 
 
-@click.command(context_settings=_CTX)
-@click.argument("server", required=False)
-def logout(server: str | None) -> None:
+@command("[SERVER]", args=(0, 1))
+def logout(ctx: Context, o: Opts, args: list[str]) -> None:
     """Log out from a registry (Docker Hub when no server is given)."""
     from .credentials import CredentialsError, erase_credentials, server_key
 
-    key = server_key(server or "")
+    key = server_key(args[0] if args else "")
     print(f"Removing login credentials for {key}")
     try:
         erase_credentials(key)
     except CredentialsError as exc:
         print(f"WARNING: could not erase credentials: {exc.message}", file=sys.stderr)
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(login, "login")
-    cli.add_command(logout, "logout")

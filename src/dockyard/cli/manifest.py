@@ -6,9 +6,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
-
-_CTX = {"help_option_names": ["--help"]}
+from .common import Context
+from .flags import Bool, Opts, command
 
 
 def _fail(message: str) -> None:
@@ -25,8 +24,8 @@ async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
     from ..distribution.auth import decode_registry_auth
     from ..distribution.client import Repository, new_session
     from ..distribution.endpoints import RegistrySettings
-    from ..store import reference
-    from ..store.reference import Reference
+    from .. import reference
+    from ..reference import Reference
     from .credentials import registry_auth_header
 
     ref = reference.parse_normalized_named(name).tag_name_only()
@@ -71,29 +70,19 @@ async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
         return out
 
 
-@click.group("manifest", context_settings=_CTX)
-def manifest() -> None:
-    """Manage Docker image manifests and manifest lists."""
-
-
-@manifest.command("inspect", context_settings=_CTX)
-@click.option("-v", "--verbose", is_flag=True, help="Output additional info including layers "
-              "and platform")
-@click.option("--insecure", is_flag=True, help="Allow communication with an insecure registry")
-@click.argument("name")
-def inspect(name: str, verbose: bool, insecure: bool) -> None:
-    """Display an image manifest, or manifest list."""
+@command("[OPTIONS] [MANIFEST_LIST] MANIFEST",
+         Bool("--insecure", "Allow communication with an insecure registry"),
+         Bool("-v, --verbose", "Output additional info including layers and platform"),
+         args=(1, 2))
+def inspect(ctx: Context, o: Opts, args: list[str]) -> None:
     import asyncio
     import json
 
     from ..errors import DockyardError
 
     try:
-        result = asyncio.run(_inspect(name, verbose, insecure))
+        result = asyncio.run(_inspect(args[-1], o.verbose, o.insecure))
     except DockyardError as exc:
         _fail(exc.message)
     print(json.dumps(result, indent="\t"))
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(manifest, "manifest")

@@ -6,10 +6,9 @@ import threading
 import time
 from typing import Any
 
-import click
-
 from ..client import containers as api_containers
-from .common import api_of
+from .common import Context
+from .flags import Bool, Opts, Str, command
 
 _HEADER = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
            "BLOCK I/O", "PIDS"]
@@ -43,26 +42,25 @@ def row(sample: dict[str, Any], no_trunc: bool) -> dict[str, str]:
 
 
 def _render(rows: list[dict[str, str]], fmt: str | None) -> str:
-    from .formatting import render_table, render_template
+    from .format.tabwriter import render_table
 
     if fmt and not fmt.startswith("table"):
+        from .format.template import render_template
         return "".join(render_template(fmt, r) + "\n" for r in rows)
     keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
     return render_table(_HEADER, [[r[k] for k in keys] for r in rows])
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-a", "--all", "all_", is_flag=True)
-@click.option("--no-stream", is_flag=True)
-@click.option("--no-trunc", is_flag=True)
-@click.option("--format", "fmt", default=None)
-@click.argument("containers", nargs=-1)
-@click.pass_context
-def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: str | None,
-          containers: tuple[str, ...]) -> None:
-    """Display a live stream of container(s) resource usage statistics."""
-    api = api_of(ctx)
-    refs = list(containers) or [c["Id"] for c in api_containers.list_(api, all_=all_)]
+@command("[OPTIONS] [CONTAINER...]",
+         Bool("-a, --all", "Show all containers (default shows just running)"),
+         Str("--format", "Format output using a custom template"),
+         Bool("--no-stream", "Disable streaming stats and only pull the first result"),
+         Bool("--no-trunc", "Do not truncate output"),
+         args=(0, None), complete="container")
+def stats(ctx: Context, o: Opts, args: list[str]) -> None:
+    api = ctx.api
+    no_stream, no_trunc, fmt = o.no_stream, o.no_trunc, o.format
+    refs = list(args) or [c["Id"] for c in api_containers.list_(api, all_=o.all)]
     latest: dict[str, dict[str, str]] = {}
 
     def follow(ref: str) -> None:
@@ -90,6 +88,3 @@ def stats(ctx: click.Context, all_: bool, no_stream: bool, no_trunc: bool, fmt: 
     except KeyboardInterrupt:
         pass
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(stats, "stats")

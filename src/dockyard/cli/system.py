@@ -1,32 +1,28 @@
-"""version, info, inspect, events."""
+"""version, info, inspect (any object, containers, images), events, system df,
+system prune and system check."""
 from __future__ import annotations
 
 import json
 import sys
 from typing import Any
 
-import click
-
 from ..client.transport import APIError
-from .common import api_of
+from .common import Context, check_filter, confirm, fail, filters
+from .flags import Bool, List, Opts, Str, command
+
+_FORMAT = Str("-f, --format", "Format output using a custom template")
 
 
-_api = api_of
-
-
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-f", "--format", "fmt", default=None)
-@click.pass_context
-def version(ctx: click.Context, fmt: str | None) -> None:
-    """Show the dockyard version information."""
+@command("[OPTIONS]", _FORMAT)
+def version(ctx: Context, o: Opts, args: list[str]) -> None:
     import platform
 
     from .. import API_VERSION, __version__
 
-    server = _api(ctx).get("/version")
-    if fmt:
-        from .formatting import render_template
-        print(render_template(fmt, {"Client": {"Version": __version__,
+    server = ctx.api.get("/version")
+    if o.format:
+        from .format.template import render_template
+        print(render_template(o.format, {"Client": {"Version": __version__,
                                                "ApiVersion": API_VERSION},
                                     "Server": server}))
         return
@@ -39,15 +35,12 @@ def version(ctx: click.Context, fmt: str | None) -> None:
           f"  Kernel version:   {server['KernelVersion']}")
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-f", "--format", "fmt", default=None)
-@click.pass_context
-def info(ctx: click.Context, fmt: str | None) -> None:
-    """Display system-wide information."""
-    data = _api(ctx).get("/info")
-    if fmt:
-        from .formatting import render_template
-        print(render_template(fmt, data))
+@command("[OPTIONS]", _FORMAT)
+def info(ctx: Context, o: Opts, args: list[str]) -> None:
+    data = ctx.api.get("/info")
+    if o.format:
+        from .format.template import render_template
+        print(render_template(o.format, data))
         return
     print("Server:")
     for label, key in (("Containers", "Containers"), (" Running", "ContainersRunning"),
@@ -81,9 +74,10 @@ def _print_security_options(options: list[str]) -> None:
             print(f"   {key.capitalize()}: {value}")
 
 
-def _inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None, kind: str | None
-             ) -> None:
-    api = _api(ctx)
+def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | None
+                    ) -> None:
+    """Print the objects' JSON (or `fmt` run on each); exit 1 if any was not found."""
+    api = ctx.api
     results: list[Any] = []
     failed = False
     for ref in refs:
@@ -104,7 +98,7 @@ def _inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None, kind: s
             continue
         results.append(obj)
     if fmt:
-        from .formatting import render_template
+        from .format.template import render_template
         for obj in results:
             print(render_template(fmt, obj))
     else:
@@ -113,43 +107,35 @@ def _inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None, kind: s
         sys.exit(1)
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-f", "--format", "fmt", default=None)
-@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None)
-@click.argument("refs", nargs=-1, required=True)
-@click.pass_context
-def inspect(ctx: click.Context, refs: tuple[str, ...], fmt: str | None,
-            kind: str | None) -> None:
-    """Return low-level information on Docker objects."""
-    _inspect(ctx, refs, fmt, kind)
+@command("[OPTIONS] NAME|ID [NAME|ID...]", _FORMAT,
+         Str("--type", "Only inspect objects of the given type"),
+         args=(1, None), complete="container")
+def inspect(ctx: Context, o: Opts, args: list[str]) -> None:
+    if o.type not in (None, "", "container", "image"):
+        fail(f'unknown type: "{o.type}": must be one of "container", "image"')
+    inspect_objects(ctx, args, o.format, o.type or None)
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-f", "--format", "fmt", default=None)
-@click.argument("refs", nargs=-1, required=True)
-@click.pass_context
-def inspect_containers(ctx: click.Context, refs: tuple[str, ...], fmt: str | None) -> None:
-    """Display detailed information on one or more containers."""
-    _inspect(ctx, refs, fmt, "container")
+@command("[OPTIONS] CONTAINER [CONTAINER...]", _FORMAT, args=(1, None),
+         complete="container")
+def inspect_containers(ctx: Context, o: Opts, args: list[str]) -> None:
+    inspect_objects(ctx, args, o.format, "container")
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("--since", default=None)
-@click.option("--until", default=None)
-@click.option("-f", "--filter", "filters", multiple=True)
-@click.option("--format", "fmt", default=None)
-@click.pass_context
-def events(ctx: click.Context, since: str | None, until: str | None,
-           filters: tuple[str, ...], fmt: str | None) -> None:
-    """Get real time events from the server."""
-    from .containers import _parse_filters
+_FILTER = List("-f, --filter", "Filter output based on conditions provided", meta="filter",
+               check=check_filter)
 
-    flt = _parse_filters(filters)
-    params = {"since": since, "until": until, "filters": json.dumps(flt) if flt else None}
-    for event in _api(ctx).stream_json("GET", "/events", params):
-        if fmt:
-            from .formatting import render_template
-            print(render_template(fmt, event), flush=True)
+
+@command("[OPTIONS]", _FILTER, Str("--format", "Format output using a custom template"),
+         Str("--since", "Show all events created since timestamp"),
+         Str("--until", "Stream events until this timestamp"))
+def events(ctx: Context, o: Opts, args: list[str]) -> None:
+    flt = filters(o.filter)
+    params = {"since": o.since, "until": o.until, "filters": json.dumps(flt) if flt else None}
+    for event in ctx.api.stream_json("GET", "/events", params):
+        if o.format:
+            from .format.template import render_template
+            print(render_template(o.format, event), flush=True)
             continue
         import datetime
         when = datetime.datetime.fromtimestamp(event["timeNano"] / 1e9).astimezone()
@@ -158,16 +144,13 @@ def events(ctx: click.Context, since: str | None, until: str | None,
               f"{event['Actor']['ID']} ({attrs})", flush=True)
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-v", "--verbose", is_flag=True)
-@click.option("--format", "fmt", default=None)
-@click.pass_context
-def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
-    """Show docker disk usage."""
+@command("[OPTIONS]", Str("--format", "Format output using a custom template"),
+         Bool("-v, --verbose", "Show detailed information on space usage"))
+def df(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..units import human_size
-    from .formatting import render_table, render_template
+    from .format.tabwriter import render_table
 
-    data = _api(ctx).get("/system/df")
+    data = ctx.api.get("/system/df")
     images, containers = data["Images"] or [], data["Containers"] or []
     image_size = sum(i["Size"] for i in images)
     unused_images = sum(i["Size"] for i in images if not i.get("Containers"))
@@ -189,44 +172,42 @@ def df(ctx: click.Context, verbose: bool, fmt: str | None) -> None:
         {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
          "Reclaimable": "0B"},
     ]
-    if fmt:
+    if o.format:
+        from .format.template import render_template
         for r in rows:
-            print(render_template(fmt, r))
+            print(render_template(o.format, r))
         return
     print(render_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
                        [[r["Type"], r["TotalCount"], r["Active"], r["Size"], r["Reclaimable"]]
                         for r in rows]), end="")
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.option("-a", "--all", "all_", is_flag=True)
-@click.option("-f", "--force", is_flag=True)
-@click.option("--volumes", is_flag=True)
-@click.option("--filter", "filters", multiple=True)
-@click.pass_context
-def prune(ctx: click.Context, all_: bool, force: bool, volumes: bool,
-          filters: tuple[str, ...]) -> None:
-    """Remove unused data."""
+@command("[OPTIONS]",
+         Bool("-a, --all", "Remove all unused images not just dangling ones"),
+         List("--filter", 'Provide filter values (e.g. "label=<key>=<value>")', meta="filter",
+              check=check_filter),
+         Bool("-f, --force", "Do not prompt for confirmation"),
+         Bool("--volumes", "Prune anonymous volumes"))
+def prune(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import containers as api_containers
     from ..client import images as api_images
     from ..units import human_size
-    from .containers import _parse_filters
 
-    if not force:
+    if not o.force:
         print("WARNING! This will remove:\n  - all stopped containers\n"
               + ("  - all images without at least one container associated to them\n"
-                 if all_ else "  - all dangling images\n"))
-        if not click.confirm("Are you sure you want to continue?", default=False):
+                 if o.all else "  - all dangling images\n"))
+        if not confirm("Are you sure you want to continue?"):
             return
-    flt = _parse_filters(filters)
-    api = _api(ctx)
+    flt = filters(o.filter)
+    api = ctx.api
     reclaimed = 0
     result = api_containers.prune(api, flt or None)
     reclaimed += result.get("SpaceReclaimed") or 0
     if result.get("ContainersDeleted"):
         print("Deleted Containers:\n" + "\n".join(result["ContainersDeleted"]) + "\n")
     image_filters = dict(flt)
-    if all_:
+    if o.all:
         image_filters["dangling"] = ["false"]
     result = api_images.prune(api, image_filters or None)
     reclaimed += result.get("SpaceReclaimed") or 0
@@ -239,33 +220,15 @@ def prune(ctx: click.Context, all_: bool, force: bool, volumes: bool,
     print(f"Total reclaimed space: {human_size(reclaimed)}")
 
 
-@click.command(context_settings={"help_option_names": ["--help"]})
-@click.pass_context
-def check(ctx: click.Context) -> None:
-    """Check that the store is consistent (dockyard's own)."""
+@command("[OPTIONS]")
+def check(ctx: Context, o: Opts, args: list[str]) -> None:
+    """dockyard's own: the store's consistency findings, one a line; exit 1 if any."""
     from ..client.system import check as check_store
 
-    findings = check_store(_api(ctx))
+    findings = check_store(ctx.api)
     if not findings:
         print("store is consistent")
         return
     for finding in findings:
         print(f"{finding['Kind']}: {finding['Message']}")
     sys.exit(1)
-
-
-@click.group(context_settings={"help_option_names": ["--help"]})
-def system() -> None:
-    """Manage dockyard."""
-
-
-def register(cli: click.Group) -> None:
-    for name, command in (("version", version), ("info", info), ("inspect", inspect),
-                          ("events", events)):
-        cli.add_command(command, name)
-    system.add_command(info, "info")
-    system.add_command(events, "events")
-    system.add_command(df, "df")
-    system.add_command(prune, "prune")
-    system.add_command(check, "check")
-    cli.add_command(system, "system")

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 from typing import Any, BinaryIO
 
-from .transport import APIClient
+from .transport import APIClient, Response
 
 _STAT_HEADER = "X-Docker-Container-Path-Stat"
 
 
-def _decode_stat(response: http.client.HTTPResponse) -> dict[str, Any]:
+def _decode_stat(response: Response) -> dict[str, Any]:
     raw = response.getheader(_STAT_HEADER) or ""
     return json.loads(base64.b64decode(raw)) if raw else {}
 
@@ -23,7 +22,7 @@ def stat_path(api: APIClient, cid: str, path: str) -> dict[str, Any]:
 
 
 def get_archive(api: APIClient, cid: str, path: str
-                ) -> tuple[http.client.HTTPResponse, dict[str, Any]]:
+                ) -> tuple[Response, dict[str, Any]]:
     """The open response (a tar stream) and the path's stat."""
     response = api.request("GET", f"/containers/{cid}/archive", {"path": path})
     return response, _decode_stat(response)

@@ -1,12 +1,11 @@
 """/containers endpoints, as functions over an APIClient."""
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from typing import Any, BinaryIO, Iterator
 
-from .transport import APIClient, HijackedStream, demux_frames
+from .transport import APIClient, HijackedStream, Response, demux_frames
 
 
 def create(api: APIClient, body: dict[str, Any], name: str | None = None) -> dict[str, Any]:
@@ -57,14 +56,14 @@ def wait(api: APIClient, cid: str, condition: str | None = None) -> dict[str, An
     return api.post(f"/containers/{cid}/wait", {"condition": condition})
 
 
-def wait_begin(api: APIClient, cid: str, condition: str) -> http.client.HTTPResponse:
+def wait_begin(api: APIClient, cid: str, condition: str) -> Response:
     """Register a waiter and return once the daemon acknowledged it (headers received);
     read the result later with wait_result(). Lets `run` wait for an exit that may happen
     right after start."""
     return api.request("POST", f"/containers/{cid}/wait", {"condition": condition})
 
 
-def wait_result(response: http.client.HTTPResponse) -> dict[str, Any]:
+def wait_result(response: Response) -> dict[str, Any]:
     return json.loads(response.read())
 
 
@@ -142,7 +141,7 @@ def changes(api: APIClient, cid: str) -> list[dict[str, Any]] | None:
     return api.get(f"/containers/{cid}/changes")
 
 
-def export(api: APIClient, cid: str) -> http.client.HTTPResponse:
+def export(api: APIClient, cid: str) -> Response:
     return api.stream_raw("GET", f"/containers/{cid}/export")
 
 

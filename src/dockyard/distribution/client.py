@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from ..errors import DockyardError
-from ..store.reference import Reference
+from ..reference import Reference
 from .endpoints import Endpoint, RegistrySettings
 from .neterrors import describe_error
 

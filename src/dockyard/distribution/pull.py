@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from .. import mediatypes, platforms
 from ..errors import DockyardError, InvalidParameter, NotFound
+from ..reference import Reference
 from ..store.content import ContentStore
-from ..store.reference import Reference
 from ..store.snapshots import Snapshotter, chain_ids
 from . import manifests
 from .client import RegistryError, Repository, Unreachable, error_from

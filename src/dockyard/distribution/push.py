@@ -19,11 +19,10 @@ from typing import Any, AsyncIterator, Callable
 
 from yarl import URL
 
-from .. import mediatypes
+from .. import mediatypes, reference
 from ..errors import NotFound
-from ..store import reference
+from ..reference import Reference
 from ..store.content import ContentStore
-from ..store.reference import Reference
 from .client import Repository, error_from
 from .metadata import BlobCache
 from .progress import Throttle, progress, short_id, status

@@ -7,11 +7,10 @@ import json
 import logging
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
-from .. import mediatypes, platforms
+from .. import mediatypes, platforms, reference
 from ..errors import DockyardError, InvalidParameter
-from ..store import reference
+from ..reference import Reference
 from ..store.content import ContentStore
-from ..store.reference import Reference
 from ..store.snapshots import Snapshotter
 from .client import RegistryError, Repository, Unreachable, error_from, new_session
 from .endpoints import RegistrySettings

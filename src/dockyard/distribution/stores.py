@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Protocol
 
-from ..store.reference import Reference
+from ..reference import Reference
 
 
 class PushableImage(Protocol):

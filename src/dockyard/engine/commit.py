@@ -11,15 +11,14 @@ import asyncio
 import tempfile
 from typing import Any
 
-from .. import __version__
+from .. import __version__, reference
 from ..errors import Conflict
-from ..store import reference
 from ..store.changes import apply_changes
 from ..store.difftar import write_upper_tar
+from ..timeutil import rfc3339nano
 from .containers import processes
 from .containers.filesystem import _MOUNT_TARGETS
 from .containers.service import ContainerService
-from ..timeutil import rfc3339nano
 
 
 def merge_config(user: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:

@@ -26,12 +26,11 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterator
 
-from .. import platforms
+from .. import platforms, reference
 from ..errors import InvalidParameter
-from ..mediatypes import INDEXES, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from ..linux.securejoin import secure_join
+from ..mediatypes import INDEXES, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from ..tarsafe import check_link
-from . import reference
 from .changes import apply_changes, full_config
 from .layers import clean_name
 

@@ -17,9 +17,9 @@ import os
 import re
 from typing import Any
 
+from .. import reference
 from ..errors import InvalidParameter
 from ..linux import atomic
-from . import reference
 
 log = logging.getLogger(__name__)
 _RECORD_NAME = re.compile(r"^([a-f0-9]{64})\.json$")

@@ -5,9 +5,10 @@ import json
 import shutil
 from typing import BinaryIO, Callable, Iterator
 
+from ... import reference
 from ...errors import InvalidParameter
-from ...store import archive, reference
-from ...store.reference import Reference
+from ...reference import Reference
+from ...store import archive
 from .records import ImageRecords
 
 

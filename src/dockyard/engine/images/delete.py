@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ... import reference
 from ...errors import Conflict, NotFound
 from ...filters import match_kv
-from ...store import reference
-from ...store.reference import Reference
+from ...reference import Reference
 from ...timeutil import rfc3339_ns
 from .model import short_id
 from .query import check_filters, dangling_filter, until_ns

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO, Iterable
 
-from ... import __version__
+from ... import __version__, reference
 from ...errors import InvalidParameter, NotFound
-from ...store import archive, reference
-from ...store.reference import Reference
+from ...reference import Reference
+from ...store import archive
 from ...store.snapshots import chain_ids
 from ...timeutil import rfc3339nano
 from .records import ImageRecords

@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ... import reference
 from ...errors import InvalidParameter
 from ...filters import match_kv
-from ...store import reference
 from ...store.changes import full_config
 from ...store.snapshots import chain_ids
 from ...timeutil import ZERO_TIME, parse_timestamp, rfc3339_ns

@@ -18,14 +18,14 @@ import os
 import threading
 from typing import Any, Iterable, Iterator, Protocol
 
+from ... import reference
 from ...errors import InvalidParameter, NotFound
 from ...linux import atomic
+from ...reference import Reference
 from ...store import check as store_check
-from ...store import reference
 from ...store.archive import LOAD_PREFIX
 from ...store.content import ContentStore
 from ...store.metadata import MetadataStore
-from ...store.reference import Reference
 from ...store.snapshots import Snapshotter
 from ...timeutil import rfc3339nano
 from .model import Image
