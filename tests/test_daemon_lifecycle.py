@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+import pytest
 
 from conftest import Daemon, new_daemon
 
@@ -152,3 +155,31 @@ def _open_events_stream(d: Daemon, events: socket.socket) -> None:
     events.connect(d.sock)
     events.sendall(b"GET /events HTTP/1.1\r\nHost: docker\r\n\r\n")
     assert events.recv(64).startswith(b"HTTP/1.1 200")
+
+
+def test_shutdown_timeout_flag() -> None:
+    """`--shutdown-timeout` as dockerd's: the flag sets it, a negative value is refused, and
+    giving it in daemon.json too is the usual flag/file clash."""
+    from dockyard.daemon import config as daemon_config
+    from dockyard.daemon.main import _parser
+
+    def flags(*argv: str) -> dict:
+        args = _parser().parse_args(list(argv))
+        return {"shutdown-timeout": args.shutdown_timeout}
+
+    set_by_flag = daemon_config.load(None, False, flags("--shutdown-timeout", "3"))
+    assert set_by_flag.shutdown_timeout == 3
+    assert daemon_config.load(None, False, flags()).shutdown_timeout == 15
+    refused = subprocess.run([sys.executable, "-m", "dockyard.daemon", "--shutdown-timeout",
+                              "-1"], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "want seconds >= 0" in refused.stderr
+    base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
+    try:
+        path = os.path.join(base, "daemon.json")
+        with open(path, "w") as f:
+            f.write('{"shutdown-timeout": 1}')
+        with pytest.raises(SystemExit, match="specified both as a flag and in the "
+                                             "configuration file: shutdown-timeout"):
+            daemon_config.load(path, True, flags("--shutdown-timeout", "2"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

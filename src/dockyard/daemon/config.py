@@ -64,7 +64,9 @@ def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfi
         ("debug" if cfg.debug else "info")
     cfg.default_runtime = data.get("default-runtime", "dockyard")
     cfg.runtimes = dict(data.get("runtimes") or {})
-    timeout = data.get("shutdown-timeout", 15)
+    timeout = flags.get("shutdown-timeout")
+    if timeout is None:
+        timeout = data.get("shutdown-timeout", 15)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
         raise SystemExit(f"invalid shutdown-timeout {timeout!r}: want seconds >= 0")
     cfg.shutdown_timeout = float(timeout)

@@ -1,6 +1,7 @@
 """`dockyardd`: serve the Docker Engine API on unix sockets (and TCP) for one data root."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -8,41 +9,53 @@ import signal
 import socket
 import stat
 
-import click
-
 from . import config as daemon_config
 from . import lifecycle
 
 log = logging.getLogger("dockyardd")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-H", "--host", "hosts", multiple=True, help="Daemon socket(s) to listen on")
-@click.option("--data-root", default=None, help="Root of persistent state")
-@click.option("--config-file", default=None, help="Daemon configuration file")
-@click.option("-D", "--debug", is_flag=True, default=None, help="Enable debug mode")
-@click.option("-l", "--log-level", default=None,
-              type=click.Choice(["debug", "info", "warn", "error", "fatal"]))
-@click.option("-p", "--pidfile", default=None, help="Path to use for daemon PID file")
-@click.option("--registry-mirror", "mirrors", multiple=True,
-              help="Preferred registry mirror")
-@click.option("--insecure-registry", "insecure", multiple=True,
-              help="Enable insecure registry communication")
-@click.option("--max-concurrent-downloads", type=int, default=None,
-              help="Set the max concurrent downloads")
-@click.option("--max-concurrent-uploads", type=int, default=None,
-              help="Set the max concurrent uploads")
-def main(hosts: tuple[str, ...], data_root: str | None, config_file: str | None,
-         debug: bool | None, log_level: str | None, pidfile: str | None,
-         mirrors: tuple[str, ...], insecure: tuple[str, ...],
-         max_concurrent_downloads: int | None, max_concurrent_uploads: int | None) -> None:
-    """A self-sufficient runtime for containers."""
-    flags = {"hosts": list(hosts) or None, "data-root": data_root, "debug": debug or None,
-             "log-level": log_level, "pidfile": pidfile,
-             "registry-mirrors": list(mirrors) or None,
-             "insecure-registries": list(insecure) or None,
-             "max-concurrent-downloads": max_concurrent_downloads,
-             "max-concurrent-uploads": max_concurrent_uploads}
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dockyardd",
+                                     description="A self-sufficient runtime for containers.")
+    add = parser.add_argument
+    add("-H", "--host", dest="hosts", action="append", default=[],
+        help="Daemon socket(s) to listen on")
+    add("--data-root", help="Root of persistent state")
+    add("--config-file", help="Daemon configuration file")
+    add("-D", "--debug", action="store_true", default=None, help="Enable debug mode")
+    add("-l", "--log-level", choices=["debug", "info", "warn", "error", "fatal"],
+        help="Set the logging level")
+    add("-p", "--pidfile", help="Path to use for daemon PID file")
+    add("--registry-mirror", dest="mirrors", action="append", default=[],
+        help="Preferred registry mirror")
+    add("--insecure-registry", dest="insecure", action="append", default=[],
+        help="Enable insecure registry communication")
+    add("--max-concurrent-downloads", type=int, help="Set the max concurrent downloads")
+    add("--max-concurrent-uploads", type=int, help="Set the max concurrent uploads")
+    add("--shutdown-timeout", type=_seconds,
+        help="Default shutdown timeout in seconds (default 15)")
+    return parser
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid shutdown-timeout {text}: want seconds >= 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    """dockyardd [flags]: flags as dockerd's; daemon.json for the rest."""
+    args = _parser().parse_args(argv)
+    config_file = args.config_file
+    flags = {"hosts": args.hosts or None, "data-root": args.data_root,
+             "debug": args.debug or None, "log-level": args.log_level, "pidfile": args.pidfile,
+             "registry-mirrors": args.mirrors or None,
+             "insecure-registries": args.insecure or None,
+             "max-concurrent-downloads": args.max_concurrent_downloads,
+             "max-concurrent-uploads": args.max_concurrent_uploads,
+             "shutdown-timeout": args.shutdown_timeout}
     cfg = daemon_config.load(config_file or daemon_config.DEFAULT_CONFIG_FILE,
                              config_file is not None, flags)
     logging.basicConfig(level=getattr(logging, cfg.log_level.upper().replace("WARN", "WARNING")
