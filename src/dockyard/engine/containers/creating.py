@@ -6,19 +6,17 @@ import os
 import secrets
 import shutil
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
 from ..networks import modes as networks
 from . import mounts, names, options, restart
+from .context import Service
 from .model import Container, fresh_state
 
-if TYPE_CHECKING:
-    from .service import ContainerService
 
-
-async def create(service: ContainerService, body: dict[str, Any], name: str | None
+async def create(service: Service, body: dict[str, Any], name: str | None
                  ) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidParameter("config cannot be empty in order to create a container")

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from ...errors import DockyardError, NotFound
 from ...timeutil import parse_rfc3339
 from . import restart, starting
+from .context import Service
 from .model import Container
-
-if TYPE_CHECKING:
-    from .service import ContainerService
 
 log = logging.getLogger(__name__)
 
 
-async def on_exit(service: ContainerService, container: Container, code: int,
+async def on_exit(service: Service, container: Container, code: int,
                   finished_ns: int | None) -> None:
     for queue in list(container.subscribers):  # all output is in: end attach streams now
         queue.put_nowait(None)
@@ -48,7 +45,7 @@ async def on_exit(service: ContainerService, container: Container, code: int,
             log.exception("auto-remove of %s failed", container.id[:12])
 
 
-def wants_restart(service: ContainerService, container: Container, code: int) -> bool:
+def wants_restart(service: Service, container: Container, code: int) -> bool:
     """Schedule a policy restart after back-off; True if one was scheduled."""
     policy = container.host_config.get("RestartPolicy") or {}
     if container.id not in service.containers or not restart.should_restart(
@@ -64,7 +61,7 @@ def wants_restart(service: ContainerService, container: Container, code: int) ->
     return True
 
 
-async def restart_later(service: ContainerService, container: Container) -> None:
+async def restart_later(service: Service, container: Container) -> None:
     await asyncio.sleep(container.restart_delay)
     container.restart_task = None
     container.record["RestartCount"] = container.record.get("RestartCount", 0) + 1

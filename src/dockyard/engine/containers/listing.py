@@ -1,18 +1,16 @@
 """List (`ps`) with Docker's filters."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import NotFound
 from ...filters import match_kv
 from ...timeutil import ZERO_TIME
+from .context import Service
 from .model import Container
 
-if TYPE_CHECKING:
-    from .service import ContainerService
 
-
-def list_containers(service: ContainerService, all_: bool = False, limit: int | None = None,
+def list_containers(service: Service, all_: bool = False, limit: int | None = None,
          filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
     filters = filters or {}
     ordered = sorted(service.containers.values(),
@@ -32,7 +30,7 @@ def list_containers(service: ContainerService, all_: bool = False, limit: int | 
     return result
 
 
-def matches(service: ContainerService, c: Container, filters: dict[str, list[str]]) -> bool:
+def matches(service: Service, c: Container, filters: dict[str, list[str]]) -> bool:
     for key, values in filters.items():
         if key == "id" and not any(c.id.startswith(v) for v in values):
             return False
@@ -58,7 +56,7 @@ def matches(service: ContainerService, c: Container, filters: dict[str, list[str
     return True
 
 
-def ancestor(service: ContainerService, c: Container, ref: str) -> bool:
+def ancestor(service: Service, c: Container, ref: str) -> bool:
     try:
         return service.images.resolve(ref).id == c.record["Image"]
     except NotFound:

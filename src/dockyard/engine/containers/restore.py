@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import TYPE_CHECKING
 
 from ...errors import DockyardError
 from ...shim import launcher
 from . import exits, health, leftovers, monitor, restart, starting
+from .context import Service
 from .model import RECORD_FILE, Container
-
-if TYPE_CHECKING:
-    from .service import ContainerService
 
 log = logging.getLogger(__name__)
 
 
-async def restore(service: ContainerService) -> None:
+async def restore(service: Service) -> None:
     """Reload records; reconnect to monitors of running containers (live restore).
     What a crash left of a create or rm (a directory or writable layer without a
     record) is removed first."""
@@ -55,7 +52,7 @@ async def restore(service: ContainerService) -> None:
         await exits.on_exit(service, container, code, finished)
 
 
-async def boot_start(service: ContainerService, container: Container) -> None:
+async def boot_start(service: Service, container: Container) -> None:
     try:
         async with container.lifecycle:
             await starting.run(service, container)
@@ -63,7 +60,7 @@ async def boot_start(service: ContainerService, container: Container) -> None:
         log.warning("could not restart %s at boot: %s", container.id[:12], exc.message)
 
 
-async def shutdown(service: ContainerService) -> None:
+async def shutdown(service: Service) -> None:
     """Leave containers running (live restore); just stop following their monitors."""
     for container in service.containers.values():
         if container.control is not None:

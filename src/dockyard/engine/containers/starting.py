@@ -7,22 +7,20 @@ import json
 import logging
 import os
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import Conflict, DockyardError, no_such_container
 from ...linux import syscalls
 from ...shim import launcher
 from ..volumes import anonymous
 from . import health, monitor, mounts
+from .context import Service
 from .model import Container
-
-if TYPE_CHECKING:
-    from .service import ContainerService
 
 log = logging.getLogger(__name__)
 
 
-async def start(service: ContainerService, ref: str) -> bool:
+async def start(service: Service, ref: str) -> bool:
     """Start; returns False when it was already running (HTTP 304)."""
     container = service.get(ref)
     if container.running or container.starting:
@@ -53,7 +51,7 @@ def cancel_restart(container: Container) -> None:
         container.state.update(Restarting=False, Status="exited")
 
 
-async def run(service: ContainerService, container: Container) -> None:
+async def run(service: Service, container: Container) -> None:
     from ...oci.spec import build_spec
 
     hc = container.host_config
@@ -125,7 +123,7 @@ async def run(service: ContainerService, container: Container) -> None:
     service.emit(container, "start")
 
 
-async def after_failed_start(service: ContainerService, container: Container) -> None:
+async def after_failed_start(service: Service, container: Container) -> None:
     """Waiters learn the start failed; an auto-remove container goes away (as in
     Docker, whose CLI waits for that removal). The caller holds the lifecycle lock."""
     container.wake_exit_waiters()

@@ -1,0 +1,35 @@
+"""What the container service's job modules (creating, starting, exits, listing, restore)
+use of the service, as a Protocol: they are handed the service and never import it, so the
+service can import them."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .inflight import InFlight
+from .model import Container
+from .table import ContainerTable
+
+
+class Service(Protocol):
+    root: str
+    images: Any
+    runtimes: dict[str, Any]
+    containers: ContainerTable
+    name_index: dict[str, str]
+    in_flight: InFlight
+    default_log_config: dict[str, Any]
+
+    def get(self, ref: str) -> Container: ...
+
+    def emit(self, container: Container, action: str, **extra: str) -> None: ...
+
+    async def send_signal(self, container: Container, number: int) -> bool: ...
+
+    async def on_exit(self, container: Container, code: int,
+                      finished_ns: int | None) -> None: ...
+
+    async def remove(self, ref: str, force: bool = False) -> None: ...
+
+    async def remove_locked(self, container: Container, force: bool) -> None: ...
+
+    async def destroy(self, container: Container) -> None: ...
