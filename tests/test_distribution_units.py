@@ -10,6 +10,8 @@ from dockyard.distribution.endpoints import RegistrySettings
 from dockyard.distribution.progress import bar
 from dockyard.errors import InvalidParameter, NotFound
 
+pytestmark = pytest.mark.unit
+
 
 def test_endpoints_mirrors_and_insecure_registries() -> None:
     settings = RegistrySettings.from_config({"registry-mirrors": ["https://mirror.example/"],

@@ -16,6 +16,8 @@ from dockyard.engine.containers.model import DEFAULT_HOST_CONFIG
 from dockyard.linux import cgroupfs
 from dockyard.oci.spec import build_spec
 
+pytestmark = pytest.mark.unit
+
 GOLDEN = os.path.join(os.path.dirname(__file__), "data", "spec")
 CID = "c0ffee" + "0" * 58
 

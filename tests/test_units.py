@@ -8,6 +8,8 @@ from dockyard.timeutil import parse_rfc3339, parse_timestamp, rfc3339nano
 from dockyard.errors import InvalidParameter
 from dockyard.units import human_duration, human_size, parse_bytes
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("seconds,text", [
     (0.2, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (60, "About a minute"),
