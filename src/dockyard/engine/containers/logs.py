@@ -37,7 +37,11 @@ def read_entries(path: str, limit: int | None = None) -> Iterator[dict]:
     import io
 
     for name in _files(path):
-        with (gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb")) as f:
+        try:
+            f = gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb")
+        except FileNotFoundError:   # rotated away, or the container removed meanwhile
+            continue
+        with f:
             source = io.BytesIO(f.read(limit)) if name == path and limit is not None else f
             for line in source:
                 try:
@@ -124,7 +128,10 @@ def frames(container: Container, query: LogQuery) -> AsyncIterator[tuple[int, by
 async def _frames(container: Container, path: str, query: LogQuery
                   ) -> AsyncIterator[tuple[int, bytes]]:
     follow = query.follow and container.running
-    offset = os.path.getsize(path) if os.path.exists(path) else 0
+    try:
+        offset = os.path.getsize(path)
+    except FileNotFoundError:       # nothing logged yet, or the container is being removed
+        offset = 0
     entries = await asyncio.to_thread(lambda: list(read_entries(path, offset)))
     for entry in select(entries, stdout=query.stdout, stderr=query.stderr, since=query.since,
                         until=query.until, tail=query.tail):
