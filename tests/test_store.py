@@ -549,7 +549,7 @@ def test_import_busybox_and_run_from_its_overlay(tmp_path: Any, busybox_tar: str
     assert image.size > 1_000_000 and image.created == image.config["created"]
     assert events.actions() == ["tag", "import"]
     assert events.events[0][3]["name"] == "busybox:latest"
-    mount = svc.prepare_rw("ctr1", image_id)
+    mount = svc.layers.prepare("ctr1", image_id)
     merged = tmp_path / "merged"
     merged.mkdir()
     with mounted(mount.lowerdirs, mount.upperdir, mount.workdir, str(merged)):
@@ -558,7 +558,7 @@ def test_import_busybox_and_run_from_its_overlay(tmp_path: Any, busybox_tar: str
                              capture_output=True, text=True, check=True).stdout.split()
         assert out[0] == "hello" and int(out[1]) > 100
     assert (tmp_path / "root/overlay/containers/ctr1/upper/tmp/x").read_text() == "hello\n"
-    svc.remove_rw("ctr1")
+    svc.layers.remove("ctr1")
     # gzip-compressed rootfs: same layer, shared on disk
     packed = gzip.compress(open(busybox_tar, "rb").read(), compresslevel=1)
     other = svc.import_image(io.BytesIO(packed), "zipped", "1", message="from gz")
@@ -699,7 +699,7 @@ def test_rmi_rules(tmp_path: Any) -> None:
     # a stopped container pins the last name
     cid = "1234abcd" * 8
     users[image_id] = [(cid, False)]
-    svc.prepare_rw(cid, image_id)
+    svc.layers.prepare(cid, image_id)
     with pytest.raises(Conflict) as info:
         svc.remove("busybox")
     assert info.value.message == ('conflict: unable to remove repository reference "busybox" '
@@ -726,9 +726,9 @@ def test_rmi_rules(tmp_path: Any) -> None:
     with pytest.raises(NotFound):
         svc.inspect(image_id)
     assert svc.resolve(image_id).id == image_id                 # for the container service
-    assert svc.prepare_rw(cid, image_id).lowerdirs[1:] == [svc.snapshots.diff_dir(layer)]
+    assert svc.layers.prepare(cid, image_id).lowerdirs[1:] == [svc.snapshots.diff_dir(layer)]
     users.clear()
-    svc.remove_rw(cid)
+    svc.layers.remove(cid)
     with pytest.raises(NotFound):
         svc.resolve(image_id)
     assert svc.snapshots.list_layers() == [] and list(svc.content.list()) == []
@@ -854,7 +854,7 @@ def test_save_load_round_trip(tmp_path: Any) -> None:
     assert second.history(two)[0]["CreatedBy"] == "add b"
     assert second.load(io.BytesIO(data)) == messages                   # idempotent
     assert len(second.list()) == 2 and "load" in events.actions()
-    mount = second.prepare_rw("c", two)
+    mount = second.layers.prepare("c", two)
     assert [os.listdir(d) for d in mount.lowerdirs[1:]] == [["b"], ["a"]]
     # an image saved by ID carries no name
     by_id = _save(first, base[7:19])

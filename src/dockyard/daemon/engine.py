@@ -16,7 +16,6 @@ from ..engine.events import Events
 from ..engine.images import ImageService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
-from ..linux.fsutil import disk_usage
 from ..runtime import get_runtime
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
@@ -40,8 +39,8 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
-        self.containers = ContainerService(root, self.images, self.events, runtimes, table,
-                                           log_config)
+        self.containers = ContainerService(root, self.images, self.images.layers,
+                                           self.events, runtimes, table, log_config)
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
@@ -67,8 +66,7 @@ class Engine:
         containers = []
         for summary in self.containers.list(all_=True):
             used_by[summary["ImageID"]] = used_by.get(summary["ImageID"], 0) + 1
-            overlay = self.images.prepare_rw(summary["Id"], summary["ImageID"])
-            size_rw = disk_usage(overlay.upperdir)
+            size_rw = self.images.layers.usage(summary["Id"], summary["ImageID"])
             image_size = next((i["Size"] for i in images if i["Id"] == summary["ImageID"]), 0)
             containers.append({**summary, "SizeRw": size_rw, "SizeRootFs": size_rw + image_size})
         for image in images:

@@ -60,7 +60,7 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     new_config = merge_config(new_config, container.config)
     images = service.images
     parent = images.resolve(container.record["Image"])
-    overlay = images.prepare_rw(container.id, container.record["Image"])
+    overlay = service.layers.prepare(container.id, container.record["Image"])
     paused_here = False
     if pause and container.running and not container.state["Paused"]:
         try:

@@ -38,7 +38,7 @@ async def _run(service: ContainerService, container: Container, job: fsview.Job,
     files."""
     overlay = ""
     if not os.path.ismount(container.rootfs):
-        overlay = service.images.prepare_rw(container.id, container.record["Image"]).options()
+        overlay = service.layers.prepare(container.id, container.record["Image"]).options()
     record = container.record
     mounts = [fsview.Bind(record[key], target) for key, target in (
         ("HostnamePath", "/etc/hostname"), ("HostsPath", "/etc/hosts"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..images.layers import WritableLayers
 from .inflight import InFlight
 from .model import Container
 from .table import ContainerTable
@@ -13,6 +14,7 @@ from .table import ContainerTable
 class Service(Protocol):
     root: str
     images: Any
+    layers: WritableLayers
     runtimes: dict[str, Any]
     containers: ContainerTable
     name_index: dict[str, str]

@@ -73,13 +73,13 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     try:
         os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
         container = Container(record, directory)
-        overlay = service.images.prepare_rw(cid, image.id)
+        overlay = service.layers.prepare(cid, image.id)
         record["GraphDriver"]["Data"] = {
             "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
             "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
         container.save()
     except BaseException:
-        service.images.remove_rw(cid)
+        service.layers.remove(cid)
         shutil.rmtree(directory, ignore_errors=True)
         raise
     finally:

@@ -26,7 +26,7 @@ def diff(service: ContainerService, ref: str) -> list[dict[str, Any]]:
     """Docker's changes list: walk the overlay upper dir; a whiteout is a deletion, a path
     the image also has is a change, anything else was added."""
     container = service.get(ref)
-    overlay = service.images.prepare_rw(container.id, container.record["Image"])
+    overlay = service.layers.prepare(container.id, container.record["Image"])
     changes = []
     for root, dirs, files in os.walk(overlay.upperdir):
         for name in sorted(dirs + files):
@@ -64,7 +64,7 @@ def export(service: ContainerService, ref: str) -> Iterator[bytes]:
     rootfs = container.rootfs
     mounted_here = False
     if not os.path.ismount(rootfs):
-        overlay = service.images.prepare_rw(container.id, container.record["Image"])
+        overlay = service.layers.prepare(container.id, container.record["Image"])
         syscalls.mount("overlay", rootfs, "overlay", syscalls.MS_RDONLY, overlay.options())
         mounted_here = True
     service.emit(container, "export")

@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from typing import Any
 
 from ...linux import atomic, syscalls
+from ..images.layers import WritableLayers
 from .model import RECORD_FILE
 
 log = logging.getLogger(__name__)
 
 
-def remove_unrecorded(root: str, images: Any) -> None:
-    """Under `root` (the containers directory): directories without a record, temp files of
-    interrupted record writes; then the image service drops writable layers of no
-    container."""
+def remove_unrecorded(root: str, layers: WritableLayers) -> None:
+    """Under `root` (the containers directory): directories without a record and temp
+    files of interrupted record writes go; then the writable layers of no container."""
     for cid in os.listdir(root):
         directory = os.path.join(root, cid)
         if not os.path.isdir(directory):
@@ -35,5 +34,5 @@ def remove_unrecorded(root: str, images: Any) -> None:
         if os.path.ismount(rootfs):
             syscalls.umount(rootfs, syscalls.MNT_DETACH)
         shutil.rmtree(directory, ignore_errors=True)
-    images.remove_orphan_rw(set(os.listdir(root)))
+    layers.remove_orphans(set(os.listdir(root)))
 

@@ -19,7 +19,7 @@ async def restore(service: Service) -> None:
     """Reload records; reconnect to monitors of running containers (live restore).
     What a crash left of a create or rm (a directory or writable layer without a
     record) is removed first."""
-    leftovers.remove_unrecorded(service.root, service.images)
+    leftovers.remove_unrecorded(service.root, service.layers)
     for cid in sorted(os.listdir(service.root)):
         path = os.path.join(service.root, cid, RECORD_FILE)
         try:

@@ -13,12 +13,12 @@ import signal
 from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
-from ...linux.fsutil import disk_usage
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
 from .execs import ExecManager
 from .inflight import InFlight
+from ..images.layers import WritableLayers
 from .model import Container
 from .table import ContainerTable
 
@@ -29,12 +29,14 @@ KILL_WAIT = 10  # seconds a SIGKILL kill waits for the exit, as dockerd
 
 
 class ContainerService:
-    def __init__(self, data_root: str, images: Any, events: Any, runtimes: dict[str, Any],
+    def __init__(self, data_root: str, images: Any, layers: WritableLayers, events: Any,
+                 runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.images = images
+        self.layers = layers
         self.events = events
         self.runtimes = runtimes
         self.containers = ContainerTable() if table is None else table
@@ -216,7 +218,7 @@ class ContainerService:
         try:
             starting.unmount(container)
             container.drop_record()
-            self.images.remove_rw(container.id)
+            self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:
             self.in_flight.discard(container.id)
@@ -253,8 +255,8 @@ class ContainerService:
                 continue
             if until and parse_rfc3339(container.record["Created"]) >= parse_timestamp(until[0]):
                 continue
-            overlay = self.images.prepare_rw(container.id, container.record["Image"])
-            reclaimed += await asyncio.to_thread(disk_usage, overlay.upperdir)
+            reclaimed += await asyncio.to_thread(self.layers.usage, container.id,
+                                                 container.record["Image"])
             await self.remove(container.id)
             deleted.append(container.id)
         self.events.emit("container", "prune", "", {"reclaimed": str(reclaimed)})

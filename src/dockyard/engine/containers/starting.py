@@ -59,7 +59,7 @@ async def run(service: Service, container: Container) -> None:
     mounted = False
     spec: dict[str, Any] = {}
     try:
-        overlay = service.images.prepare_rw(container.id, container.record["Image"])
+        overlay = service.layers.prepare(container.id, container.record["Image"])
         await asyncio.to_thread(syscalls.mount, "overlay", container.rootfs, "overlay", 0,
                                 overlay.options())
         mounted = True

@@ -8,12 +8,14 @@ lookup, naming, recording, garbage collection):
 - delete.py: rmi's conflict rules, prune
 - ingest.py: import, commit's and build's images, pulled and pushed records
 - archives.py: save, load
-- layers.py: the containers' writable layers
+- layers.py: the containers' writable layers (`ImageService.layers`)
 
 Storage itself is the small services in dockyard.store: content (config blobs, layer tars),
 metadata (records, references) and the overlay snapshotter (unpacked layers).
 """
 from __future__ import annotations
+
+from typing import Any
 
 from . import archives, delete, ingest, layers, query
 from .model import Image
@@ -24,7 +26,11 @@ __all__ = ["ContainersUsing", "Image", "ImageService"]
 
 class ImageService(ImageRecords):
     """The operations the API, distribution, commit and the container service call, each
-    defined in the module of its job."""
+    defined in the module of its job; `layers` is the containers' writable layers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layers = layers.WritableLayers(self)
 
     list = query.list_images
     inspect = query.inspect
@@ -38,6 +44,3 @@ class ImageService(ImageRecords):
     save = archives.save
     load = archives.load
     load_iter = archives.load_iter
-    prepare_rw = layers.prepare_rw
-    remove_rw = layers.remove_rw
-    remove_orphan_rw = layers.remove_orphan_rw
