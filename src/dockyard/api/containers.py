@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import detachkeys
 from ..engine.containers import filesystem, processes, stats
 from ..engine.containers import logs as logfiles
+from ..engine.containers import stdin
 from ..errors import InvalidParameter
 from ..timeutil import parse_timestamp
 from . import hijack, schema
@@ -213,14 +213,9 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
 def _stdin_relay(request: web.Request, container: Any,
                  queue: asyncio.Queue[tuple[int, bytes] | None] | None
                  ) -> hijack.StdinRelay | None:
-    """Docker attaches stdin only if asked and the container was created with OpenStdin;
-    StdinOnce closes the container's stdin when this attach's input ends."""
-    keys = detachkeys.checked(request.query.get("detachKeys"))
-    if queue is None or not qbool(request, "stdin") or not container.config.get("OpenStdin"):
-        return None
-    return hijack.StdinRelay(lambda: container.shim, bool(container.config.get("Tty")),
-                             bool(container.config.get("StdinOnce")), keys,
-                             lambda: queue.put_nowait(None))
+    keys = request.query.get("detachKeys")
+    return stdin.for_attach(container, queue is not None and qbool(request, "stdin"), keys,
+                            lambda: queue.put_nowait(None) if queue else None)
 
 
 @routes.post("/containers/{id}/attach")

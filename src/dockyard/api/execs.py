@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from .. import detachkeys
+from ..engine.containers import stdin
 from ..errors import DockyardError
 from . import hijack, schema
 from .containers import tty_size
@@ -34,16 +34,12 @@ async def start(request: web.Request) -> web.StreamResponse:
     if body.get("Detach"):
         await execs.start(instance.id, console_size)
         return web.Response(status=200)
-    tty = bool(instance.config.get("Tty"))
     raw = bool(body.get("Tty"))  # as in Docker, the start request picks the stream format
     want = {1: bool(instance.config.get("AttachStdout", True)),
             2: bool(instance.config.get("AttachStderr", True))}
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
-    relay = None
-    if instance.config.get("AttachStdin"):
-        keys = detachkeys.checked(instance.config.get("DetachKeys"))
-        relay = hijack.StdinRelay(lambda: instance.link, tty, True, keys,
-                                  lambda: queue.put_nowait(None))
+    relay = stdin.for_exec(instance, lambda: queue.put_nowait(None))
+    if relay is not None:
         relay.start()
     instance.subscribers.add(queue)
     # As in Docker: upgrade first, then start the process. A client's HTTP parser may read

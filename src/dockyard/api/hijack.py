@@ -1,6 +1,6 @@
 """Hijacked connections (attach, exec start): answer with `101 UPGRADED` (or `200 OK` when
 the client did not ask to upgrade), then write raw or multiplexed frames on the socket and
-relay what the client sends to the process's stdin (StdinRelay)."""
+hand what the client sends to the process's stdin relay (engine/containers/stdin.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +12,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from .. import detachkeys
-from ..engine.containers.monitor import ShimLink
+from ..engine.containers.stdin import StdinRelay
 
 RAW = "application/vnd.docker.raw-stream"
 MUX = "application/vnd.docker.multiplexed-stream"
@@ -21,73 +20,6 @@ MUX = "application/vnd.docker.multiplexed-stream"
 
 def frame(kind: int, payload: bytes, tty: bool) -> bytes:
     return payload if tty else struct.pack(">B3xI", kind, len(payload)) + payload
-
-
-_PAUSE_AT = 1 << 20   # stdin bytes queued towards the monitor before the client is paused
-
-
-class StdinRelay:
-    """Client input to a process's stdin, with Docker's rules: with a TTY the detach keys
-    end the stream (the process keeps running); at the client's EOF, `close_stdin` (and no
-    TTY) closes the process's stdin and output keeps flowing, else the stream ends."""
-
-    def __init__(self, link: Callable[[], ShimLink], tty: bool, close_stdin: bool,
-                 keys: bytes, end_stream: Callable[[], None]) -> None:
-        self.link = link
-        self.tty = tty
-        self.close_stdin = close_stdin
-        self.scanner = detachkeys.Scanner(keys) if tty else None
-        self.end_stream = end_stream
-        self.done = False
-        self._held: list[bytes | None] | None = []   # input before start(); None: EOF
-
-    def start(self) -> None:
-        """Begin relaying (Docker connects stdin after the logs replay, so a reply to the
-        input cannot also show up in the replay)."""
-        held, self._held = self._held or [], None
-        for item in held:
-            if item is None:
-                self.eof()
-            else:
-                self.feed(item)
-
-    def feed(self, data: bytes, transport: asyncio.Transport | None = None) -> None:
-        if self._held is not None:
-            self._held.append(data)
-            return
-        if self.done:
-            return
-        detached = False
-        if self.scanner is not None:
-            data, detached = self.scanner.feed(data)
-        link = self.link()
-        if data:
-            link.stdin(data)
-        if detached:
-            self.done = True
-            self.end_stream()
-        elif transport is not None and link.backlog() > _PAUSE_AT:
-            transport.pause_reading()
-            asyncio.ensure_future(self._resume(link, transport))
-
-    async def _resume(self, link: ShimLink, transport: asyncio.Transport) -> None:
-        await link.drain()
-        if not transport.is_closing():
-            transport.resume_reading()
-
-    def eof(self) -> None:
-        if self._held is not None:
-            self._held.append(None)
-            return
-        if self.done:
-            return
-        self.done = True
-        if self.scanner is not None and (rest := self.scanner.flush()):
-            self.link().stdin(rest)
-        if self.close_stdin and not self.tty:
-            self.link().close_stdin()
-        else:
-            self.end_stream()
 
 
 class _HijackedProtocol(asyncio.Protocol):
