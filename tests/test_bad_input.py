@@ -272,3 +272,33 @@ def test_empty_since_before_filters_are_ignored(daemon: Any, running: str, key: 
     status, _, data = request(daemon, "GET", f"/containers/json?all=1&filters={query}")
     assert status == 200, data
     assert running in {c["Id"] for c in json.loads(data)}
+
+
+def test_unknown_filters_are_refused(docker_client: Any, daemon: Any) -> None:
+    """As dockerd: a filter key a list does not know is a 400 "invalid filter", for
+    containers, container prune and events, before any stream starts."""
+    import docker
+
+    api = docker_client.api
+    for call in (lambda: api.containers(all=True, filters={"colour": "red"}),
+                 lambda: api.prune_containers(filters={"colour": "red"})):
+        with pytest.raises(docker.errors.APIError) as err:
+            call()
+        assert err.value.status_code == 400 and "invalid filter 'colour'" in str(err.value)
+    status, _, data = request(daemon, "GET", '/events?filters={"colour":["red"]}')
+    assert status == 400 and json.loads(data) == {"message": "invalid filter 'colour'"}
+    assert isinstance(api.containers(all=True, filters={"label": "x", "status": "exited"}),
+                      list)
+
+
+def test_container_prune_label_not(docker_client: Any, daemon: Any) -> None:
+    """`container prune --filter label!=keep` spares the containers with that label."""
+    kept = docker_client.containers.create("busybox", "true", labels={"keep": "1"})
+    gone = docker_client.containers.create("busybox", "true", labels={"prunetest": "1"})
+    try:
+        result = docker_client.api.prune_containers(filters={"label!": "keep",
+                                                             "label": "prunetest"})
+        assert result["ContainersDeleted"] == [gone.id]
+        kept.reload()
+    finally:
+        kept.remove(force=True)

@@ -7,7 +7,10 @@ import time
 from collections import deque
 from typing import Any, AsyncGenerator
 
-from ..filters import match_kv
+from ..filters import check_keys, match_kv
+
+FILTERS = {"config", "container", "daemon", "event", "image", "label", "network", "node",
+           "plugin", "scope", "secret", "service", "type", "volume"}
 
 
 class Events:
@@ -60,12 +63,17 @@ class Events:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._subscribers.discard(queue)
 
-    async def watch(self, filters: dict[str, list[str]], since: float | None = None,
-                    until: float | None = None) -> AsyncGenerator[dict[str, Any], None]:
+    def watch(self, filters: dict[str, list[str]], since: float | None = None,
+              until: float | None = None) -> AsyncGenerator[dict[str, Any], None]:
         """GET /events: the kept events from `since` on, then new ones until `until` (or
-        for good), those `filters` select. It subscribes at its first step, before any
-        await, so a caller that starts reading right after answering its client misses
-        nothing; the subscription ends with the generator."""
+        for good), those `filters` select (an unknown filter is refused now, before any
+        stream starts). The generator subscribes at its first step, before any await, so a
+        caller that starts reading right after answering its client misses nothing; the
+        subscription ends with the generator."""
+        return self._watch(check_keys(filters, FILTERS), since, until)
+
+    async def _watch(self, filters: dict[str, list[str]], since: float | None,
+                     until: float | None) -> AsyncGenerator[dict[str, Any], None]:
         queue = self.subscribe()
         try:
             if since is not None:

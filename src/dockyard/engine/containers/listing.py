@@ -4,15 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import NotFound
-from ...filters import match_kv
+from ...filters import check_keys, match_kv
 from ...timeutil import ZERO_TIME
 from .context import Service
 from .model import Container
 
 
+LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isolation",
+                "is-task", "label", "name", "network", "publish", "since", "status", "volume"}
+
+
 def list_containers(service: Service, all_: bool = False, limit: int | None = None,
-         filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-    filters = filters or {}
+                    filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    filters = check_keys(filters, LIST_FILTERS)
     ordered = sorted(service.containers.values(),
                      key=lambda c: c.record["Created"], reverse=True)
     if limit is not None and limit > 0:

@@ -13,6 +13,7 @@ import signal
 from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
+from ...filters import check_keys, match_kv
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
@@ -25,6 +26,7 @@ from .table import ContainerTable
 log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT = 10
+PRUNE_FILTERS = {"until", "label", "label!"}
 KILL_WAIT = 10  # seconds a SIGKILL kill waits for the exit, as dockerd
 
 
@@ -247,11 +249,15 @@ class ContainerService:
         self.emit(container, "rename", oldName="/" + old)
 
     async def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+        filters = check_keys(filters, PRUNE_FILTERS)
         until = filters.get("until")
         deleted = []
         reclaimed = 0
         for container in list(self.containers.values()):
             if container.running or not listing.labels_match(container, filters):
+                continue
+            if filters.get("label!") and match_kv(filters["label!"],
+                                                  container.config.get("Labels") or {}):
                 continue
             if until and parse_rfc3339(container.record["Created"]) >= parse_timestamp(until[0]):
                 continue

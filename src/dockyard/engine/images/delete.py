@@ -6,11 +6,11 @@ from typing import Any
 
 from ... import reference
 from ...errors import Conflict, NotFound
-from ...filters import match_kv
+from ...filters import check_keys, match_kv
 from ...reference import Reference
 from ...timeutil import rfc3339_ns
 from .model import short_id
-from .query import check_filters, dangling_filter, until_ns
+from .query import dangling_filter, until_ns
 from .records import ImageRecords
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def prune(images: ImageRecords, dangling_only: bool | dict | None = None,
     container uses), filtered by until/label/label!."""
     if isinstance(dangling_only, dict):      # prune(filters)
         dangling_only, filters = None, dangling_only
-    filters = check_filters(filters, PRUNE_FILTERS)
+    filters = check_keys(filters, PRUNE_FILTERS)
     dangling = dangling_filter(filters, True if dangling_only is None
                                else bool(dangling_only))
     until = until_ns(filters["until"]) if filters.get("until") else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import reference
 from ...errors import InvalidParameter
-from ...filters import match_kv
+from ...filters import check_keys, match_kv
 from ...store.changes import full_config
 from ...store.snapshots import chain_ids
 from ...timeutil import ZERO_TIME, parse_timestamp, rfc3339_ns
@@ -17,15 +17,6 @@ LIST_FILTERS = {"dangling", "label", "before", "since", "reference", "until"}
 
 
 # --- filters (shared with prune) ---------------------------------------------------------------
-def check_filters(filters: dict[str, list[str]] | None, accepted: set[str]
-                  ) -> dict[str, list[str]]:
-    filters = {k: list(v) for k, v in (filters or {}).items()}
-    for key in filters:
-        if key not in accepted:
-            raise InvalidParameter(f"invalid filter '{key}'")
-    return filters
-
-
 def dangling_filter(filters: dict[str, list[str]], default: bool | None) -> bool | None:
     values = filters.get("dangling")
     if not values:
@@ -55,7 +46,7 @@ def list_images(images: ImageRecords, all: bool = False,
                 shared_size: bool = False) -> list[dict[str, Any]]:
     """GET /images/json, as Docker answers it (API >= 1.43: untagged images have empty
     RepoTags/RepoDigests; the API layer adds older versions' placeholders)."""
-    filters = check_filters(filters, LIST_FILTERS)
+    filters = check_keys(filters, LIST_FILTERS)
     dangling = dangling_filter(filters, None)
     with images.lock:
         before = min((rfc3339_ns(images.get(v).created) for v in filters.get("before", [])),
