@@ -363,3 +363,19 @@ def test_init_reaps_and_forwards_signals(daemon: Daemon) -> None:
         assert inspect(daemon, "initted")["State"]["ExitCode"] == 143
     finally:
         daemon.cli("rm", "-f", "initted")
+
+
+def test_pid_host_sees_the_hosts_processes(daemon: Daemon) -> None:
+    """`--pid host` keeps the host's process table (no PID namespace): the container's
+    shell is not PID 1 and sees this test's own process; by default it is PID 1."""
+    me = os.getpid()
+    script = f'echo $$; test -d /proc/{me} && echo sees-host'
+    shared = daemon.docker("run", "--rm", "--pid", "host", "busybox", "sh", "-c", script)
+    assert shared.returncode == 0, shared.stderr
+    pid, *rest = shared.stdout.split()
+    assert int(pid) != 1 and rest == ["sees-host"]
+    private = daemon.docker("run", "--rm", "busybox", "sh", "-c", "echo $$")
+    assert private.stdout.split() == ["1"]
+    refused = daemon.docker("create", "--pid", "container:nothere", "busybox", "true")
+    assert refused.returncode != 0 and "container PID mode is not supported yet" in \
+        refused.stderr

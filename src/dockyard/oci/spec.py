@@ -76,9 +76,11 @@ def with_hostname(hostname: str, domainname: str) -> SpecOpt:
     return opt
 
 
-def with_namespaces(network_mode: str) -> SpecOpt:
+def with_namespaces(network_mode: str, pid_mode: str = "") -> SpecOpt:
+    """A new namespace of each kind, except the host's network (`--network host`) and
+    process table (`--pid host`)."""
     def opt(spec: dict[str, Any]) -> None:
-        kinds = ["pid", "ipc", "uts", "mount"]
+        kinds = ["ipc", "uts", "mount"] if pid_mode == "host" else ["pid", "ipc", "uts", "mount"]
         if network_mode != "host":
             kinds.append("network")
         if cgroupfs.unified():
@@ -310,7 +312,7 @@ def build_spec(container: dict[str, Any], image_config: dict[str, Any], *, rootf
                      config.get("WorkingDir") or "/", bool(config.get("Tty"))),
         with_user(uid, gid, groups),
         with_hostname(config.get("Hostname", ""), config.get("Domainname", "")),
-        with_namespaces(hc.get("NetworkMode", "default")),
+        with_namespaces(hc.get("NetworkMode", "default"), hc.get("PidMode") or ""),
         with_default_mounts(int(hc.get("ShmSize") or 64 * 1024 * 1024),
                             bool(hc.get("Privileged"))),
         with_bind_files(files, bool(hc.get("ReadonlyRootfs"))),

@@ -59,6 +59,7 @@ def normalise_host_config(host_config: dict[str, Any] | None, runtimes: set[str]
         if value is not None or key not in merged:
             merged[key] = value
     merged["NetworkMode"] = networks.validate_mode(merged.get("NetworkMode"))
+    merged["PidMode"] = _pid_mode(merged.get("PidMode"))
     from .logconfig import validate as validate_log_config
     merged["LogConfig"] = validate_log_config((host_config or {}).get("LogConfig"),
                                               default_log_config)
@@ -128,3 +129,13 @@ def parse_signal(value: str | int | None, default: int = signal.SIGKILL) -> int:
         if sig is not None:
             return int(sig)
     raise InvalidParameter(f"Invalid signal: {value}")
+
+
+def _pid_mode(mode: str | None) -> str:
+    """"" (a new PID namespace) or "host"; sharing another container's is not built yet."""
+    mode = mode or ""
+    if mode.startswith("container:"):
+        raise InvalidParameter("container PID mode is not supported yet")
+    if mode not in ("", "host"):
+        raise InvalidParameter(f"invalid PID mode: {mode}")
+    return mode
