@@ -56,6 +56,7 @@ def parse(text: str | None) -> Platform:
                                "invalid argument")
     if len(parts) == 1:
         if parts[0].lower() in _KNOWN_OS:
-            return normalise(parts[0], host().architecture, host().variant)
+            here = host()
+            return normalise(parts[0], here.architecture, here.variant)
         return normalise("linux", parts[0])
     return normalise(parts[0], parts[1], parts[2] if len(parts) == 3 else "")

@@ -61,24 +61,18 @@ class Reference:
     repository = name
 
     def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+        return self._with_tag_and_digest(self.name)
 
     @property
     def familiar(self) -> str:
         return familiar_name(self.name)
 
     def familiar_string(self) -> str:
-        text = self.familiar
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+        return self._with_tag_and_digest(self.familiar)
+
+    def _with_tag_and_digest(self, name: str) -> str:
+        text = f"{name}:{self.tag}" if self.tag else name
+        return f"{text}@{self.digest}" if self.digest else text
 
     @property
     def is_canonical(self) -> bool:

@@ -254,10 +254,10 @@ class ContainerService:
         deleted = []
         reclaimed = 0
         for container in list(self.containers.values()):
-            if container.running or not listing.labels_match(container, filters):
+            labels = container.config.get("Labels") or {}
+            if container.running or not match_kv(filters.get("label", []), labels):
                 continue
-            if filters.get("label!") and match_kv(filters["label!"],
-                                                  container.config.get("Labels") or {}):
+            if filters.get("label!") and match_kv(filters["label!"], labels):
                 continue
             if until and parse_rfc3339(container.record["Created"]) >= parse_timestamp(until[0]):
                 continue

@@ -30,14 +30,8 @@ def dangling_filter(filters: dict[str, list[str]], default: bool | None) -> bool
 
 
 def until_ns(values: list[str]) -> int:
-    limits = []
-    for value in values:
-        try:
-            limits.append(int(parse_timestamp(value) * 1_000_000_000))
-        except (ValueError, TypeError):
-            raise InvalidParameter(f"failed to parse value {value} as a timestamp "
-                                   "or duration") from None
-    return min(limits)
+    """The earliest `until` (parse_timestamp refuses a bad value in Docker's words)."""
+    return min(int(parse_timestamp(value) * 1_000_000_000) for value in values)
 
 
 # --- list, inspect, history ---------------------------------------------------------------------
