@@ -24,7 +24,18 @@ SOCK=/run/dockyard/dockyard.sock
 if ! dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then
     mkdir -p /var/log/dockyard
     nohup setsid dockyardd >>/var/log/dockyard/dockyardd.log 2>&1 &
-    for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+    # Wait for an answer, not for the socket file: a daemon killed without a clean stop
+    # leaves its socket behind, and the new one replaces it only once it is ready.
+    ready=
+    for _ in $(seq 300); do
+        if dockyard -H "unix://$SOCK" version >/dev/null 2>&1; then ready=1; break; fi
+        sleep 0.1
+    done
+    if [ -z "$ready" ]; then
+        echo "dockyardd did not answer on $SOCK within 30 s; its log ends:" >&2
+        tail -n 30 /var/log/dockyard/dockyardd.log >&2
+        exit 1
+    fi
 fi
 if ! dockyard image inspect busybox >/dev/null 2>&1; then
     tmp=$(mktemp -d)
