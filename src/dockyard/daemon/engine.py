@@ -17,6 +17,7 @@ from ..engine.images import ImageService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
+from ..store.db import FILENAME as DB_FILENAME, Database
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
 
@@ -26,6 +27,7 @@ class Engine:
         self.config = config
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
+        self.db = Database(os.path.join(root, DB_FILENAME))
         self.events = Events()
         try:
             log_config = validate_log_config(
@@ -50,6 +52,7 @@ class Engine:
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+        self.db.close()
 
     async def check(self) -> list[dict[str, str]]:
         """The store's consistency findings (GET /dockyard/check); containers created or

@@ -1,0 +1,114 @@
+"""The daemon's metadata database: one SQLite file, <data-root>/metadata.db.
+
+Why SQLite: an operation that changes several records (rmi of an image with many tags, a
+prune, connecting a container to a network, a volume's reference count) becomes one
+transaction, so a crash leaves all of it or none of it, and nothing needs a clean-up pass
+that guesses from write order. Blobs, layer directories and volume data stay on disk; the
+database holds what names them.
+
+WAL journal with synchronous=FULL: a committed transaction survives a power cut, and readers
+never wait for the writer's fsync. One connection shared by every thread and serialised by a
+lock: the daemon holds the data-root lock, so it is the only writer, and statements are short.
+A commit fsyncs, so code on the event loop runs writes in a thread (`asyncio.to_thread`).
+
+Each service owns its tables. It declares them as a numbered list of migration steps
+(`Database.migrate`); steps not yet applied run once, each in its own transaction, and the
+version reached is kept in `schema_versions`.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+FILENAME = "metadata.db"
+# the files SQLite keeps beside the database; the store check expects them
+SIDE_FILES = (FILENAME, FILENAME + "-wal", FILENAME + "-shm")
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+class Database:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0          # nesting of transaction() on the thread holding the lock
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
+                           "component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises. A transaction opened
+        inside another on the same thread joins it: the outer one decides."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str,
+                  params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def version(self, component: str) -> int:
+        row = self.query_one("SELECT version FROM schema_versions WHERE component = ?",
+                             (component,))
+        return row["version"] if row else 0
+
+    def migrate(self, component: str, steps: Sequence[Step]) -> None:
+        """Bring `component`'s tables to len(steps). A step is SQL (may hold several
+        statements) or a function given the connection, e.g. to import an older on-disk
+        layout; a step that fails leaves the version where it was."""
+        for number, step in enumerate(steps, start=1):
+            if number <= self.version(component):
+                continue
+            with self.transaction() as conn:
+                if callable(step):
+                    step(conn)
+                else:
+                    for statement in _statements(step):
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_versions (component, version) VALUES (?, ?) "
+                             "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                             (component, number))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into complete statements (executescript would COMMIT first)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement: {pending.strip()!r}")
