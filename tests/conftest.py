@@ -221,6 +221,25 @@ def inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     return json.loads(daemon.ok("inspect", ref))[0]
 
 
+def wait_for(predicate: Any, timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll until `predicate()` is true: tests wait for a state, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        time.sleep(0.05)
+
+
+# A shell that has installed its traps and says so: run it with TRAPPED.format(code=, sig=)
+# and wait_trapped() before signalling, so the signal never beats the `trap` builtin.
+TRAPPED = "trap 'exit {code}' {sig}; touch /trapped; while true; do sleep 0.1; done"
+
+
+def wait_trapped(daemon: Daemon, name: str) -> None:
+    wait_for(lambda: daemon.cli("exec", name, "test", "-e", "/trapped").returncode == 0,
+             what=f"{name}'s trap")
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[Any]:
     """An anonymous registry on 127.0.0.1 shared by the tests (see tests/registry.py)."""

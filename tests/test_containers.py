@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, inspect
+from conftest import TRAPPED, Daemon, inspect, wait_trapped
 
 
 def test_run_echo(daemon: Daemon) -> None:
@@ -76,9 +76,9 @@ def test_stop_timeout_kills_with_sigkill(daemon: Daemon) -> None:
 
 def test_stop_signal_honoured(daemon: Daemon) -> None:
     daemon.ok("run", "-d", "--name", "trap", "busybox", "sh", "-c",
-              "trap 'exit 42' TERM; while true; do sleep 0.1; done")
+              TRAPPED.format(code=42, sig="TERM"))
     try:
-        time.sleep(0.3)
+        wait_trapped(daemon, "trap")
         daemon.ok("stop", "trap")
         assert inspect(daemon, "trap")["State"]["ExitCode"] == 42
     finally:

@@ -11,14 +11,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Daemon, inspect
+from conftest import TRAPPED, Daemon, inspect, wait_trapped
 
-_TRAP = "trap 'exit {code}' {sig}; while true; do sleep 0.1; done"
-
-
-def _wait_running(daemon: Daemon, name: str) -> None:
-    time.sleep(0.3)
-    assert inspect(daemon, name)["State"]["Running"]
 
 
 def test_stop_signal_from_image_and_flag(daemon: Daemon, busybox_tar: str) -> None:
@@ -26,11 +20,11 @@ def test_stop_signal_from_image_and_flag(daemon: Daemon, busybox_tar: str) -> No
     daemon.ok("import", "-c", "STOPSIGNAL SIGUSR1", "-c", 'CMD ["sh"]', busybox_tar, image)
     a, b = f"sa-{uuid.uuid4().hex[:6]}", f"sb-{uuid.uuid4().hex[:6]}"
     try:
-        daemon.ok("run", "-d", "--name", a, image, "sh", "-c", _TRAP.format(code=7, sig="USR1"))
+        daemon.ok("run", "-d", "--name", a, image, "sh", "-c", TRAPPED.format(code=7, sig="USR1"))
         daemon.ok("run", "-d", "--name", b, "--stop-signal", "HUP", image, "sh", "-c",
-                  _TRAP.format(code=9, sig="HUP"))
-        _wait_running(daemon, a)
-        _wait_running(daemon, b)
+                  TRAPPED.format(code=9, sig="HUP"))
+        wait_trapped(daemon, a)
+        wait_trapped(daemon, b)
         assert inspect(daemon, a)["Config"]["StopSignal"] == "SIGUSR1"
         assert inspect(daemon, b)["Config"]["StopSignal"] == "HUP"
         assert daemon.docker("stop", a, b).returncode == 0
@@ -47,8 +41,8 @@ def test_stop_timeout(daemon: Daemon) -> None:
     name = f"st-{uuid.uuid4().hex[:6]}"
     try:
         daemon.ok("run", "-d", "--name", name, "--stop-timeout", "1", "busybox", "sh", "-c",
-                  "trap '' TERM; while true; do sleep 0.1; done")
-        _wait_running(daemon, name)
+                  "trap '' TERM; touch /trapped; while true; do sleep 0.1; done")
+        wait_trapped(daemon, name)
         assert inspect(daemon, name)["Config"]["StopTimeout"] == 1
         started = time.time()
         assert daemon.docker("stop", name).returncode == 0

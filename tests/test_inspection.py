@@ -9,14 +9,16 @@ import sys
 import tarfile
 import time
 
-from conftest import Daemon, inspect
+from conftest import Daemon, inspect, wait_for
 
 
 def test_pause_unpause(daemon: Daemon) -> None:
     daemon.ok("run", "-d", "--name", "frozen", "busybox", "sh", "-c",
               "while true; do echo tick >> /tmp/n; sleep 0.05; done")
+    def ticks() -> int:
+        return int(daemon.ok("exec", "frozen", "sh", "-c", "cat /tmp/n 2>/dev/null | wc -l"))
     try:
-        time.sleep(0.3)
+        wait_for(lambda: ticks() > 0, what="the first tick")
         daemon.ok("pause", "frozen")
         info = inspect(daemon, "frozen")
         assert info["State"]["Paused"] and info["State"]["Status"] == "paused"
@@ -25,9 +27,8 @@ def test_pause_unpause(daemon: Daemon) -> None:
         assert "unpause the container before exec" in daemon.cli("exec", "frozen",
                                                                  "true").stderr
         daemon.ok("unpause", "frozen")
-        first = int(daemon.ok("exec", "frozen", "sh", "-c", "wc -l < /tmp/n"))
-        time.sleep(0.3)
-        assert int(daemon.ok("exec", "frozen", "sh", "-c", "wc -l < /tmp/n")) > first
+        first = ticks()
+        wait_for(lambda: ticks() > first, what="ticks after unpause")
         assert "is not paused" in daemon.cli("unpause", "frozen").stderr
         daemon.ok("pause", "frozen")
         daemon.ok("stop", "-t", "1", "frozen")   # a paused container still stops

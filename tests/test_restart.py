@@ -6,23 +6,14 @@ import os
 import signal
 import time
 
-from conftest import Daemon, inspect
-
-
-def _wait_for(predicate, timeout: float = 15.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+from conftest import Daemon, inspect, wait_for
 
 
 def test_on_failure_with_limit(daemon: Daemon) -> None:
     daemon.ok("run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh",
               "-c", "echo run; exit 3")
     try:
-        _wait_for(lambda: inspect(daemon, "flaky")["RestartCount"] == 2 and
+        wait_for(lambda: inspect(daemon, "flaky")["RestartCount"] == 2 and
                   inspect(daemon, "flaky")["State"]["Status"] == "exited")
         info = inspect(daemon, "flaky")
         assert info["State"]["ExitCode"] == 3
@@ -37,7 +28,7 @@ def test_on_failure_leaves_success_alone(daemon: Daemon) -> None:
     daemon.ok("run", "-d", "--name", "fine", "--restart", "on-failure", "busybox", "true")
     try:
         assert daemon.ok("wait", "fine").strip() == "0"
-        time.sleep(0.5)
+        time.sleep(0.5)     # a window in which no restart may happen: nothing to poll for
         assert inspect(daemon, "fine")["RestartCount"] == 0
     finally:
         daemon.ok("rm", "-f", "fine")
@@ -47,10 +38,10 @@ def test_always_restarts_until_stopped(daemon: Daemon) -> None:
     daemon.ok("run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sh", "-c",
               "sleep 0.2; exit 0")
     try:
-        _wait_for(lambda: inspect(daemon, "phoenix")["RestartCount"] >= 2)
+        wait_for(lambda: inspect(daemon, "phoenix")["RestartCount"] >= 2)
         daemon.ok("stop", "-t", "1", "phoenix")
         count = inspect(daemon, "phoenix")["RestartCount"]
-        time.sleep(1)
+        time.sleep(1)       # a window in which no restart may happen: nothing to poll for
         info = inspect(daemon, "phoenix")
         assert info["RestartCount"] == count and not info["State"]["Running"]
     finally:
@@ -78,13 +69,22 @@ def test_policies_across_daemon_restart(own_daemon: Daemon) -> None:
     d.kill9()
     # the host reboots in effect: every container process goes away with the daemon down
     with open(f"{d.root}/containers/{_id(d, 'keep')}/config.v2.json") as f:
-        os.kill(json.load(f)["State"]["Pid"], signal.SIGKILL)
-    time.sleep(0.5)
+        pid = json.load(f)["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: _gone(pid), what="the container's end")
     d.start()
-    _wait_for(lambda: inspect(d, "keep")["State"]["Running"])
+    wait_for(lambda: inspect(d, "keep")["State"]["Running"])
     assert inspect(d, "stopped-always")["State"]["Running"], "always: back at daemon start"
     assert not inspect(d, "stopped-unless")["State"]["Running"], "unless-stopped stays down"
     assert not inspect(d, "plain")["State"]["Running"]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def _id(d: Daemon, name: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import Daemon, inspect
+from conftest import Daemon, inspect, wait_for
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -30,6 +30,20 @@ def spawn(daemon: Daemon, cli: str, *args: str, rows: int = 30, cols: int = 100,
     child = pexpect.spawn(command[0], [*command[1:], *args], env=environment, timeout=20,
                           dimensions=(rows, cols), encoding="utf-8", codec_errors="replace")
     return child
+
+
+def wait_attached(child: Any, timeout: float = 20) -> None:
+    """Until the container's shell answers through this CLI. Input typed before the CLI
+    relays it may be lost, so ask again until a sum comes back that only the shell can
+    compute (the local echo of the typed line never matches it)."""
+    deadline = time.monotonic() + timeout
+    for n in range(1, 1000):
+        child.sendline(f"echo $(({n} * 1000 + 7))")
+        try:
+            child.expect(rf"\r\n{n * 1000 + 7}\r\n", timeout=1)
+            return
+        except pexpect.TIMEOUT:
+            assert time.monotonic() < deadline, "the attach never relayed input"
 
 
 def finish(child: Any) -> int:
@@ -65,7 +79,7 @@ def test_shell_in_a_terminal(daemon: Daemon, cli: str, name: str) -> None:
         assert time.time() < deadline, "resize never reached the container"
         time.sleep(0.2)
     child.sendline("sleep 60")
-    time.sleep(0.5)
+    wait_for(lambda: "sleep 60" in daemon.cli("top", name).stdout, what="the foreground sleep")
     started = time.monotonic()
     child.sendcontrol("c")  # the terminal's line discipline interrupts the foreground job
     child.expect_exact(PROMPT)
@@ -92,7 +106,7 @@ def test_detach_and_reattach(daemon: Daemon, cli: str, name: str) -> None:
     assert inspect(daemon, name)["State"]["Running"], "detaching leaves it running"
 
     child = spawn(daemon, cli, "attach", name)
-    time.sleep(0.5)
+    wait_attached(child)
     child.sendline("echo $MARK $((2*21))")
     child.expect(r"kept 42\r\n")
     child.sendcontrol("p")
@@ -102,7 +116,7 @@ def test_detach_and_reattach(daemon: Daemon, cli: str, name: str) -> None:
     assert inspect(daemon, name)["State"]["Running"]
 
     child = spawn(daemon, cli, "attach", name)
-    time.sleep(0.5)
+    wait_attached(child)
     child.sendline("exit 3")
     assert finish(child) == 3
     assert inspect(daemon, name)["State"]["ExitCode"] == 3
@@ -150,7 +164,7 @@ def test_detach_keys_from_flag_and_config(daemon: Daemon, name: str) -> None:
     with open(os.path.join(config, "config.json"), "w") as f:
         json.dump({"detachKeys": "ctrl-e"}, f)
     child = spawn(daemon, "dockyard", "attach", name, env={"DOCKER_CONFIG": config})
-    time.sleep(0.5)
+    wait_attached(child)
     child.sendcontrol("e")
     child.expect_exact("read escape sequence")
     assert finish(child) == 1
@@ -191,7 +205,7 @@ def test_runc_terminal(daemon: Daemon, name: str) -> None:
     child.sendline("exit 4")
     assert finish(child) == 4
     child = spawn(daemon, "docker", "attach", name)
-    time.sleep(0.5)
+    wait_attached(child)
     child.sendline("exit 3")
     assert finish(child) == 3
 
@@ -204,7 +218,7 @@ def test_terminal_survives_daemon_restart(own_daemon: Daemon) -> None:
     d.start()
     assert inspect(d, "keep")["State"]["Pid"] == pid
     child = spawn(d, "dockyard", "attach", "keep", rows=21, cols=71)
-    time.sleep(0.5)
+    wait_attached(child)
     child.sendline("stty size; echo $((6*7))")
     child.expect(r"21 71\r\n42\r\n")
     child.sendline("exit 4")
