@@ -157,7 +157,15 @@ def test_random_bodies_never_500(daemon: Any, running: str) -> None:
 
 @pytest.mark.parametrize("path,body,message", [
     # json.loads guessed UTF-32 from the NUL bytes and failed with a UnicodeDecodeError
-    ("/commit?container={cid}", b"\x00\x00\x00\x00\x00", "invalid character in JSON body"),
+    ("/commit?container={cid}", b"\x00\x00\x00\x00\x00",
+     "invalid JSON: invalid character '\\x00' looking for beginning of value"),
+    # Python's json reads NaN, Infinity and 1e999 (as inf); Go refuses all three
+    ("/containers/create", b'{"Image": "busybox", "StopTimeout": NaN}',
+     "invalid JSON: invalid character 'N' looking for beginning of value"),
+    ("/containers/create", b'{"Image": "busybox", "StopTimeout": -Infinity}',
+     "invalid JSON: invalid character 'I' in numeric literal"),
+    ("/containers/create", b'{"Image": "busybox", "HostConfig": {"CpuPercent": 1e999}}',
+     "invalid JSON: json: cannot unmarshal number 1e999 into Go value of type float64"),
     # nesting beyond the parser's recursion limit raised RecursionError
     ("/containers/create", b"[" * 5000 + b"]" * 5000, "invalid JSON: exceeded max depth"),
     # exec start's body was used unchecked: a list had no .get

@@ -80,3 +80,31 @@ def test_host_config_validation() -> None:
                                        "RestartPolicy": {"Name": "always"}}, runtimes)
     hc = options.normalise_host_config({"NetworkMode": "none"}, runtimes)
     assert hc["NetworkMode"] == "none" and hc["LogConfig"]["Type"] == "json-file"
+
+
+@pytest.mark.parametrize("text,message", [
+    # each checked against the docker CLI's `--security-opt seccomp=<file>` (Go's decoder)
+    ("{not json", "invalid character 'n' looking for beginning of object key string"),
+    ("[1 2]", "invalid character '2' after array element"),
+    ('{"a":NaN}', "invalid character 'N' looking for beginning of value"),
+    # Go's scanner texts for the other positions
+    ('{"a" 1}', "invalid character '1' after object key"),
+    ('{"a":1 "b":2}', "invalid character '\"' after object key:value pair"),
+    ('["a]", 1 2]', "invalid character '2' after array element"),
+    ('{"a":1}x', "invalid character 'x' after top-level value"),
+    ("[-Infinity]", "invalid character 'I' in numeric literal"),
+    ("1e999", "json: cannot unmarshal number 1e999 into Go value of type float64"),
+    ("\x00", "invalid character '\\x00' looking for beginning of value"),
+    ('{"a": "x\ny"}', "invalid character '\\n' in string literal"),
+    ('"abc', "unexpected end of JSON input"), ("", "unexpected end of JSON input"),
+    ("[" * 5000, "exceeded max depth")])
+def test_go_json_errors(text: str, message: str) -> None:
+    from dockyard import gojson
+    with pytest.raises(gojson.GoJSONError) as caught:
+        gojson.loads(text)
+    assert str(caught.value) == message
+
+
+def test_go_json_reads_bytes_as_utf8_with_replacement() -> None:
+    from dockyard import gojson
+    assert gojson.loads(b'{"a": "\xff", "b": [1.5, 2]}') == {"a": "\ufffd", "b": [1.5, 2]}

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import gojson
 from ..errors import InvalidParameter
 
 ENGINE_KEY: web.AppKey[Any] = web.AppKey("engine")
@@ -57,18 +58,15 @@ def qfilters(request: web.Request) -> dict[str, list[str]]:
 
 
 async def read_json(request: web.Request) -> Any:
-    """The body as JSON, as Go reads it: as UTF-8, bad sequences becoming U+FFFD (json.loads
-    would guess UTF-16 or -32 from NUL bytes), and nesting too deep for the parser is a 400
-    like any bad JSON."""
+    """The body as JSON, as Go reads it (gojson): Docker's "invalid JSON: ..." texts, and NaN,
+    Infinity or numbers out of range refused as Go refuses them."""
     body = await request.read()
     if not body.strip():
         return None
     try:
-        return json.loads(body.decode("utf-8", errors="replace"))
-    except RecursionError:
-        raise InvalidParameter("invalid JSON: exceeded max depth") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidParameter(f"invalid character in JSON body: {exc}") from None
+        return gojson.loads(body)
+    except gojson.GoJSONError as exc:
+        raise InvalidParameter(f"invalid JSON: {exc}") from None
 
 
 async def stream_json_lines(request: web.Request, items: Any) -> web.StreamResponse:

@@ -215,6 +215,8 @@ def _security_opts(opts: list[str]) -> list[str]:
         if key == "seccomp" and sep and value not in ("unconfined", "builtin"):
             import json
 
+            from .. import gojson
+
             try:
                 with open(value, "rb") as f:
                     content = f.read().decode()
@@ -222,12 +224,9 @@ def _security_opts(opts: list[str]) -> list[str]:
                 fail(f"opening seccomp profile ({value}) failed: open {value}: "
                      f"{(exc.strerror or str(exc)).lower()}", 125)
             try:
-                compact = json.dumps(json.loads(content), separators=(",", ":"))
-            except ValueError as exc:
-                at = getattr(exc, "pos", len(content))
-                reason = ("unexpected end of JSON input" if at >= len(content.rstrip()) else
-                          f"invalid character '{content[at]}' looking for beginning of value")
-                fail(f"compacting json for seccomp profile ({value}) failed: {reason}", 125)
+                compact = json.dumps(gojson.loads(content), separators=(",", ":"))
+            except gojson.GoJSONError as exc:
+                fail(f"compacting json for seccomp profile ({value}) failed: {exc}", 125)
             opt = f"seccomp={compact}"
         result.append(opt)
     return result

@@ -7,10 +7,10 @@ checked here, at create, with the texts dockerd and runc use, so a bad profile l
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+from .. import gojson
 from ..errors import InvalidParameter
 
 ACTIONS = ("SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
@@ -40,21 +40,14 @@ def host_arch() -> tuple[str, str]:
 def parse(body: str) -> dict[str, Any]:
     """Decode and check a profile; raises InvalidParameter with Docker's texts."""
     try:
-        profile = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise InvalidParameter(f"Decoding seccomp profile failed: {_go_json_error(body, exc)}") \
-            from None
+        profile = gojson.loads(body)
+    except gojson.GoJSONError as exc:
+        raise InvalidParameter(f"Decoding seccomp profile failed: {exc}") from None
     if not isinstance(profile, dict):
         raise InvalidParameter("Decoding seccomp profile failed: json: cannot unmarshal "
                                f"{_json_kind(profile)} into Go value of type seccomp.Seccomp")
     _check(profile)
     return profile
-
-
-def _go_json_error(body: str, exc: json.JSONDecodeError) -> str:
-    if exc.pos >= len(body.rstrip()):
-        return "unexpected end of JSON input"
-    return f"invalid character '{body[exc.pos]}' looking for beginning of value"
 
 
 def _json_kind(value: Any) -> str:
