@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__, reference
 from ..errors import Conflict
-from ..store.changes import apply_changes
+from .build.config import apply_changes
 from ..store.difftar import write_upper_tar
 from ..timeutil import rfc3339nano
 from .containers import processes
