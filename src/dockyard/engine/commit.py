@@ -51,9 +51,10 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
                  author: str = "", comment: str = "", changes: list[str] | None = None,
                  pause: bool = True, config: dict[str, Any] | None = None,
                  created_by: str | None = None, created: str | None = None,
-                 merge: bool = True) -> str:
+                 merge: bool = True, clamp: int | None = None) -> str:
     """Returns the new image's ID. Build passes its own history line and time, and a
-    config it made whole (`merge=False`: a RUN container's build args stay out)."""
+    config it made whole (`merge=False`: a RUN container's build args stay out) and,
+    for a reproducible build, the time that clamps the layer's entries."""
     container = service.get(ref)
     if container.state["Status"] in ("removing", "dead"):
         raise Conflict(f"You cannot commit container {container.id} which is being removed "
@@ -78,7 +79,7 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     try:
         try:
             entries = await asyncio.to_thread(write_upper_tar, overlay.upperdir, spool,
-                                              _MOUNT_TARGETS, overlay.lowerdirs)
+                                              _MOUNT_TARGETS, overlay.lowerdirs, clamp)
         finally:
             if paused_here and container.running and container.state["Paused"]:
                 try:
