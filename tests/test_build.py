@@ -457,3 +457,30 @@ def test_builder_prune(daemon: Daemon, ctx: str) -> None:
     assert re.fullmatch(r"Total reclaimed space: \d+(\.\d+)?[kMG]?B\n", out)
     again, _ = _build(daemon, ctx)
     assert "Using cache" not in again
+
+
+def test_book_web_app_with_healthcheck(daemon: Daemon, ctx: str) -> None:
+    """The books' web-app image, on busybox's httpd: the healthcheck the Dockerfile sets
+    turns the container healthy."""
+    tag = _tag()
+    _write(ctx, {"www/index.html": "<h1>hello from the book</h1>\n", "Dockerfile": """FROM busybox
+LABEL maintainer="dev@example.com"
+WORKDIR /www
+COPY www/ .
+EXPOSE 8080
+HEALTHCHECK --interval=1s --timeout=3s --retries=3 \\
+  CMD wget -q -O- http://127.0.0.1:8080/ || exit 1
+ENTRYPOINT ["httpd", "-f", "-p", "8080"]
+CMD ["-h", "/www"]
+"""})
+    _build(daemon, ctx, "-t", tag)
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    daemon.ok("run", "-d", "--name", name, tag)
+    try:
+        wait_for(lambda: (inspect(daemon, name)["State"].get("Health") or {}).get("Status")
+                 == "healthy", timeout=30, what="healthy web app")
+        assert daemon.ok("exec", name, "wget", "-q", "-O-", "http://127.0.0.1:8080/") == \
+            "<h1>hello from the book</h1>\n"
+    finally:
+        daemon.cli("rm", "-f", name)
+        daemon.cli("rmi", tag)

@@ -146,3 +146,22 @@ def test_changes_for_commit_and_import() -> None:
         apply_changes({}, ["STOPSIGNAL SIGNOPE"])
     with pytest.raises(InvalidParameter, match="^ENV must have two arguments$"):
         apply_changes({}, ["ENV A"])
+
+
+def test_dockerignore_matching() -> None:
+    from dockyard import dockerignore
+
+    patterns = dockerignore.read("# comment\n\n/secret\n*.log\n!keep.log\n**/tmp\n"
+                                 "docs/**/*.md\n!docs/README.md\nbuild?\n[ab].txt\n./x/../y\n")
+    assert patterns == ["secret", "*.log", "!keep.log", "**/tmp", "docs/**/*.md",
+                        "!docs/README.md", "build?", "[ab].txt", "y"]
+    matcher = dockerignore.Matcher(patterns)
+    excluded = {p for p in ("secret", "secret/inner", "a.log", "keep.log", "sub/a.log",
+                            "tmp", "a/b/tmp", "a/b/tmp/f", "docs/x.md", "docs/a/b/c.md",
+                            "docs/README.md", "build1", "build12", "a.txt", "c.txt", "y",
+                            "y/z", "Dockerfile") if matcher.excluded(p)}
+    assert excluded == {"secret", "secret/inner", "a.log", "tmp", "a/b/tmp", "a/b/tmp/f",
+                        "docs/x.md", "docs/a/b/c.md", "build1", "a.txt", "y", "y/z"}
+    # the last matching pattern wins; an exception can re-include below an excluded dir
+    matcher = dockerignore.Matcher(["dir", "!dir/keep"])
+    assert matcher.excluded("dir/other") and not matcher.excluded("dir/keep")
