@@ -1,0 +1,173 @@
+"""The build service, what POST /build and /build/prune call: the context (the request
+body, or a remote URL) unpacked in a private directory under <data-root>/build, the build
+run, its messages handed out as they come; the directory and any build container gone
+when it ends, fails, or the client goes away."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from typing import Any, AsyncIterator, BinaryIO
+
+from ... import reference
+from ...errors import DockyardError, InvalidParameter
+from ...store import archive
+from ...store.db import Database
+from . import context
+from .builder import Build, BuildOptions, new_workdir
+from .cache import BuildCache
+from .steps import StepFailed
+
+__all__ = ["BuildOptions", "BuildService"]
+
+
+class BuildService:
+    def __init__(self, data_root: str, db: Database, images: Any, containers: Any,
+                 distribution: Any) -> None:
+        self.root = os.path.join(data_root, "build")
+        self.work_root = os.path.join(self.root, "work")
+        self.cache_root = os.path.join(self.root, "cache")
+        os.makedirs(self.cache_root, mode=0o700, exist_ok=True)
+        shutil.rmtree(self.work_root, ignore_errors=True)     # a crashed build's leftovers
+        self.images, self.containers, self.distribution = images, containers, distribution
+        self.cache = BuildCache(db)
+
+    async def build(self, body: BinaryIO, options: BuildOptions
+                    ) -> AsyncIterator[dict[str, Any]]:
+        """The build's messages (Docker's JSON stream items). The context is read before
+        the first message; errors after that come as an `error` item, as dockerd's."""
+        check_tags(options.tags)
+        workdir = await asyncio.to_thread(new_workdir, self.work_root)
+        context_dir = os.path.join(workdir, "context")
+        os.mkdir(context_dir)
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        try:
+            text = await asyncio.to_thread(self._receive, body, options, context_dir)
+            build = Build(self, options, context_dir, workdir, _emitter(queue, options))
+            build.prepare(text)     # a bad Dockerfile or target is a 400, as dockerd's
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return self._run(build, queue, options, workdir)
+
+    def _receive(self, body: BinaryIO, options: BuildOptions, context_dir: str) -> str:
+        if options.remote:
+            if not options.remote.startswith(("http://", "https://")):
+                raise InvalidParameter(f"unable to prepare context: unsupported remote "
+                                       f"context: {options.remote}")
+            with archive.open_url(options.remote) as stream:
+                head = stream.read(512)
+                rest = _Prefixed(head, stream)
+                if _looks_like_tar(head):
+                    context.receive(rest, context_dir)   # type: ignore[arg-type]
+                else:
+                    with open(os.path.join(context_dir, "Dockerfile"), "wb") as f:
+                        f.write(head)
+                        shutil.copyfileobj(stream, f)
+            while body.read(1 << 20):
+                pass
+        else:
+            context.receive(body, context_dir)
+        text = context.read_dockerfile(context_dir, options.dockerfile)
+        context.apply_dockerignore(context_dir)
+        return text
+
+    async def _run(self, build: Build, queue: asyncio.Queue[dict[str, Any] | None],
+                   options: BuildOptions, workdir: str) -> AsyncIterator[dict[str, Any]]:
+        quiet, emit = options.quiet, build.emit
+
+        async def job() -> None:
+            try:
+                image_id = await build.run()
+                queue.put_nowait({"aux": {"ID": image_id}})
+                if quiet:
+                    queue.put_nowait({"stream": image_id + "\n"})
+                else:
+                    emit({"stream": f"Successfully built {image_id.split(':')[-1][:12]}\n"})
+                for tag in options.tags:
+                    await asyncio.to_thread(self._tag, image_id, tag)
+                    emit({"stream": f"Successfully tagged {_familiar(tag)}\n"})
+            except DockyardError as exc:
+                detail: dict[str, Any] = {"message": exc.message}
+                if isinstance(exc, StepFailed):
+                    detail = {"code": exc.code, **detail}
+                queue.put_nowait({"errorDetail": detail, "error": exc.message})
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.ensure_future(job())
+        try:
+            while (message := await queue.get()) is not None:
+                yield message
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    def _tag(self, image_id: str, tag: str) -> None:
+        with self.images.lock:
+            self.images.set_tag(image_id, reference.parse(tag))
+
+    async def prune(self, all_: bool = False) -> dict[str, Any]:
+        """/build/prune: the cache's records and directories (RUN --mount=type=cache)."""
+        count = await asyncio.to_thread(self.cache.clear)
+        reclaimed = await asyncio.to_thread(_du, self.cache_root)
+        await asyncio.to_thread(shutil.rmtree, self.cache_root, True)
+        os.makedirs(self.cache_root, mode=0o700, exist_ok=True)
+        return {"CachesDeleted": [f"records:{count}"] if count else None,
+                "SpaceReclaimed": reclaimed}
+
+
+def _emitter(queue: asyncio.Queue[dict[str, Any] | None], options: BuildOptions
+             ) -> Any:
+    def emit(message: dict[str, Any]) -> None:
+        if not options.quiet or "error" in message:
+            queue.put_nowait(message)
+    return emit
+
+
+def _familiar(tag: str) -> str:
+    return reference.parse(tag).familiar_string()
+
+
+def check_tags(tags: list[str]) -> None:
+    """Docker refuses a bad -t before it reads the context."""
+    for tag in tags:
+        try:
+            ref = reference.parse(tag)
+        except InvalidParameter:
+            raise InvalidParameter(f"invalid reference format: {tag!r}") from None
+        if ref.digest:
+            raise InvalidParameter(f"invalid reference format: {tag!r}")
+
+
+def _du(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _looks_like_tar(head: bytes) -> bool:
+    return head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" \
+        or head[257:262] == b"ustar"
+
+
+class _Prefixed:
+    """A stream with its first bytes already read."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            data = self.head if size < 0 else self.head[:size]
+            self.head = self.head[len(data):]
+            return data
+        return self.rest.read(size)
