@@ -484,3 +484,38 @@ CMD ["-h", "/www"]
     finally:
         daemon.cli("rm", "-f", name)
         daemon.cli("rmi", tag)
+
+
+def test_cli_stdin_quiet_and_dockerfile_paths(daemon: Daemon, ctx: str, tmp_path: Any) -> None:
+    _write(ctx, {"f": "ctx\n", "sub/Dockerfile.alt": "FROM busybox\nCOPY f /alt\n"})
+    # -f - : the Dockerfile on stdin, the context a directory
+    result = daemon.cli("build", "-q", "-f", "-", ctx,
+                        input=b"FROM busybox\nCOPY f /f\nCMD [\"cat\", \"/f\"]\n")
+    assert result.returncode == 0, result.stderr
+    image_id = result.stdout.strip()
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", image_id)     # -q: the ID alone
+    assert _run(daemon, image_id) == "ctx\n"
+    # - : a Dockerfile alone on stdin (no context)
+    result = daemon.cli("build", "-q", "-", input=b"FROM busybox\nRUN echo s > /s\n")
+    assert result.returncode == 0, result.stderr
+    assert _run(daemon, result.stdout.strip(), "cat", "/s") == "s\n"
+    # -f inside the context, in a subdirectory
+    _, alt = _build(daemon, ctx, "-f", os.path.join(ctx, "sub", "Dockerfile.alt"))
+    assert _run(daemon, alt, "cat", "/alt") == "ctx\n"
+    # a tar context on stdin
+    tar = _context_tar({"Dockerfile": "FROM busybox\nCOPY x /x\n", "x": "tarred\n"})
+    result = daemon.cli("build", "-q", "-", input=tar)
+    assert result.returncode == 0, result.stderr
+    assert _run(daemon, result.stdout.strip(), "cat", "/x") == "tarred\n"
+    result = daemon.cli("build", "-f", "nosuch", ctx)
+    assert result.returncode == 1
+    assert "unable to prepare context: unable to evaluate symlinks in Dockerfile path: " \
+           "lstat " in result.stderr
+    # a context whose Dockerfile has another name: the daemon's error, as dockerd's
+    sock = _raw_build(daemon, _context_tar({"x": "1"}), "dockerfile=Missing")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        answer += sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 400") and b"Cannot locate specified Dockerfile: " \
+        b"Missing" in answer
