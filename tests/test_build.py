@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import uuid
 from typing import Any, Iterator
@@ -36,7 +37,8 @@ def _tag() -> str:
 
 def _build(daemon: Daemon, context: str, *flags: str) -> tuple[str, str]:
     """A successful `dockyard build`; returns (transcript, image ID)."""
-    iid = os.path.join(context, "..", f"iid-{uuid.uuid4().hex[:6]}")
+    fd, iid = tempfile.mkstemp(prefix="iid-")
+    os.close(fd)
     result = daemon.cli("build", "--iidfile", iid, *flags, context, timeout=120)
     assert result.returncode == 0, (result.stdout, result.stderr)
     with open(iid) as f:
@@ -519,3 +521,25 @@ def test_cli_stdin_quiet_and_dockerfile_paths(daemon: Daemon, ctx: str, tmp_path
     sock.close()
     assert answer.startswith(b"HTTP/1.1 400") and b"Cannot locate specified Dockerfile: " \
         b"Missing" in answer
+
+
+def test_remote_contexts(daemon: Daemon, tmp_path: Any, web_root: tuple[str, str]) -> None:
+    """A git repository and a tar, both served from loopback (git's dumb HTTP)."""
+    root, url = web_root
+    work = _write(tmp_path / "work", {"README": "top\n", "app/Dockerfile":
+                                      "FROM busybox\nCOPY msg /msg\nCMD [\"cat\", \"/msg\"]\n",
+                                      "app/msg": "from git\n"})
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q", "-b", "main", work], ["-C", work, "add", "."],
+                    ["-C", work, "commit", "-q", "-m", "init"],
+                    ["clone", "-q", "--bare", work, os.path.join(root, "repo.git")],
+                    ["-C", os.path.join(root, "repo.git"), "update-server-info"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    _, image = _build(daemon, f"{url}/repo.git#main:app")
+    assert _run(daemon, image) == "from git\n"
+    with open(os.path.join(root, "ctx.tar"), "wb") as f:
+        f.write(_context_tar({"Dockerfile": "FROM busybox\nCOPY t /t\n", "t": "from tar\n"}))
+    _, image = _build(daemon, f"{url}/ctx.tar")
+    assert _run(daemon, image, "cat", "/t") == "from tar\n"
+    result = daemon.cli("build", f"{url}/nosuch.git")
+    assert result.returncode == 1 and "unable to 'git clone'" in result.stderr

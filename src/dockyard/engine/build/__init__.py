@@ -9,7 +9,7 @@ SOURCE_DATE_EPOCH).
 - config.py: the metadata-only instructions, shared with commit/import --change
 - context.py: the context on disk, COPY/ADD's sources, checksums and layer tars
 - files.py: what COPY/WORKDIR read of the image's layers; stagefiles.py: COPY --from
-- mounts.py: RUN --mount; cache.py: the build_cache table
+- mounts.py: RUN --mount; cache.py: the build_cache table; remote.py: git/URL contexts
 
 Nothing is imported here, so engine/images can use config.py without a circle.
 """

@@ -11,9 +11,8 @@ from typing import Any, AsyncIterator, BinaryIO
 
 from ... import reference
 from ...errors import DockyardError, InvalidParameter
-from ...store import archive
 from ...store.db import Database
-from . import context
+from . import context, remote
 from .builder import Build, BuildOptions, new_workdir
 from .cache import BuildCache
 from .steps import StepFailed
@@ -52,20 +51,9 @@ class BuildService:
 
     def _receive(self, body: BinaryIO, options: BuildOptions, context_dir: str) -> str:
         if options.remote:
-            if not options.remote.startswith(("http://", "https://")):
-                raise InvalidParameter(f"unable to prepare context: unsupported remote "
-                                       f"context: {options.remote}")
-            with archive.open_url(options.remote) as stream:
-                head = stream.read(512)
-                rest = _Prefixed(head, stream)
-                if _looks_like_tar(head):
-                    context.receive(rest, context_dir)   # type: ignore[arg-type]
-                else:
-                    with open(os.path.join(context_dir, "Dockerfile"), "wb") as f:
-                        f.write(head)
-                        shutil.copyfileobj(stream, f)
             while body.read(1 << 20):
                 pass
+            remote.fetch(options.remote, context_dir)
         else:
             context.receive(body, context_dir)
         text = context.read_dockerfile(context_dir, options.dockerfile)
@@ -152,22 +140,3 @@ def _du(path: str) -> int:
             except OSError:
                 pass
     return total
-
-
-def _looks_like_tar(head: bytes) -> bool:
-    return head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" \
-        or head[257:262] == b"ustar"
-
-
-class _Prefixed:
-    """A stream with its first bytes already read."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self.head, self.rest = head, rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            data = self.head if size < 0 else self.head[:size]
-            self.head = self.head[len(data):]
-            return data
-        return self.rest.read(size)
