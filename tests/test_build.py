@@ -543,3 +543,43 @@ def test_remote_contexts(daemon: Daemon, tmp_path: Any, web_root: tuple[str, str
     assert _run(daemon, image, "cat", "/t") == "from tar\n"
     result = daemon.cli("build", f"{url}/nosuch.git")
     assert result.returncode == 1 and "unable to 'git clone'" in result.stderr
+
+
+def test_copy_follows_the_images_symlinks(daemon: Daemon, ctx: str) -> None:
+    tag = _tag()
+    _write(ctx, {"f": "through\n", "Dockerfile": """FROM busybox
+RUN mkdir -p /real/dir && ln -s /real /link && ln -s dir /real/rel
+COPY f /link/rel/
+COPY f /link/named
+WORKDIR /link/wd
+"""})
+    _build(daemon, ctx, "-t", tag)
+    assert _run(daemon, tag, "sh", "-c", "cat /real/dir/f /real/named; test -L /link && "
+                "test -L /real/rel && test -d /real/wd && pwd") == "through\nthrough\n" \
+        "/real/wd\n"
+    assert _config(daemon, tag)["WorkingDir"] == "/link/wd"
+    # a source that is a symlink is copied as its target; one leaving the context is refused
+    os.symlink("f", os.path.join(ctx, "f-link"))
+    os.symlink("/etc/passwd", os.path.join(ctx, "outside"))
+    _write(ctx, {"Dockerfile": "FROM busybox\nCOPY f-link /copied\n"})
+    _, image = _build(daemon, ctx)
+    assert _run(daemon, image, "sh", "-c", "test ! -L /copied && cat /copied") == "through\n"
+    _write(ctx, {"Dockerfile": "FROM busybox\nCOPY outside /x\n"})
+    result = daemon.cli("build", ctx)
+    assert result.returncode == 1 and "forbidden path outside the build context" in \
+        result.stderr
+    daemon.ok("rmi", tag)
+
+
+def test_context_symlinks_never_reach_host_files(daemon: Daemon, ctx: str) -> None:
+    os.symlink("/", os.path.join(ctx, "hostroot"))
+    os.symlink("/etc/passwd", os.path.join(ctx, "Dockerfile.host"))
+    result = daemon.cli("build", "-f", os.path.join(ctx, "Dockerfile.host"), ctx)
+    assert result.returncode == 1 and "root:" not in result.stderr, result.stderr
+    for dockerfile in ("COPY hostroot/etc/hostname /x\n", "COPY hostroot/etc/host* /x/\n",
+                       "RUN --mount=type=bind,source=hostroot/etc,target=/m cat /m/hostname\n"):
+        _write(ctx, {"Dockerfile": "FROM busybox\n" + dockerfile})
+        result = daemon.cli("build", ctx)
+        assert result.returncode == 1, (dockerfile, result.stdout)
+        assert "outside the build context" in result.stderr or \
+            "no source files were specified" in result.stderr, result.stderr

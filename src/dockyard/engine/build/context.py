@@ -59,17 +59,20 @@ def read_dockerfile(directory: str, name: str) -> str:
     rel = tarsafe.clean_name(name or "Dockerfile")
     path = os.path.join(directory, rel)
     candidates = [path] if name else [path, os.path.join(directory, "dockerfile")]
+    missing = InvalidParameter(f"Cannot locate specified Dockerfile: {name or 'Dockerfile'}")
     for candidate in candidates:
+        if os.path.lexists(candidate):
+            candidate = in_context(directory, candidate, missing)
         if os.path.isfile(candidate):
             with open(candidate, encoding="utf-8", errors="replace") as f:
                 return f.read()
-    raise InvalidParameter(f"Cannot locate specified Dockerfile: {name or 'Dockerfile'}")
+    raise missing
 
 
 def apply_dockerignore(directory: str) -> None:
     """Remove what .dockerignore excludes (the Dockerfile was read before)."""
     path = os.path.join(directory, ".dockerignore")
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) or os.path.islink(path):
         return
     with open(path, encoding="utf-8", errors="replace") as f:
         matcher = dockerignore.Matcher(dockerignore.read(f.read()))
@@ -99,6 +102,14 @@ def _escapes(rel: str) -> bool:
     return rel == ".." or rel.startswith("../")
 
 
+def in_context(root: str, path: str, error: Exception) -> str:
+    """`path` with its symlinks resolved, which must stay inside the context `root`."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    if real != base and not real.startswith(base + os.sep):
+        raise error
+    return real
+
+
 def resolve(root: str, pattern: str, what: str) -> list[Source]:
     """The sources a COPY argument names: a path or a wildcard, inside `root`."""
     clean = posixpath.normpath("/" + pattern).lstrip("/")
@@ -107,6 +118,15 @@ def resolve(root: str, pattern: str, what: str) -> list[Source]:
                                f"{pattern} ()")
     if not any(ch in clean for ch in "*?["):
         full = os.path.join(root, clean) if clean else root
+        outside = InvalidParameter(f"{what} failed: forbidden path outside the build "
+                                   f"context: {pattern} ()")
+        if clean and os.path.lexists(full):
+            # the context's own symlinks are followed, but never out of it
+            real = in_context(root, full if os.path.islink(full)
+                              else os.path.dirname(full), outside)
+            if os.path.islink(full):
+                return [Source(real, clean)]
+            full = os.path.join(real, os.path.basename(full))
         if not os.path.lexists(full):
             raise InvalidParameter(f"{what} failed: file not found in build context or "
                                    f"excluded by .dockerignore: stat {pattern}: file does "
@@ -117,8 +137,9 @@ def resolve(root: str, pattern: str, what: str) -> list[Source]:
         nxt = []
         for base in matches:
             directory = os.path.join(root, base) if base else root
-            if not os.path.isdir(directory):
-                continue
+            if not os.path.isdir(directory) or os.path.realpath(directory) != \
+                    os.path.join(os.path.realpath(root), base).rstrip("/"):
+                continue        # not a directory of the context itself (a symlink)
             for name in sorted(os.listdir(directory)):
                 if fnmatch.fnmatchcase(name, part):
                     nxt.append(f"{base}/{name}" if base else name)

@@ -55,12 +55,58 @@ def _lstat(lowerdirs: list[str], rel: str) -> os.stat_result | None:
     return None
 
 
+def _readlink(lowerdirs: list[str], rel: str) -> str:
+    for lower in lowerdirs:
+        path = os.path.join(lower, rel)
+        if os.path.lexists(path):
+            return os.readlink(path)
+    return ""
+
+
+def resolve(images: Any, image_id: str, path: str) -> str:
+    """`path` with the image's symlinks in its parents followed inside the image's root
+    (as the container would see it: /var/run/x is /run/x when /var/run -> /run); the
+    last element is kept as it is."""
+    lowerdirs = _lowerdirs(images, image_id)
+    trailing = "/" if path.endswith("/") else ""
+    todo = [p for p in posixpath.normpath("/" + path).split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while todo:
+        part = todo.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        if not todo:
+            done.append(part)
+            break
+        rel = "/".join([*done, part])
+        st = _lstat(lowerdirs, rel)
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > 40:
+                raise InvalidParameter(f"too many levels of symbolic links: {path}")
+            target = _readlink(lowerdirs, rel)
+            if target.startswith("/"):
+                done = []
+            todo = [p for p in target.split("/") if p and p != "."] + todo
+            continue
+        done.append(part)
+    return "/" + "/".join(done) + (trailing if done else "")
+
+
 def kind(images: Any, image_id: str, path: str) -> str | None:
     """"dir", "file" or None (absent) for an absolute path in the image."""
     rel = posixpath.normpath(path).strip("/")
     if not rel:
         return "dir"
     st = _lstat(_lowerdirs(images, image_id), rel)
+    if st is not None and stat.S_ISLNK(st.st_mode):     # follow it, as the container would
+        real = posixpath.dirname(resolve(images, image_id, "/" + rel + "/x"))
+        st = _lstat(_lowerdirs(images, image_id), real.strip("/")) if real != "/" else None
+        if real == "/":
+            return "dir"
     if st is None:
         return None
     return "dir" if stat.S_ISDIR(st.st_mode) else "file"

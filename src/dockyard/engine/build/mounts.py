@@ -13,6 +13,7 @@ from typing import Any
 from ...errors import InvalidParameter
 from ... import tarsafe
 from ...units import parse_bytes
+from . import context
 from .parser import Instruction
 
 
@@ -49,6 +50,8 @@ def run_mounts(build: Any, ins: Instruction) -> list[dict[str, Any]] | None:
             source = os.path.join(build.context_dir, rel) if rel else build.context_dir
             if not os.path.exists(source):
                 raise InvalidParameter(f"failed to compute cache key: \"/{rel}\" not found")
+            source = context.in_context(build.context_dir, source, InvalidParameter(
+                f"mount {spec}: the source is outside the build context"))
             rw = fields.get("rw") == "true" or fields.get("readwrite") == "true"
             mounts.append({"Type": "bind", "Source": source, "Target": target,
                            "ReadOnly": not rw})

@@ -163,7 +163,10 @@ class StepRunner:
         created_by = self._nop(f"WORKDIR {path}")
 
         async def make() -> str:
-            missing = files.missing_dirs(self.build.images, self.state.image_id, path)
+            images, image_id = self.build.images, self.state.image_id
+            real = posixpath.dirname(files.resolve(images, image_id,
+                                                   path.rstrip("/") + "/x"))
+            missing = files.missing_dirs(images, image_id, real)
             if not missing:
                 return await self.new_image(created_by, config)
             with tempfile.TemporaryFile(dir=self.build.workdir) as layer:
@@ -212,6 +215,7 @@ class StepRunner:
             sources = [w for w in words[:-1] if not w.startswith("<<")]
         if not dest.startswith("/"):
             dest = posixpath.join(self.state.config.get("WorkingDir") or "/", dest)
+        dest = files.resolve(self.build.images, self.state.image_id, dest)
         with tempfile.TemporaryDirectory(dir=self.build.workdir) as scratch:
             root = self.build.context_dir
             source_from = ins.flag("from")
@@ -246,8 +250,12 @@ class StepRunner:
             owner = files.owner(self.build.images, self.state.image_id, ins.flag("chown"),
                                 env, self.escape)
             chmod = _chmod(ins.flag("chmod"))
+            images, image_id = self.build.images, self.state.image_id
             dest_is_dir = dest.endswith("/") or several or files.kind(
-                self.build.images, self.state.image_id, dest) == "dir"
+                images, image_id, dest) == "dir"
+            if dest_is_dir:     # a directory that is a symlink: its target
+                dest = posixpath.dirname(files.resolve(images, image_id,
+                                                       dest.rstrip("/") + "/x")) + "/"
             digest = await asyncio.to_thread(context.checksum, items)
             kind = "dir" if len(items) == 1 and os.path.isdir(items[0].path) else \
                 "multi" if len(items) > 1 else "file"
