@@ -583,3 +583,34 @@ def test_context_symlinks_never_reach_host_files(daemon: Daemon, ctx: str) -> No
         assert result.returncode == 1, (dockerfile, result.stdout)
         assert "outside the build context" in result.stderr or \
             "no source files were specified" in result.stderr, result.stderr
+
+
+def _answer(sock: socket.socket) -> bytes:
+    answer = b""
+    while not answer.rstrip().endswith(b"}") or b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    sock.close()
+    return answer
+
+
+def test_bad_build_requests(daemon: Daemon) -> None:
+    tar = _context_tar({"Dockerfile": "FROM busybox\n"})
+    for query, status, text in (
+            ("buildargs=%7Bx", 400, b"error reading build args: invalid character 'x' looking "
+                                   b"for beginning of object key string"),
+            ("labels=%5B%5D", 400, b"error reading labels: json: cannot unmarshal array "
+                                   b"into Go value of type map[string]string"),
+            ("t=UPPER", 400, b"invalid reference format"),
+            ("target=nosuch", 400, b"failed to reach build target nosuch in Dockerfile"),
+            ("version=2", 400, b"BuildKit"),
+            ("remote=ftp%3A%2F%2Fx", 400, b"unsupported remote context")):
+        answer = _answer(_raw_build(daemon, tar, query))
+        assert answer.startswith(f"HTTP/1.1 {status}".encode()) and text in answer, \
+            (query, answer)
+    garbage = _answer(_raw_build(daemon, b"not a tar at all" * 100))
+    assert garbage.startswith(b"HTTP/1.1 400") and b"failed to read the build context" in \
+        garbage
+    assert daemon.cli("version").returncode == 0

@@ -18,16 +18,29 @@ routes = web.RouteTableDef()
 _DISCONNECT_POLL = 0.5      # how often a quiet build checks that its client is still there
 
 
+# moby's wording for each JSON parameter, and the Go type it decodes into
+_JSON_PARAMS = {"buildargs": ("error reading build args", "map[string]*string"),
+                "labels": ("error reading labels", "map[string]string"),
+                "cachefrom": ("error reading cache-from", "[]string"),
+                "ulimits": ("error reading ulimit settings", "[]*units.Ulimit")}
+
+
 def _json_param(request: web.Request, name: str, kind: type) -> Any:
     text = request.query.get(name) or ""
     if not text:
         return None
+    what, go_type = _JSON_PARAMS[name]
     try:
         value = gojson.loads(text)
-    except InvalidParameter:
-        raise InvalidParameter(f"invalid {name} parameter: {text}") from None
+    except gojson.GoJSONError as exc:
+        raise InvalidParameter(f"{what}: {exc}") from None
+    if value is None:
+        return None
     if not isinstance(value, kind):
-        raise InvalidParameter(f"invalid {name} parameter: {text}")
+        found = {dict: "object", list: "array", str: "string", bool: "bool"}.get(
+            type(value), "number")
+        raise InvalidParameter(f"{what}: json: cannot unmarshal {found} into Go value of "
+                               f"type {go_type}")
     return value
 
 
