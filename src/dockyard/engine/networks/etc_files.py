@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import dnsopts
 from ...errors import DockyardError, InvalidParameter
 
-HOST_GATEWAY = "host-gateway"
 INTERNAL_NAMESERVER = "127.0.0.11"
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 HOST_HOSTS = "/etc/hosts"
@@ -75,39 +75,17 @@ class _ResolvConf:
 
 
 # --- validation at create ------------------------------------------------------------------
-def parse_extra_host(entry: str) -> tuple[str, str]:
-    """`name:ip` or `name=ip` (an IPv6 address may be in brackets) -> (name, ip); the IP
-    may be `host-gateway`. Docker's errors for a bad entry."""
-    if "=" in entry:
-        name, _, ip = entry.partition("=")
-    else:
-        name, sep, ip = entry.partition(":")
-        if not sep:
-            raise InvalidParameter(f'bad format for add-host: "{entry}"')
-    if not name or not ip:
-        raise InvalidParameter(f'bad format for add-host: "{entry}"')
-    if ip.startswith("[") and ip.endswith("]"):
-        ip = ip[1:-1]
-    if ip != HOST_GATEWAY and not _is_ip(ip):
-        raise InvalidParameter(f'invalid IP address in add-host: "{ip}"')
-    return name, ip
-
-
 def validate(host_config: dict[str, Any]) -> None:
-    """Create-time checks of ExtraHosts and Dns, so a bad value never reaches a start."""
-    for entry in host_config.get("ExtraHosts") or []:
-        parse_extra_host(entry)
-    for server in host_config.get("Dns") or []:
-        if not _is_ip(server):
-            raise InvalidParameter(f"IP address is not correctly formatted: {server}")
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    """Create-time checks of ExtraHosts, Dns and DnsSearch (the docker CLI's rules), so a
+    bad value from any client is a 400 and never reaches a start."""
+    checks = (("ExtraHosts", dnsopts.parse_extra_host), ("Dns", dnsopts.dns_flag),
+              ("DnsSearch", dnsopts.dns_search_flag))
+    for key, check in checks:
+        for value in host_config.get(key) or []:
+            try:
+                check(value)
+            except ValueError as exc:
+                raise InvalidParameter(str(exc)) from None
 
 
 # --- /etc/hosts --------------------------------------------------------------------------
@@ -120,8 +98,8 @@ def hosts_file(hostname: str, domainname: str, extra_hosts: list[str],
     if lines[0] and not lines[0].endswith("\n"):
         lines[0] += "\n"
     for entry in extra_hosts:
-        name, ip = parse_extra_host(entry)
-        if ip == HOST_GATEWAY:
+        name, ip = dnsopts.parse_extra_host(entry)
+        if ip == dnsopts.HOST_GATEWAY:
             if not gateway_ips:
                 raise DockyardError("unable to derive the IP value for host-gateway")
             lines += [f"{gw}\t{name}\n" for gw in gateway_ips]
@@ -158,7 +136,7 @@ def _parse(text: str) -> _ResolvConf:
         key, values = fields[0], fields[1:]
         if key == "nameserver":
             if values:
-                (rc.servers if _is_ip(values[0]) else rc.invalid).append(values[0])
+                (rc.servers if dnsopts.is_ip(values[0]) else rc.invalid).append(values[0])
         elif key in ("search", "domain"):
             if values:
                 rc.search = values          # the last one counts, as in glibc
