@@ -13,7 +13,8 @@ from dockyard import dnsopts
 from dockyard.daemon import config as daemon_config
 from dockyard.engine.networks import dns as embedded
 from dockyard.engine.networks.dnsnames import NameTable, endpoint_dns_names
-from dockyard.engine.networks.etc_files import ExtServer, hosts_file, resolv_conf, validate
+from dockyard.engine.networks.etc_files import (ExtServer, hosts_file, read_upstreams,
+                                               resolv_conf, validate)
 from dockyard.errors import DockyardError, InvalidParameter
 
 pytestmark = pytest.mark.unit
@@ -132,6 +133,16 @@ def test_internal_resolver_file_and_upstreams() -> None:
         "# Based on host file: '/etc/resolv.conf' (internal resolver)\n"
         "# ExtServers: [10.0.0.1 host(127.0.0.53)]\n# Overrides: []\n"
         "# Option ndots from: internal\n")
+
+
+def test_upstreams_read_back_from_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text, ext = resolv_conf(HOST, "/etc/resolv.conf", "internal", [], [], [])
+    path = tmp_path / "resolv.conf"
+    path.write_text(text)
+    assert read_upstreams(str(path)) == ext
+    path.write_text("nameserver 10.0.0.1\n")
+    assert read_upstreams(str(path)) == []
+    assert read_upstreams(str(tmp_path / "missing")) == []
 
 
 def test_internal_dns_flag_loopback_is_the_containers_own() -> None:

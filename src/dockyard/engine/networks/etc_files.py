@@ -256,6 +256,21 @@ def write(record: dict[str, Any], settings: DnsSettings, endpoints: Endpoints
     return ext
 
 
+def read_upstreams(resolv_conf_path: str) -> list[ExtServer]:
+    """The upstreams a running container was started with, from the `# ExtServers:` line
+    of its resolv.conf: what a restarted daemon hands `Resolver.attach` again."""
+    for line in _read(resolv_conf_path).splitlines():
+        if line.startswith("# ExtServers: [") and line.endswith("]"):
+            servers = []
+            for item in line[len("# ExtServers: ["):-1].split():
+                host = item.startswith("host(") and item.endswith(")")
+                address = item[5:-1] if host else item
+                if dnsopts.is_ip(address):
+                    servers.append(ExtServer(address, host_loopback=host))
+            return servers
+    return []
+
+
 def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
