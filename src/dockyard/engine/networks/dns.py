@@ -110,7 +110,8 @@ class Resolver:
         self._attached[container_id] = att
 
     async def detach(self, container_id: str) -> None:
-        """Stop serving the container (it stopped or left its last user network)."""
+        """Stop serving the container (it stopped or left its last user network). Until
+        then the listeners and the held namespace fd keep its namespace alive."""
         att = self._attached.pop(container_id, None)
         if att is None:
             return
@@ -185,7 +186,10 @@ class Resolver:
             return forwarded if forwarded is not None else \
                 _status(query, dns.rcode.SERVFAIL)
         limit = 65535 if tcp else max(512, query.payload if query.edns >= 0 else 512)
-        return reply.to_wire(max_size=limit, prefer_truncation=not tcp)
+        try:
+            return reply.to_wire(max_size=limit, prefer_truncation=not tcp)
+        except dns.exception.TooBig:   # TCP only: more than 64 KiB of answers
+            return _status(query, dns.rcode.SERVFAIL)
 
     async def _forward(self, att: _Attachment, wire: bytes, tcp: bool) -> bytes | None:
         if att.forwards >= MAX_FORWARDS:
@@ -250,7 +254,11 @@ class _Udp(asyncio.DatagramProtocol):
         self.att.spawn(self._reply(data, addr))
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.resolver.respond(self.att, data, tcp=False)
+        try:
+            reply = await self.resolver.respond(self.att, data, tcp=False)
+        except Exception:  # noqa: BLE001 - one bad query must not stop the others
+            log.exception("dns: query from %s failed", self.att.container_id[:12])
+            return
         if reply is not None and self.transport is not None \
                 and not self.transport.is_closing():
             self.transport.sendto(reply, addr)
