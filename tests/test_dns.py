@@ -386,3 +386,23 @@ def test_busybox_nslookup_in_a_container(daemon: Daemon, loop: Loop,
         loop.run(resolver.close())
         daemon.cli("rm", "-f", cid)
         wait_for(lambda: cid not in daemon.container_ids(), what="container removed")
+
+
+def test_the_engines_resolver_closes_with_the_engine(ns: Namespace, loop: Loop,
+                                                     tmp_path: Any) -> None:
+    from dockyard.daemon.config import DaemonConfig
+
+    engine = loop.run(_started_engine(DaemonConfig(data_root=str(tmp_path / "root"),
+                                                   hosts=[], dns=["10.0.0.9"])))
+    assert engine.containers.dns_settings.servers == ("10.0.0.9",)
+    loop.run(engine.dns_resolver.attach("c1", ns.path, lookup, reverse, []))
+    assert _addresses(ns.query("db")) == ["10.9.0.3"]
+    loop.run(engine.stop())
+    assert _refused(ns) and engine.dns_resolver.attached() == set()
+
+
+async def _started_engine(config: Any) -> Any:
+    from dockyard.daemon.engine import Engine
+    engine = Engine(config)
+    await engine.start()
+    return engine
