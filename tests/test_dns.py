@@ -298,15 +298,37 @@ def _refused(ns: Namespace) -> bool:
     return ns.run(probe)
 
 
+def _listening(ns: Namespace) -> str:
+    """The namespace's sockets on 127.0.0.11:53, as ss lists them."""
+    out = subprocess.run(["ip", "netns", "exec", ns.name, "ss", "-Hanut",
+                          "src", "127.0.0.11"], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def _holds(ns: Namespace) -> bool:
+    """Whether this process holds an fd on the namespace besides the test's own."""
+    target = os.stat(ns.path)
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            st = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        held.append((st.st_dev, st.st_ino) == (target.st_dev, target.st_ino)
+                    and int(fd) != ns.fd)
+    return any(held)
+
+
 def test_detach_closes_everything_and_reattach_serves(ns: Namespace, loop: Loop,
                                                       resolver: Resolver) -> None:
-    fds = len(os.listdir("/proc/self/fd"))
     loop.run(resolver.attach("c1", ns.path, lookup, reverse, []))
     loop.run(resolver.attach("c1", ns.path, lookup, reverse, []))     # replaces, no EADDRINUSE
     assert _addresses(ns.query("db", tcp=True)) == ["10.9.0.3"]
+    assert _listening(ns).count("127.0.0.11:53") == 2 and _holds(ns)     # udp + tcp
     loop.run(resolver.detach("c1"))
     assert _refused(ns) and resolver.attached() == set()
-    assert len(os.listdir("/proc/self/fd")) == fds
+    assert _listening(ns) == ""
+    assert not _holds(ns)
     loop.run(resolver.detach("c1"))                                    # twice is fine
     loop.run(resolver.attach("c1", ns.path, lookup, reverse, []))
     assert _addresses(ns.query("db")) == ["10.9.0.3"]
