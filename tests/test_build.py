@@ -4,6 +4,7 @@
 multi-stage, failing and cancelled builds, reproducible builds, builder prune."""
 from __future__ import annotations
 
+import hashlib
 import http.server
 import io
 import os
@@ -614,3 +615,31 @@ def test_bad_build_requests(daemon: Daemon) -> None:
     assert garbage.startswith(b"HTTP/1.1 400") and b"failed to read the build context" in \
         garbage
     assert daemon.cli("version").returncode == 0
+
+
+def test_build_container_limits_and_rm(daemon: Daemon, ctx: str,
+                                       web_root: tuple[str, str]) -> None:
+    # --rm=false keeps the build container: it carries the limits the build asked for
+    before = set(daemon.container_ids())
+    _write(ctx, {"Dockerfile": "FROM busybox\nRUN echo limited\n"})
+    _build(daemon, ctx, "--no-cache", "--rm=false", "-m", "64m", "--cpu-quota", "50000",
+           "--cpu-period", "100000", "--cpu-shares", "512", "--shm-size", "8m")
+    kept = set(daemon.container_ids()) - before
+    assert len(kept) == 1
+    host = inspect(daemon, kept.pop())["HostConfig"]
+    assert (host["Memory"], host["CpuQuota"], host["CpuPeriod"], host["CpuShares"],
+            host["ShmSize"]) == (64 << 20, 50000, 100000, 512, 8 << 20)
+    daemon.ok("rm", *(set(daemon.container_ids()) - before))
+    # --force-rm removes even a failed step's container
+    _write(ctx, {"Dockerfile": "FROM busybox\nRUN exit 2\n"})
+    assert daemon.cli("build", "--rm=false", "--force-rm", ctx).returncode == 2
+    assert set(daemon.container_ids()) == before
+    # ADD --checksum verifies what it downloads
+    root, url = web_root
+    _write(root, {"f": "payload\n"})
+    good = "sha256:" + hashlib.sha256(b"payload\n").hexdigest()
+    for checksum, code in ((good, 0), ("sha256:" + "0" * 64, 1)):
+        _write(ctx, {"Dockerfile": f"FROM busybox\nADD --checksum={checksum} {url}/f /f\n"})
+        result = daemon.cli("build", ctx)
+        assert result.returncode == code, result.stderr
+    assert "digest mismatch" in result.stderr

@@ -14,10 +14,11 @@ INSTRUCTIONS = ("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "fro
                 "healthcheck", "label", "maintainer", "onbuild", "run", "shell",
                 "stopsignal", "user", "volume", "workdir")
 # the flags each instruction accepts (moby's BFlags per dispatcher)
+# (not BuildKit's COPY --parents, ADD --keep-git-dir, RUN --security: refused, not ignored)
 FLAGS: dict[str, set[str]] = {
-    "from": {"platform"}, "run": {"mount", "network", "security"},
-    "copy": {"from", "chown", "chmod", "link", "parents", "exclude"},
-    "add": {"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude"},
+    "from": {"platform"}, "run": {"mount", "network"},
+    "copy": {"from", "chown", "chmod", "link", "exclude"},
+    "add": {"chown", "chmod", "link", "checksum", "exclude"},
     "healthcheck": {"interval", "timeout", "start-period", "start-interval", "retries"}}
 HEREDOC_INSTRUCTIONS = ("run", "copy", "add")
 _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")

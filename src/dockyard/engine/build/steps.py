@@ -5,6 +5,7 @@ cache; the first miss turns the cache off for the rest of the stage."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import posixpath
@@ -224,8 +225,12 @@ class StepRunner:
             items: list[context.Source] = []
             for source in sources:
                 if what == "ADD" and _is_url(source):
-                    items.append(await asyncio.to_thread(_download, source, scratch, dest))
+                    items.append(await asyncio.to_thread(_download, source, scratch, dest,
+                                                         ins.flag("checksum")))
                     continue
+                if ins.flag("checksum"):
+                    raise InvalidParameter("checksum can't be specified for non-HTTP(S) "
+                                           "sources")
                 found = context.resolve(root, source, what)
                 if not found:
                     raise InvalidParameter(f"{what} failed: no source files were specified")
@@ -304,8 +309,9 @@ def _is_url(text: str) -> bool:
     return text.startswith("http://") or text.startswith("https://")
 
 
-def _download(url: str, scratch: str, dest: str) -> context.Source:
-    """ADD <url>: the file named after the URL's last path element (or dest's name)."""
+def _download(url: str, scratch: str, dest: str, checksum: str | None) -> context.Source:
+    """ADD <url>: the file named after the URL's last path element (or dest's name);
+    with --checksum=sha256:<hex> its content must match."""
     name = posixpath.basename(urllib.parse.urlparse(url).path) or "download"
     if not dest.endswith("/"):
         name = posixpath.basename(dest) or name
@@ -316,9 +322,13 @@ def _download(url: str, scratch: str, dest: str) -> context.Source:
         stream = archive.open_url(url)
     except DockyardError as exc:
         raise InvalidParameter(f"ADD failed: {exc.message}") from None
+    digest = hashlib.sha256()
     with stream, open(path, "wb") as f:
         while chunk := stream.read(1 << 20):
+            digest.update(chunk)
             f.write(chunk)
+    if checksum and checksum != f"sha256:{digest.hexdigest()}":
+        raise InvalidParameter(f"digest mismatch {checksum}: sha256:{digest.hexdigest()}")
     os.chmod(path, 0o600)
     return context.Source(path, name)
 
