@@ -643,3 +643,22 @@ def test_build_container_limits_and_rm(daemon: Daemon, ctx: str,
         result = daemon.cli("build", ctx)
         assert result.returncode == code, result.stderr
     assert "digest mismatch" in result.stderr
+
+
+def test_from_pulls_missing_and_pull_flag(daemon: Daemon, own_daemon: Daemon, registry: Any,
+                                          tmp_path: Any) -> None:
+    """FROM an image that is not local pulls it (from the tests' loopback registry), with
+    the pull's progress in the transcript; --pull pulls even when it is local."""
+    base = f"{registry.host}/bt/base:{uuid.uuid4().hex[:6]}"
+    daemon.ok("tag", "busybox", base)
+    daemon.ok("push", base)
+    daemon.ok("rmi", base)
+    ctx = _write(tmp_path / "pullctx", {"Dockerfile": f"FROM {base}\nRUN echo pulled\n"})
+    out, _ = _build(own_daemon, ctx)
+    assert f"Step 1/2 : FROM {base}\n" in out and "Pulling from bt/base" in out
+    assert "pulled\n" in out and own_daemon.cli("image", "inspect", base).returncode == 0
+    again, _ = _build(own_daemon, ctx, "--pull")
+    assert "Image is up to date" in again and "Using cache" in again
+    missing = _write(tmp_path / "missing", {"Dockerfile": f"FROM {registry.host}/bt/none:1\n"})
+    result = own_daemon.cli("build", missing)
+    assert result.returncode == 1 and "not found" in result.stderr, result.stderr

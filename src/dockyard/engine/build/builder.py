@@ -209,11 +209,6 @@ class Build:
                     raise InvalidParameter(message["error"])
                 self.emit(message)
         except DockyardError as exc:
-            if self.options.pull:
-                try:
-                    return self.images.resolve(ref).id
-                except NotFound:
-                    pass
             raise InvalidParameter(exc.message) from None
         return self.images.resolve(ref).id
 
