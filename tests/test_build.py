@@ -89,6 +89,13 @@ CMD echo $APP
     assert lines[1] == "Step 2/15 : FROM ${BASE}"
     assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[2])
     assert "Step 4/15 : ENV APP=/srv/app     MODE=\"two words\"" in lines
+    # a metadata step gets the classic builder's intermediate container, then its image
+    cmd_at = lines.index("Step 15/15 : CMD echo $APP")
+    running, removing, final = lines[cmd_at + 1:cmd_at + 4]
+    cid = running.removeprefix(" ---> Running in ")
+    assert re.fullmatch(r"[0-9a-f]{12}", cid) and removing == \
+        f"Removing intermediate container {cid}"
+    assert final == f" ---> {image_id.split(':')[1][:12]}"
     assert lines[-2] == f"Successfully built {image_id.split(':')[1][:12]}"
     assert lines[-1] == f"Successfully tagged {tag}:latest"
     config = _config(daemon, tag)

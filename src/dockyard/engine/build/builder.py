@@ -75,6 +75,7 @@ class Build:
         self.meta_args: dict[str, str] = {}
         self.results: dict[int, asyncio.Future[str]] = {}
         self.live_containers: set[str] = set()
+        self.removals: list[asyncio.Future[None]] = []
         self._cache_sources: set[str] | None = None
 
     # --- helpers the steps call ------------------------------------------------------------
@@ -155,23 +156,52 @@ class Build:
             runner.out(f"Removing intermediate container {cid[:12]}\n")
         return image_id
 
+    async def nop_container(self, runner: StepRunner, config: dict[str, Any],
+                            created_by: str, make: Any) -> str:
+        """A metadata step's intermediate container, as the classic builder makes one
+        (created, never started; its image is made without it: nothing can change)."""
+        shell_ = list(config.get("Shell") or ["/bin/sh", "-c"])
+        comment = created_by.split("#(nop)  ", 1)[-1]
+        body = {**config, "Image": runner.state.image_id, "Entrypoint": [""],
+                "Cmd": [*shell_, "#(nop) ", comment], "Healthcheck": None,
+                "HostConfig": {"NetworkMode": "none"}}
+        cid = (await self.containers.create(body, None))["Id"]
+        self.live_containers.add(cid)
+        runner.out(f" ---> Running in {cid[:12]}\n")
+        try:
+            image_id = await make()
+        except BaseException:
+            if self.options.remove or self.options.force_remove:
+                await self._remove(cid, runner)
+            raise
+        if self.options.remove:
+            await self._remove(cid, runner)
+            runner.out(f"Removing intermediate container {cid[:12]}\n")
+        return image_id
+
     async def run_mounts(self, ins: Instruction) -> list[dict[str, Any]] | None:
         return mounts.run_mounts(self, ins)
 
     async def _remove(self, cid: str, runner: StepRunner) -> None:
+        """Removal goes on in the background (the next step need not wait for it);
+        cleanup() waits for every one before the build ends."""
         self.live_containers.discard(cid)
+        self.removals.append(asyncio.ensure_future(self._remove_now(cid)))
+
+    async def _remove_now(self, cid: str) -> None:
         try:
-            await asyncio.shield(self.containers.remove(cid, force=True))
-        except NotFound:
+            await self.containers.remove(cid, force=True)
+        except DockyardError:
             pass
 
     async def cleanup(self) -> None:
-        for cid in list(self.live_containers):
-            if self.options.remove or self.options.force_remove:
-                try:
-                    await asyncio.shield(self.containers.remove(cid, force=True))
-                except DockyardError:
-                    pass
+        if self.options.remove or self.options.force_remove:
+            self.removals += [asyncio.ensure_future(self._remove_now(cid))
+                              for cid in self.live_containers]
+            self.live_containers.clear()
+        while self.removals:
+            await asyncio.shield(asyncio.gather(*self.removals, return_exceptions=True))
+            self.removals = [t for t in self.removals if not t.done()]
 
     async def stage_files(self, ref: str, sources: list[str], scratch: str) -> str:
         """COPY --from: the named paths of a stage's (or an image's) filesystem, copied

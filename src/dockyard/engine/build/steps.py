@@ -81,8 +81,10 @@ class StepRunner:
         self.state.image_config = image.config
 
     async def step(self, created_by: str, config: dict[str, Any],
-                   make: Callable[[], Awaitable[str]], extra: str = "") -> None:
-        """A cache hit (" ---> Using cache") or `make()`'s new image; the state moves on."""
+                   make: Callable[[], Awaitable[str]], extra: str = "",
+                   container: bool = False) -> None:
+        """A cache hit (" ---> Using cache") or `make()`'s new image; the state moves on.
+        `container`: the classic builder's intermediate container for a metadata step."""
         hit = await self._cached(created_by, config, extra)
         if hit:
             self.out(" ---> Using cache\n")
@@ -91,7 +93,10 @@ class StepRunner:
             return
         self.state.use_cache = False
         parent = self.state.image_id
-        image_id = await make()
+        if container and parent:
+            image_id = await self.build.nop_container(self, config, created_by, make)
+        else:
+            image_id = await make()
         self.build.cache.put(step_key(parent, created_by + extra, config), parent, image_id)
         self.state.config = config
         await self._adopt(image_id)
@@ -145,7 +150,8 @@ class StepRunner:
         if ins.keyword == "entrypoint" and not self.state.cmd_set:
             config["Cmd"] = None        # an ENTRYPOINT drops the base image's CMD
         created_by = self._nop(_comment(ins, config))
-        await self.step(created_by, config, lambda: self.new_image(created_by, config))
+        await self.step(created_by, config, lambda: self.new_image(created_by, config),
+                        container=True)
 
     async def arg(self, ins: Instruction) -> None:
         for item in shell.words(ins.args, self._args_env(), self.escape):
@@ -156,7 +162,8 @@ class StepRunner:
             self.build.declared.add(name)
         created_by = self._nop(f"ARG {ins.args.strip()}")
         config = self.state.config
-        await self.step(created_by, config, lambda: self.new_image(created_by, config))
+        await self.step(created_by, config, lambda: self.new_image(created_by, config),
+                        container=True)
 
     async def workdir(self, ins: Instruction) -> None:
         config = configs.apply(self.state.config, ins, self._args_env(), self.escape)
@@ -174,7 +181,7 @@ class StepRunner:
                 context.write_layer([], layer, missing, None, None, self.build.epoch)
                 layer.seek(0)
                 return await self.new_image(created_by, config, layer)
-        await self.step(created_by, config, make)
+        await self.step(created_by, config, make, container=True)
 
     async def run(self, ins: Instruction) -> None:
         form = ins.exec_form
