@@ -85,6 +85,8 @@ CMD echo $APP
 """})
     out, image_id = _build(daemon, ctx, "-t", tag, "--label", "extra=1")
     lines = out.splitlines()
+    assert re.fullmatch(r"Sending build context to Docker daemon  \d+(\.\d+)?kB", lines[0])
+    lines = lines[1:]
     assert lines[0] == "Step 1/15 : ARG BASE=busybox"
     assert lines[1] == "Step 2/15 : FROM ${BASE}"
     assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[2])

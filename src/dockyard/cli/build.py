@@ -37,7 +37,7 @@ def _context(path: str, dockerfile: str | None) -> tuple[Any, str | None, str | 
         data = sys.stdin.buffer.read()
         if _looks_like_tar(data[:512]):
             import io
-            return io.BytesIO(data), dockerfile, None
+            return api_build.CountingReader(io.BytesIO(data)), dockerfile, None
         return api_build.single_file_tar("Dockerfile", data), None, None
     if not os.path.isdir(path):
         fail(f'unable to prepare context: path "{path}" not found')
@@ -132,6 +132,8 @@ def build(ctx: Context, o: Opts, args: list[str]) -> None:
         "cpuperiod": o.cpu_period or None, "cpuquota": o.cpu_quota or None,
         "ulimits": json.dumps(ulimits) if ulimits else None, "version": "1"}
     messages = api_build.build(ctx.api, body, params)
+    if body is not None and not o.quiet:
+        messages = _announce_context(messages, body)
     try:
         aux = display(messages, out=sys.stdout, tty=False)
     except StreamError as exc:
@@ -140,6 +142,18 @@ def build(ctx: Context, o: Opts, args: list[str]) -> None:
     if o.iidfile and image_id:
         with open(o.iidfile, "w") as f:
             f.write(image_id)
+
+
+def _announce_context(messages: Any, body: Any) -> Any:
+    """The docker CLI's first line, once the daemon has the whole context."""
+    from ..units import human_size
+
+    announced = False
+    for message in messages:
+        if not announced:
+            announced = True
+            print(f"Sending build context to Docker daemon  {human_size(body.count, 4)}")
+        yield message
 
 
 @command("[OPTIONS]",
@@ -158,4 +172,4 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return
     result = api_build.prune(ctx.api, o.all)
-    print(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed') or 0)}")
+    print(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed') or 0, 4)}")

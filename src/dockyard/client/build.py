@@ -26,7 +26,7 @@ def prune(api: APIClient, all_: bool = False) -> dict[str, Any]:
 
 
 def context_tar(directory: str, extra: dict[str, bytes] | None = None,
-                keep: tuple[str, ...] = ()) -> BinaryIO:
+                keep: tuple[str, ...] = ()) -> CountingReader:
     """A readable stream of the context's tar; `extra` adds files (e.g. a Dockerfile from
     outside the context) at the top; `keep` are paths sent even if ignored."""
     patterns: list[str] = []
@@ -62,14 +62,29 @@ def context_tar(directory: str, extra: dict[str, bytes] | None = None,
                 pass        # the request ended early (the daemon answered an error)
 
     threading.Thread(target=writer, daemon=True).start()
-    return os.fdopen(read_fd, "rb")
+    return CountingReader(os.fdopen(read_fd, "rb"))
 
 
-def single_file_tar(name: str, data: bytes) -> BinaryIO:
+class CountingReader:
+    """A stream that counts what was read of it (the CLI's "Sending build context")."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.count = stream, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def single_file_tar(name: str, data: bytes) -> CountingReader:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         info = tarfile.TarInfo(name)
         info.size, info.mode = len(data), 0o600
         tar.addfile(info, io.BytesIO(data))
     out.seek(0)
-    return out
+    return CountingReader(out)
