@@ -5,6 +5,7 @@ when it ends, fails, or the client goes away."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from typing import Any, AsyncIterator, BinaryIO
@@ -18,6 +19,7 @@ from .cache import BuildCache
 from .steps import StepFailed
 
 __all__ = ["BuildOptions", "BuildService"]
+log = logging.getLogger(__name__)
 
 
 class BuildService:
@@ -80,6 +82,10 @@ class BuildService:
                 if isinstance(exc, StepFailed):
                     detail = {"code": exc.code, **detail}
                 queue.put_nowait({"errorDetail": detail, "error": exc.message})
+            except Exception as exc:  # noqa: BLE001 - the stream has begun: say it there
+                log.exception("build failed")
+                message = f"{type(exc).__name__}: {exc}"
+                queue.put_nowait({"errorDetail": {"message": message}, "error": message})
             finally:
                 queue.put_nowait(None)
 
