@@ -466,7 +466,12 @@ def test_builder_prune(daemon: Daemon, ctx: str) -> None:
                                "target=/c head -c 4096 /dev/zero > /c/blob\n"})
     _build(daemon, ctx)
     out = daemon.ok("builder", "prune", "-f")
-    assert re.fullmatch(r"Total reclaimed space: \d+(\.\d+)?[kMG]?B\n", out)
+    assert out.startswith("Deleted build cache objects:\n")
+    assert re.search(r"\n\nTotal reclaimed space: \d+(\.\d+)?[kMG]?B\n$", out)
+    assert float(re.findall(r"space: ([\d.]+)kB", out)[0]) >= 4.096
+    result = _docker(daemon, "builder", "prune", "-f")
+    assert result.returncode == 0 and "Total reclaimed space: 0B" in result.stdout, \
+        result.stderr
     again, _ = _build(daemon, ctx)
     assert "Using cache" not in again
 

@@ -172,4 +172,9 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return
     result = api_build.prune(ctx.api, o.all)
+    if result.get("CachesDeleted"):
+        print("Deleted build cache objects:")
+        for key in result["CachesDeleted"]:
+            print(key)
+        print()
     print(f"Total reclaimed space: {human_size(result.get('SpaceReclaimed') or 0, 4)}")

@@ -45,6 +45,9 @@ class BuildCache:
     def images(self) -> list[str]:
         return [r["image"] for r in self.db.query("SELECT DISTINCT image FROM build_cache")]
 
-    def clear(self) -> int:
+    def clear(self) -> list[str]:
+        """Forget every record; returns their keys."""
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM build_cache").rowcount
+            keys = [r["key"] for r in conn.execute("SELECT key FROM build_cache")]
+            conn.execute("DELETE FROM build_cache")
+        return keys

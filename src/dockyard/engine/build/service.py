@@ -106,11 +106,12 @@ class BuildService:
 
     async def prune(self, all_: bool = False) -> dict[str, Any]:
         """/build/prune: the cache's records and directories (RUN --mount=type=cache)."""
-        count = await asyncio.to_thread(self.cache.clear)
+        keys = await asyncio.to_thread(self.cache.clear)
+        mounts = sorted(os.listdir(self.cache_root))
         reclaimed = await asyncio.to_thread(_du, self.cache_root)
         await asyncio.to_thread(shutil.rmtree, self.cache_root, True)
         os.makedirs(self.cache_root, mode=0o700, exist_ok=True)
-        return {"CachesDeleted": [f"records:{count}"] if count else None,
+        return {"CachesDeleted": [k[:25] for k in keys] + mounts or None,
                 "SpaceReclaimed": reclaimed}
 
 
