@@ -410,6 +410,9 @@ def test_reproducible_with_source_date_epoch(daemon: Daemon, ctx: str) -> None:
     assert inspect(daemon, first)["Created"].startswith("2023-11-14T22:13:20")
     _, plain = _build(daemon, ctx, "--no-cache")
     assert plain != first
+    _, zero = _build(daemon, ctx, "--no-cache", "--reproducible")
+    _, zero_again = _build(daemon, ctx, "--no-cache", "--reproducible")
+    assert zero == zero_again and inspect(daemon, zero)["Created"].startswith("1970-01-01")
 
 
 def _docker(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
@@ -453,6 +456,15 @@ def test_dockerpy_builds(daemon: Daemon, docker_client: Any, ctx: str) -> None:
     assert sum("Using cache" in c.get("stream", "") for c in stream) == 3
     stream = list(docker_client.api.build(path=ctx, cache_from=["nosuchtag"], decode=True))
     assert sum("Using cache" in c.get("stream", "") for c in stream) == 0
+    # the parameters docker-py sends: buildargs, labels, target, extra_hosts, limits
+    _write(ctx, {"Dockerfile": "FROM busybox AS first\nARG A\nRUN echo a=$A && "
+                               "grep -q 'py-host' /etc/hosts\nFROM first\nRUN exit 1\n"})
+    image, logs = docker_client.images.build(
+        path=ctx, buildargs={"A": "1"}, labels={"via": "docker-py"}, target="first",
+        extra_hosts={"py-host": "10.1.2.3"}, container_limits={"memory": 64 << 20},
+        nocache=True, rm=True)
+    assert any(chunk.get("stream") == "a=1\n" for chunk in logs)
+    assert image.labels["via"] == "docker-py"
     fileobj = io.BytesIO(b"FROM busybox\nRUN exit 1\n")
     with pytest.raises(docker.errors.BuildError) as info:
         docker_client.images.build(fileobj=fileobj)

@@ -89,6 +89,8 @@ def _inside(context: str, dockerfile: str) -> bool:
          Str("--platform", "Set platform if server is multi-platform capable"),
          Bool("--pull", "Always attempt to pull a newer version of the image"),
          Bool("-q, --quiet", "Suppress the build output and print image ID on success"),
+         Bool("--reproducible", "Clamp timestamps for identical images across builds "
+              "(SOURCE_DATE_EPOCH from the environment, else 0)"),
          Bool("--rm", "Remove intermediate containers after a successful build",
               default=True),
          Str("--shm-size", "Size of /dev/shm", meta="bytes"),
@@ -110,6 +112,10 @@ def build(ctx: Context, o: Opts, args: list[str]) -> None:
             reference.parse(tag)
         except InvalidParameter:
             fail(f'invalid argument "{tag}" for "-t, --tag" flag: invalid reference format')
+    build_args = _key_values(o.build_arg, True)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")     # as buildx reads it
+    if "SOURCE_DATE_EPOCH" not in build_args and (epoch or o.reproducible):
+        build_args["SOURCE_DATE_EPOCH"] = epoch or "0"
     body, dockerfile, remote = _context(args[0], o.file)
     ulimits = []
     for item in o.ulimit:
@@ -118,7 +124,7 @@ def build(ctx: Context, o: Opts, args: list[str]) -> None:
         ulimits.append({"Name": name, "Soft": int(soft), "Hard": int(hard or soft)})
     params: dict[str, Any] = {
         "t": list(o.tag) or None, "dockerfile": dockerfile, "remote": remote,
-        "buildargs": json.dumps(_key_values(o.build_arg, True)) if o.build_arg else None,
+        "buildargs": json.dumps(build_args) if build_args else None,
         "labels": json.dumps(_key_values(o.label, False)) if o.label else None,
         "cachefrom": json.dumps(list(o.cache_from)) if o.cache_from else None,
         "nocache": o.no_cache or None, "pull": o.pull or None, "rm": o.rm,

@@ -223,7 +223,8 @@ class Build:
             return int(ref)
         return None
 
-    async def base_image(self, ref: str, platform: str | None = None) -> str:
+    async def base_image(self, ref: str, platform: str | None = None,
+                         emit: Emit | None = None) -> str:
         """An image FROM names: local, or pulled (always with --pull) for FROM's
         --platform or the build's."""
         if not self.options.pull:
@@ -237,7 +238,7 @@ class Build:
             async for message in messages:
                 if "error" in message:
                     raise InvalidParameter(message["error"])
-                self.emit(message)
+                (emit or self.emit)(message)
         except DockyardError as exc:
             raise InvalidParameter(exc.message) from None
         return self.images.resolve(ref).id
@@ -360,13 +361,9 @@ class Build:
             return State("", {"architecture": self.architecture, "os": "linux",
                               "rootfs": {"type": "layers", "diff_ids": []}}, {})
         else:
-            old_emit, self.emit = self.emit, emit
-            try:
-                platform = shell.word(stage.platform, self.meta_args, escape) \
-                    if stage.platform else None
-                image_id = await self.base_image(base, platform)
-            finally:
-                self.emit = old_emit
+            platform = shell.word(stage.platform, self.meta_args, escape) \
+                if stage.platform else None
+            image_id = await self.base_image(base, platform, emit)
         image = self.images.resolve(image_id)
         config = dict(image.config.get("config") or {})
         if stage.index == self.target.index and self.options.labels:
