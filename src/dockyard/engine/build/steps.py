@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
@@ -187,9 +188,8 @@ class StepRunner:
         form = ins.exec_form
         if form is not None:
             cmd = form
-        elif ins.heredocs and ins.args.strip() == f"<<{ins.heredocs[0].name}" or \
-                ins.heredocs and ins.args.strip() == f"<<-{ins.heredocs[0].name}":
-            cmd = [*self._shell(), ins.heredocs[0].content]
+        elif len(ins.heredocs) == 1 and _HEREDOC_ONLY.fullmatch(ins.args.strip()):
+            cmd = [*self._shell(), ins.heredocs[0].content]     # RUN <<EOF: the script
         elif ins.heredocs:
             script = ins.args + "\n" + "".join(h.content + h.name + "\n"
                                                for h in ins.heredocs)
@@ -225,35 +225,7 @@ class StepRunner:
             dest = posixpath.join(self.state.config.get("WorkingDir") or "/", dest)
         dest = files.resolve(self.build.images, self.state.image_id, dest)
         with tempfile.TemporaryDirectory(dir=self.build.workdir) as scratch:
-            root = self.build.context_dir
-            source_from = ins.flag("from")
-            if source_from and what == "COPY":
-                root = await self.build.stage_files(source_from, sources, scratch)
-            items: list[context.Source] = []
-            for source in sources:
-                if what == "ADD" and _is_url(source):
-                    items.append(await asyncio.to_thread(_download, source, scratch, dest,
-                                                         ins.flag("checksum")))
-                    continue
-                if ins.flag("checksum"):
-                    raise InvalidParameter("checksum can't be specified for non-HTTP(S) "
-                                           "sources")
-                found = context.resolve(root, source, what)
-                if not found:
-                    raise InvalidParameter(f"{what} failed: no source files were specified")
-                items.extend(found)
-            for doc in ins.heredocs:
-                path = os.path.join(scratch, "heredoc", doc.name)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w") as f:
-                    f.write(shell.word(doc.content, env, self.escape) if doc.expand
-                            else doc.content)
-                items.append(context.Source(path, doc.name))
-            if what == "ADD" and source_from is None:
-                items = [await asyncio.to_thread(_maybe_extract, item, scratch)
-                         for item in items]
-            for pattern in ins.flags.get("exclude", []):
-                items = [i for i in items if not context.fnmatch_path(i.rel, pattern)]
+            items = await self._sources(ins, sources, dest, env, scratch)
             several = len(items) > 1 or any(any(c in s for c in "*?[") for s in sources)
             if several and not dest.endswith("/"):
                 raise InvalidParameter(f"When using {what} with more than one source file, "
@@ -271,7 +243,8 @@ class StepRunner:
             digest = await asyncio.to_thread(context.checksum, items)
             kind = "dir" if len(items) == 1 and os.path.isdir(items[0].path) else \
                 "multi" if len(items) > 1 else "file"
-            created_by = " ".join([*self._shell(), f"#(nop) {what} {kind}:{digest} in {dest} "])
+            created_by = " ".join([*self._shell(),
+                                   f"#(nop) {what} {kind}:{digest} in {dest} "])
             extra = json.dumps([ins.flags.get("chown"), ins.flags.get("chmod"),
                                 ins.flags.get("exclude")])
             config = self.state.config
@@ -287,6 +260,45 @@ class StepRunner:
                     layer.seek(0)
                     return await self.new_image(created_by, config, layer)
             await self.step(created_by, config, make, extra)
+
+
+    async def _sources(self, ins: Instruction, sources: list[str], dest: str,
+                       env: dict[str, str], scratch: str) -> list[context.Source]:
+        """COPY/ADD's sources on disk: from the context or (--from) a stage or image,
+        ADD's URLs downloaded and local tars extracted, heredocs written, --exclude
+        applied."""
+        what = ins.keyword.upper()
+        root = self.build.context_dir
+        source_from = ins.flag("from")
+        if source_from:
+            root = await self.build.stage_files(source_from, sources, scratch)
+        items: list[context.Source] = []
+        for source in sources:
+            if what == "ADD" and _is_url(source):
+                items.append(await asyncio.to_thread(_download, source, scratch, dest,
+                                                     ins.flag("checksum")))
+                continue
+            if ins.flag("checksum"):
+                raise InvalidParameter("checksum can't be specified for non-HTTP(S) sources")
+            found = await asyncio.to_thread(context.resolve, root, source, what)
+            if not found:
+                raise InvalidParameter(f"{what} failed: no source files were specified")
+            items.extend(found)
+        for doc in ins.heredocs:
+            path = os.path.join(scratch, "heredoc", doc.name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(shell.word(doc.content, env, self.escape) if doc.expand
+                        else doc.content)
+            items.append(context.Source(path, doc.name))
+        if what == "ADD":
+            items = [await asyncio.to_thread(_maybe_extract, item, scratch) for item in items]
+        for pattern in ins.flags.get("exclude", []):
+            items = [i for i in items if not context.fnmatch_path(i.rel, pattern)]
+        return items
+
+
+_HEREDOC_ONLY = re.compile(r"<<-?([\"']?)[A-Za-z_][A-Za-z0-9_.\-]*\1")
 
 
 def _comment(ins: Instruction, config: dict[str, Any]) -> str:
