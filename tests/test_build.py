@@ -86,7 +86,8 @@ CMD echo $APP
     out, image_id = _build(daemon, ctx, "-t", tag, "--label", "extra=1")
     lines = out.splitlines()
     assert re.fullmatch(r"Sending build context to Docker daemon  \d+(\.\d+)?kB", lines[0])
-    lines = lines[1:]
+    assert lines[1] == ""                   # as the docker CLI writes it
+    lines = lines[2:]
     assert lines[0] == "Step 1/15 : ARG BASE=busybox"
     assert lines[1] == "Step 2/15 : FROM ${BASE}"
     assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[2])
@@ -437,11 +438,20 @@ def test_docker_cli_builds(daemon: Daemon, ctx: str, tmp_path: Any) -> None:
                            os.path.join(outside, "Other.dockerfile"), ctx)
     assert result.returncode == 0, result.stderr
     assert _run(daemon, tag + "-f") == "docker\n"
+    # the books' multi-stage build, ending in scratch with a static binary
+    _write(ctx, {"Dockerfile": "FROM busybox AS build\nRUN mkdir /out && cp /bin/busybox "
+                               "/out/\nFROM scratch\nCOPY --from=build /out/busybox /bin/sh\n"
+                               'ENTRYPOINT ["/bin/sh", "-c"]\nCMD ["echo static"]\n'})
+    result = _docker(daemon, "build", "-t", tag + "-ms", ctx)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Sending build context to Docker daemon  ")
+    assert "kB\n\nStep 1/6 : FROM busybox AS build\n" in result.stdout
+    assert _run(daemon, tag + "-ms") == "static\n"
     _write(ctx, {"Dockerfile": "FROM busybox\nRUN exit 5\n"})
     result = _docker(daemon, "build", ctx)
     assert result.returncode == 5
     assert "The command '/bin/sh -c exit 5' returned a non-zero code: 5" in result.stderr
-    daemon.ok("rmi", tag, tag + "-f")
+    daemon.ok("rmi", tag, tag + "-f", tag + "-ms")
 
 
 def test_dockerpy_builds(daemon: Daemon, docker_client: Any, ctx: str) -> None:

@@ -158,7 +158,7 @@ def _announce_context(messages: Any, body: Any) -> Any:
     for message in messages:
         if not announced:
             announced = True
-            print(f"Sending build context to Docker daemon  {human_size(body.count, 4)}")
+            print(f"Sending build context to Docker daemon  {human_size(body.count, 4)}\n")
         yield message
 
 

@@ -98,7 +98,8 @@ class StepRunner:
             image_id = await self.build.nop_container(self, config, created_by, make)
         else:
             image_id = await make()
-        self.build.cache.put(step_key(parent, created_by + extra, config), parent, image_id)
+        await asyncio.to_thread(self.build.cache.put,      # a commit fsyncs: off the loop
+                                step_key(parent, created_by + extra, config), parent, image_id)
         self.state.config = config
         await self._adopt(image_id)
 
