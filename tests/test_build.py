@@ -367,6 +367,11 @@ CMD ["/busybox", "cat", "/msg"]
     assert _run(daemon, target, "cat", "/out/msg") == "static binary\n"
     result = daemon.cli("build", "--target", "nosuch", ctx)
     assert result.returncode == 1 and "failed to reach build target nosuch" in result.stderr
+    # FROM an earlier stage by name, COPY --from by index
+    _write(ctx, {"Dockerfile": "FROM busybox AS Base\nRUN echo b > /b\nFROM base\n"
+                               "COPY --from=0 /b /c\nRUN cat /b /c\n"})
+    out, _ = _build(daemon, ctx)
+    assert "b\nb\n" in out
     # independent stages run at the same time: each waits for the other's marker in a
     # cache mount they share; built one after the other, the first would give up
     wait = ("for i in $(seq 300); do test -e /rv/{other} && exit 0; sleep 0.1; done; exit 1")
