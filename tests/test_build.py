@@ -703,3 +703,20 @@ def test_from_pulls_missing_and_pull_flag(daemon: Daemon, own_daemon: Daemon, re
     missing = _write(tmp_path / "missing", {"Dockerfile": f"FROM {registry.host}/bt/none:1\n"})
     result = own_daemon.cli("build", missing)
     assert result.returncode == 1 and "not found" in result.stderr, result.stderr
+
+
+def test_arg_scopes(daemon: Daemon, ctx: str) -> None:
+    """ARG before FROM is for FROM lines only until a stage declares it again; a stage's
+    ARG is not seen by the next stage; --build-arg overrides defaults."""
+    _write(ctx, {"Dockerfile": """ARG BASE=busybox
+ARG GLOBAL=g
+FROM ${BASE} AS one
+ARG LOCAL=l
+RUN echo "one:[$BASE][$GLOBAL][$LOCAL]"
+ARG GLOBAL
+RUN echo "one:[$GLOBAL]"
+FROM one
+RUN echo "two:[$LOCAL]"
+"""})
+    out, _ = _build(daemon, ctx, "--build-arg", "LOCAL=override")
+    assert "one:[][][override]\n" in out and "one:[g]\n" in out and "two:[]\n" in out
