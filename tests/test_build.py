@@ -403,6 +403,23 @@ RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/f && grep -q tmpfs /pro
     # nothing mounted reaches the image (at most the empty mount points)
     assert _run(daemon, image, "sh", "-c", "find /cache /mnt /scratch -type f 2>/dev/null "
                                            "| wc -l") == "0\n"
+    # a bind mount's content is in the cache key; a rw bind is a copy; from= a stage
+    _write(ctx, {"Dockerfile": """FROM busybox AS tools
+RUN mkdir /tools && echo tool > /tools/t
+FROM busybox
+RUN --mount=type=bind,source=src,target=/mnt cat /mnt/data
+RUN --mount=type=bind,source=src,target=/w,rw echo changed > /w/data && cat /w/data
+RUN --mount=type=bind,from=tools,source=/tools,target=/t cat /t/t
+"""})
+    out, _ = _build(daemon, ctx)
+    assert "bound\n" in out and "changed\n" in out and "tool\n" in out
+    with open(os.path.join(ctx, "src", "data")) as f:
+        assert f.read() == "bound\n"        # the build's rw bind changed a copy only
+    cached, _ = _build(daemon, ctx)
+    assert cached.count("Using cache") == 4
+    _write(ctx, {"src/data": "rebound\n"})
+    changed, _ = _build(daemon, ctx)
+    assert "rebound\n" in changed and changed.count("Using cache") == 1
 
 
 def test_reproducible_with_source_date_epoch(daemon: Daemon, ctx: str) -> None:

@@ -114,7 +114,8 @@ class Build:
         return image_id in self._cache_sources
 
     async def run_container(self, runner: StepRunner, cmd: list[str], arg_env: list[str],
-                            created_by: str, config: dict[str, Any], ins: Instruction) -> str:
+                            created_by: str, config: dict[str, Any], ins: Instruction,
+                            host_mounts: list[dict[str, Any]] | None) -> str:
         """RUN: a build container on the state's image, its output streamed, committed."""
         state = runner.state
         if not state.image_id:
@@ -130,7 +131,7 @@ class Build:
                     "CpuPeriod": opts.cpu_period, "CpuQuota": opts.cpu_quota,
                     "ShmSize": opts.shm_size or None, "ExtraHosts": opts.extra_hosts or None,
                     "Ulimits": opts.ulimits or None,
-                    "Mounts": await self.run_mounts(ins)}}
+                    "Mounts": host_mounts}}
         created = await self.containers.create(body, None)
         cid = created["Id"]
         self.live_containers.add(cid)
@@ -178,9 +179,6 @@ class Build:
             await self._remove(cid, runner)
             runner.out(f"Removing intermediate container {cid[:12]}\n")
         return image_id
-
-    async def run_mounts(self, ins: Instruction) -> list[dict[str, Any]] | None:
-        return mounts.run_mounts(self, ins)
 
     async def _remove(self, cid: str, runner: StepRunner) -> None:
         """Removal goes on in the background (the next step need not wait for it);
@@ -311,6 +309,8 @@ class Build:
             stage = doc.stages[index]
             refs = [shell.word(stage.base, self.meta_args, doc.escape)]
             refs += [i.flag("from") or "" for i in stage.instructions if i.keyword == "copy"]
+            refs += [f.get("from", "") for i in stage.instructions if i.keyword == "run"
+                     for f in mounts.specs(i)]
             for ref in refs:
                 found = self._earlier(doc, ref, index)
                 if found is not None:

@@ -19,7 +19,7 @@ from ... import __version__
 from ...errors import DockyardError, InvalidParameter
 from ...store import archive
 from . import config as configs
-from . import context, files, shell
+from . import context, files, mounts, shell
 from .cache import step_key
 from .parser import Instruction
 
@@ -207,11 +207,20 @@ class StepRunner:
         prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
         created_by = prefix + " ".join(cmd)
         config = self.state.config
+        specs = mounts.specs(ins)
+        scratch = tempfile.mkdtemp(dir=self.build.workdir)   # goes with the build's workdir
+        binds = {i: await mounts.bind_root(self.build, f, scratch)
+                 for i, f in enumerate(specs) if f["type"] == "bind"}
+        sums = [await asyncio.to_thread(context.checksum, [context.Source(path, "")])
+                for path in binds.values()]
+        extra = json.dumps([[f["spec"] for f in specs], sums]) if specs else ""
 
         async def make() -> str:
+            host = await asyncio.to_thread(mounts.host_mounts, self.build, specs, binds,
+                                           scratch)
             return await self.build.run_container(self, cmd, arg_env + proxies, created_by,
-                                                  config, ins)
-        await self.step(created_by, config, make)
+                                                  config, ins, host)
+        await self.step(created_by, config, make, extra)
 
     async def copy(self, ins: Instruction) -> None:
         what = ins.keyword.upper()
