@@ -113,9 +113,7 @@ class StepRunner:
             entry["empty_layer"] = True
         image_config = {
             "architecture": parent_cfg.get("architecture", self.build.architecture),
-            "config": config, "container_config": {**config, "Cmd": [*self._shell(),
-                                                                      created_by]},
-            "created": created, "docker_version": __version__,
+            "config": config, "created": created, "docker_version": __version__,
             "history": [*(parent_cfg.get("history") or []), entry],
             "os": parent_cfg.get("os", "linux"),
             "rootfs": {"type": "layers",
