@@ -121,7 +121,8 @@ CMD echo $APP
     child = _tag()
     _write(ctx, {"Dockerfile": f"FROM {tag}\nUSER 0\nRUN test -d /srv/app\n"})
     out, _ = _build(daemon, ctx, "-t", child)
-    assert "# Executing 1 build trigger\n" in out and "triggered\n" in out
+    assert f"Step 1/3 : FROM {tag}\n# Executing 1 build trigger\n ---> Running in " in out
+    assert "triggered\n" in out
     assert _config(daemon, child)["OnBuild"] is None
     daemon.ok("rmi", child, tag)
 

@@ -332,9 +332,9 @@ class Build:
         try:
             output.emit({"stream": f"Step {numbers[0]}/{total} : {stage.original}\n"})
             state = await self._from(stage, escape, output.emit)
-            output.emit({"stream": f" ---> {state.image_id.split(':')[-1][:12]}\n"})
             runner = StepRunner(self, state, output.emit, escape)
-            await self._triggers(runner, escape)
+            await self._triggers(runner, escape)        # part of the FROM step, as Docker's
+            output.emit({"stream": f" ---> {state.image_id.split(':')[-1][:12]}\n"})
             for number, ins in zip(numbers[1:], stage.instructions):
                 output.emit({"stream": f"Step {number}/{total} : {ins.original}\n"})
                 await runner.run_instruction(ins)
