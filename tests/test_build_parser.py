@@ -24,6 +24,11 @@ def test_directives_comments_and_continuations() -> None:
     # a directive after a comment is a comment; backslash continues by default
     doc = parse("# hello\n# escape=`\nFROM x\nRUN a \\\n b\n")
     assert doc.escape == "\\" and doc.stages[0].instructions[0].args == "a  b"
+    assert doc.warnings == []
+    doc = parse("FROM x\nRUN a \\\n\n b\n")
+    assert doc.warnings == ["[WARNING]: Empty continuation line found in:\n    RUN a  b",
+                            "[WARNING]: Empty continuation lines will become errors in a "
+                            "future release."]
 
 
 def test_directive_errors() -> None:

@@ -253,6 +253,8 @@ class Build:
         total = len(doc.meta_args) + sum(1 + len(s.instructions) for s in doc.stages
                                          if s.index in needed)
         counter = iter(range(1, total + 1))
+        for warning in doc.warnings:
+            self.emit({"stream": warning + "\n"})
         for ins in doc.meta_args:
             self.emit({"stream": f"Step {next(counter)}/{total} : {ins.original}\n"})
             for item in shell.words(ins.args, self.meta_args, doc.escape):

@@ -78,6 +78,7 @@ class Dockerfile:
     check: str = ""
     meta_args: list[Instruction] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def steps(self) -> int:
         """How many steps the transcript counts (Docker's M in "Step N/M")."""
@@ -175,14 +176,20 @@ def parse(text: str) -> Dockerfile:
         if not first.strip() or first.startswith("#"):
             continue
         joined, more = _continues(first, doc.escape)
+        empty_continuation = False
         while more and pos < len(lines):
             nxt = lines[pos]
             pos += 1
-            if nxt.lstrip(" \t").startswith("#") or not nxt.strip():
-                continue     # comments and empty lines inside a continuation are dropped
+            if nxt.lstrip(" \t").startswith("#"):
+                continue     # comments inside a continuation are dropped
+            if not nxt.strip():
+                empty_continuation = True       # dropped too, with moby's warning
+                continue
             part, more = _continues(nxt, doc.escape)
             joined += part
         joined = joined.strip()
+        if empty_continuation:
+            doc.warnings.append(f"[WARNING]: Empty continuation line found in:\n    {joined}")
         word, _, rest = joined.partition(" ")
         word, _, tab_rest = word.partition("\t")
         rest = (tab_rest + " " + rest).strip() if tab_rest else rest.strip()
@@ -194,6 +201,9 @@ def parse(text: str) -> Dockerfile:
         if keyword in HEREDOC_INSTRUCTIONS:
             heredocs, pos = _read_heredocs(args, lines, pos, start + 1)
         logical.append(Instruction(keyword, args, joined, start + 1, flags, heredocs))
+    if doc.warnings:
+        doc.warnings.append("[WARNING]: Empty continuation lines will become errors in a "
+                            "future release.")
     if not logical:
         raise InvalidParameter("the Dockerfile (Dockerfile) cannot be empty"
                                if not text.strip() else "file with no instructions")
