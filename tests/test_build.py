@@ -368,6 +368,12 @@ CMD ["/busybox", "cat", "/msg"]
     assert _run(daemon, target, "cat", "/out/msg") == "static binary\n"
     result = daemon.cli("build", "--target", "nosuch", ctx)
     assert result.returncode == 1 and "failed to reach build target nosuch" in result.stderr
+    # scratch with metadata only: an image without layers
+    _write(ctx, {"Dockerfile": 'FROM scratch\nLABEL empty=yes\nCMD ["none"]\n'})
+    out, empty = _build(daemon, ctx)
+    assert "Step 1/3 : FROM scratch\n ---> \n" in out
+    assert inspect(daemon, empty)["RootFS"].get("Layers") in (None, [])
+    assert _config(daemon, empty)["Labels"] == {"empty": "yes"}
     # FROM an earlier stage by name, COPY --from by index
     _write(ctx, {"Dockerfile": "FROM busybox AS Base\nRUN echo b > /b\nFROM base\n"
                                "COPY --from=0 /b /c\nRUN cat /b /c\n"})
