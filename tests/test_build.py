@@ -344,6 +344,8 @@ def test_cancelled_build_removes_its_container(daemon: Daemon) -> None:
     assert len(set(daemon.container_ids()) - before) == 1
     sock.close()
     wait_for(lambda: set(daemon.container_ids()) == before, what="build container removed")
+    work = os.path.join(daemon.root, "build", "work")
+    wait_for(lambda: not os.listdir(work), what="the build's work directory removed")
 
 
 def test_multistage_scratch_target_and_parallel(daemon: Daemon, ctx: str) -> None:

@@ -82,13 +82,13 @@ async def build(request: web.Request) -> web.StreamResponse:
         raise
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
-    await response.prepare(request)
 
     async def pump() -> None:
+        await response.prepare(request)
         async for message in messages:
             await response.write(json.dumps(message).encode() + b"\r\n")
 
-    task = asyncio.ensure_future(pump())
+    task = asyncio.ensure_future(pump())   # the build ends with it, whatever ends it
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=_DISCONNECT_POLL)

@@ -33,8 +33,7 @@ class BuildService:
         self.images, self.containers, self.distribution = images, containers, distribution
         self.cache = BuildCache(db)
 
-    async def build(self, body: BinaryIO, options: BuildOptions
-                    ) -> AsyncIterator[dict[str, Any]]:
+    async def build(self, body: BinaryIO, options: BuildOptions) -> BuildStream:
         """The build's messages (Docker's JSON stream items). The context is read before
         the first message; errors after that come as an `error` item, as dockerd's."""
         check_tags(options.tags)
@@ -49,7 +48,7 @@ class BuildService:
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        return self._run(build, queue, options, workdir)
+        return BuildStream(self._run(build, queue, options, workdir), workdir)
 
     def _receive(self, body: BinaryIO, options: BuildOptions, context_dir: str) -> str:
         if options.remote:
@@ -113,6 +112,22 @@ class BuildService:
         os.makedirs(self.cache_root, mode=0o700, exist_ok=True)
         return {"CachesDeleted": [k[:25] for k in keys] + mounts or None,
                 "SpaceReclaimed": reclaimed}
+
+
+class BuildStream:
+    """The build's messages (async iteration). aclose() ends the build and removes its
+    work directory, also when the stream was never iterated (a client gone before the
+    answer started)."""
+
+    def __init__(self, messages: AsyncIterator[dict[str, Any]], workdir: str) -> None:
+        self.messages, self.workdir = messages, workdir
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self.messages
+
+    async def aclose(self) -> None:
+        await self.messages.aclose()  # type: ignore[attr-defined]
+        await asyncio.to_thread(shutil.rmtree, self.workdir, True)
 
 
 def _emitter(queue: asyncio.Queue[dict[str, Any] | None], options: BuildOptions
