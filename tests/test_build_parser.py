@@ -2,6 +2,8 @@
 heredocs, flags, exec/shell forms, ARG before FROM, substitution, errors with lines."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dockyard.engine.build import shell
@@ -82,6 +84,12 @@ def test_stages_meta_args_and_flags() -> None:
     assert health["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000,
                                      "Retries": 3}
     assert doc.steps() == 2 + 2 + 2
+    for flags, message in (("--interval=1us", 'Interval "interval" cannot be less than 1ms'),
+                           ("--retries=-1", "--retries cannot be negative (-1)"),
+                           ("--timeout=5", 'time: invalid duration "5"')):
+        bad = parse(f"FROM a\nHEALTHCHECK {flags} CMD true\n").stages[0].instructions[0]
+        with pytest.raises(InvalidParameter, match=re.escape(message)):
+            apply({}, bad)
 
 
 def test_heredocs() -> None:

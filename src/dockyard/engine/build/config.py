@@ -74,8 +74,13 @@ def _healthcheck(ins: Instruction) -> dict[str, Any]:
             except ValueError:
                 raise InvalidParameter(f"strconv.ParseInt: parsing {values[-1]!r}: invalid "
                                        "syntax") from None
+            if check["Retries"] < 0:
+                raise InvalidParameter(f"--retries cannot be negative ({check['Retries']})")
         else:
             check[keys[name]] = duration_ns(values[-1])
+            if 0 < check[keys[name]] < 1_000_000:     # moby's MinimumDuration
+                raise InvalidParameter(f"Interval {name!r} cannot be less than 1ms"
+                                       .replace("'", '"'))
     form = json_array(rest)
     check["Test"] = ["CMD", *form] if form is not None else ["CMD-SHELL", rest.strip()]
     return check
