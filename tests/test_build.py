@@ -746,3 +746,24 @@ RUN echo "two:[$LOCAL]"
 """})
     out, _ = _build(daemon, ctx, "--build-arg", "LOCAL=override")
     assert "one:[][][override]\n" in out and "one:[g]\n" in out and "two:[]\n" in out
+
+
+def _peak_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+
+
+def test_large_context_is_streamed_not_held(own_daemon: Daemon, tmp_path: Any) -> None:
+    """A 96 MB context: the daemon's peak memory grows by far less than the context."""
+    ctx = _write(tmp_path / "big", {"Dockerfile": "FROM busybox\nCOPY blob /blob\n"
+                                                  "RUN test $(wc -c < /blob) = 100663296\n"})
+    with open(os.path.join(ctx, "blob"), "wb") as f:
+        for _ in range(96):
+            f.write(os.urandom(1 << 20))
+    assert own_daemon.proc is not None
+    small = _write(tmp_path / "small", {"Dockerfile": "FROM busybox\nCOPY f /f\nRUN true\n",
+                                        "f": "x"})
+    _build(own_daemon, small)        # warm: what any first build imports and caches
+    before = _peak_rss_kb(own_daemon.proc.pid)
+    _build(own_daemon, ctx)
+    assert _peak_rss_kb(own_daemon.proc.pid) - before < 32 * 1024
