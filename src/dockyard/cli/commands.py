@@ -14,6 +14,7 @@ GROUPS = {
     "image": "Manage images",
     "manifest": "Manage Docker image manifests and manifest lists",
     "system": "Manage dockyard",
+    "volume": "Manage volumes",
     "completion": "Generate the autocompletion script for the specified shell",
 }
 
@@ -84,6 +85,12 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("system events", "events"), "system:events", "Get real time events from the server"),
     (("system info", "info"), "system:info", "Display system-wide information"),
     (("system prune",), "system:prune", "Remove unused data"),
+    (("volume create",), "volumes:create", "Create a volume"),
+    (("volume inspect",), "volumes:inspect",
+     "Display detailed information on one or more volumes"),
+    (("volume ls", "volume list"), "volumes:ls", "List volumes"),
+    (("volume prune",), "volumes:prune", "Remove unused local volumes"),
+    (("volume rm", "volume remove"), "volumes:rm", "Remove one or more volumes"),
     (("inspect",), "system:inspect", "Return low-level information on Docker objects"),
     (("version",), "system:version", "Show the dockyard version information"),
     (("login",), "login:login", "Authenticate to a registry"),

@@ -14,6 +14,7 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.volumes.service import VolumeService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
@@ -41,14 +42,19 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        self.volumes = VolumeService(self.db, root, self.events)
         self.containers = ContainerService(root, self.images, self.images.layers,
-                                           self.events, runtimes, table, log_config)
+                                           self.events, runtimes, table, log_config,
+                                           self.volumes)
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
         await self.containers.restore()
+        containers = self.containers.containers
+        await asyncio.to_thread(self.volumes.reconcile, set(containers),
+                                {cid for cid, c in containers.items() if c.running})
 
     async def stop(self) -> None:
         await self.containers.shutdown()
@@ -76,7 +82,7 @@ class Engine:
             image["Containers"] = used_by.get(image["Id"], 0)
             image["SharedSize"] = 0
         return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
-                "Containers": containers, "Volumes": [], "BuildCache": []}
+                "Containers": containers, "Volumes": self.volumes.usage(), "BuildCache": []}
 
     def info(self) -> dict[str, Any]:
         containers = self.containers.containers.values()

@@ -34,7 +34,8 @@ class ContainerService:
     def __init__(self, data_root: str, images: Any, layers: WritableLayers, events: Any,
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
-                 default_log_config: dict[str, Any] | None = None):
+                 default_log_config: dict[str, Any] | None = None,
+                 volumes: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.images = images
@@ -46,6 +47,7 @@ class ContainerService:
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
+        self.volumes = volumes          # engine/volumes/service.VolumeService
 
     create = creating.create
     on_exit = exits.on_exit
@@ -186,16 +188,18 @@ class ContainerService:
         container.exit_waiters.append(future)
         await future
 
-    async def remove(self, ref: str, force: bool = False) -> None:
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         """Waits for a start in progress (whose files and mounts it would pull away), then
-        removes; a second remove that waited finds the container gone (404)."""
+        removes; a second remove that waited finds the container gone (404). `volumes`
+        (rm -v, --rm) removes its anonymous volumes too."""
         container = self.get(ref)
         async with container.lifecycle:
             if container.id not in self.containers:
                 raise no_such_container(ref)
-            await self.remove_locked(container, force)
+            await self.remove_locked(container, force, volumes)
 
-    async def remove_locked(self, container: Container, force: bool) -> None:
+    async def remove_locked(self, container: Container, force: bool,
+                            volumes: bool = False) -> None:
         if container.restart_task is not None:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
@@ -210,16 +214,19 @@ class ContainerService:
             await self.send_signal(container, signal.SIGKILL)
             await container.exit_event.wait()
         container.state["Status"] = "removing"
-        await self.destroy(container)
+        await self.destroy(container, volumes)
 
-    async def destroy(self, container: Container) -> None:
-        """Unmount, delete the record (the commit point), then the writable layer and the
-        directory: a crash after the record is gone leaves only unnamed files, which
-        restore() removes; a crash before it leaves the container as it was."""
+    async def destroy(self, container: Container, volumes: bool = False) -> None:
+        """Unmount, delete the record (the commit point), then the volume references, the
+        writable layer and the directory: a crash after the record is gone leaves only
+        unnamed files and references of no container, which restore() removes; a crash
+        before it leaves the container as it was."""
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
             container.drop_record()
+            if self.volumes is not None:
+                await asyncio.to_thread(self.volumes.release, container.id, volumes)
             self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:
