@@ -400,3 +400,29 @@ def test_bind_and_block_device_options(daemon: Daemon, tmp_path) -> None:
         daemon.ok("volume", "rm", block)
     finally:
         subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+def test_system_df_and_prune(own_daemon: Daemon) -> None:
+    d = own_daemon
+    used, unused = _name("used"), _name("unused")
+    d.ok("run", "--name", "user", "-v", f"{used}:/u", "-v", "/anon", "busybox", "sh", "-c",
+         "head -c 3000 /dev/zero > /u/f")
+    d.ok("volume", "create", unused)
+    data = json.loads(d.ok("system", "df", "--format", "{{json .}}").splitlines()[2])
+    assert data["Type"] == "Local Volumes" and data["TotalCount"] == "3"
+    assert data["Active"] == "2" and data["Size"] == "3kB"
+    verbose = d.ok("system", "df", "-v")
+    assert "Local Volumes space usage:" in verbose
+    row = [line.split() for line in verbose.splitlines() if line.startswith(used)][0]
+    assert row == [used, "1", "3kB"]
+    assert [line.split() for line in verbose.splitlines()
+            if line.startswith(unused)][0] == [unused, "0", "0B"]
+    docker = d.docker("system", "df", "-v")
+    assert docker.returncode == 0 and f"{used}" in docker.stdout, docker.stderr
+    d.ok("rm", "user")
+    out = d.ok("system", "prune", "-f", "--volumes")
+    assert "Deleted Volumes:" in out and used not in out and unused not in out
+    assert set(d.ok("volume", "ls", "-q").split()) == {used, unused}
+    out = d.ok("volume", "prune", "-f", "-a", "--filter", f"label!=keep")
+    assert used in out and unused in out and "Total reclaimed space: 3kB" in out
+    assert d.ok("volume", "ls", "-q") == ""

@@ -81,7 +81,7 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("manifest inspect",), "manifest:inspect", "Display an image manifest, or manifest list"),
     (("system check",), "system:check",
      "Check that the store is consistent (dockyard's own)"),
-    (("system df",), "system:df", "Show docker disk usage"),
+    (("system df",), "diskusage:df", "Show docker disk usage"),
     (("system events", "events"), "system:events", "Get real time events from the server"),
     (("system info", "info"), "system:info", "Display system-wide information"),
     (("system prune",), "system:prune", "Remove unused data"),
