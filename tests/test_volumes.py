@@ -426,3 +426,69 @@ def test_system_df_and_prune(own_daemon: Daemon) -> None:
     out = d.ok("volume", "prune", "-f", "-a", "--filter", f"label!=keep")
     assert used in out and unused in out and "Total reclaimed space: 3kB" in out
     assert d.ok("volume", "ls", "-q") == ""
+
+
+def _sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("runtime", ["dockyard", "runc"])
+def test_shared_and_slave_propagation(daemon: Daemon, runtime: str, tmp_path) -> None:
+    """rshared: a host mount under the source appears in the container and one the
+    container (with CAP_SYS_ADMIN) makes appears on the host; rslave: host to container only;
+    a private source is refused for shared, as moby refuses it."""
+    if runtime == "runc" and subprocess.run(["which", "runc"], capture_output=True).returncode:
+        pytest.skip("SKIPPED LOUDLY: runc not installed")
+    src = tmp_path / "src"
+    src.mkdir()
+    private = tmp_path / "private"
+    private.mkdir()
+    _sh("mount", "--bind", str(src), str(src))
+    _sh("mount", "--make-private", str(src))
+    _sh("mount", "--make-shared", str(src))
+    _sh("mount", "--bind", str(private), str(private))
+    _sh("mount", "--make-private", str(private))
+    names = []
+    try:
+        refused = daemon.cli("run", "--rm", "--runtime", runtime, "-v",
+                             f"{private}:/p:rshared", "busybox", "true")
+        assert refused.returncode != 0
+        assert f"path {private} is mounted on {private} but it is not a shared mount" in \
+            refused.stderr
+        for mode in ("rshared", "rslave"):
+            name = _name(mode)
+            names.append(name)
+            daemon.ok("run", "-d", "--cap-add", "SYS_ADMIN", "--runtime", runtime, "--name", name,
+                      "-v", f"{src}:/m:{mode}", "busybox", "sleep", "600")
+            host_sub = src / f"in-{mode}"
+            host_sub.mkdir()
+            _sh("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(host_sub))
+            (host_sub / "f").write_text("from host\n")
+            assert daemon.ok("exec", name, "cat", f"/m/in-{mode}/f") == "from host\n"
+            daemon.ok("exec", name, "sh", "-c", f"mkdir -p /m/out-{mode} && mount -t tmpfs "
+                      f"tmpfs /m/out-{mode} && echo from c > /m/out-{mode}/g")
+            seen = (src / f"out-{mode}" / "g").exists()
+            assert seen == (mode == "rshared")
+            daemon.ok("rm", "-f", name)
+    finally:
+        for name in names:
+            daemon.cli("rm", "-f", name)
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f if str(tmp_path) in line.split()[4]]
+        for point in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+@pytest.mark.parametrize("runtime", ["dockyard", "runc"])
+def test_mounts_inside_proc_refused(daemon: Daemon, runtime: str, tmp_path) -> None:
+    if runtime == "runc" and subprocess.run(["which", "runc"], capture_output=True).returncode:
+        pytest.skip("SKIPPED LOUDLY: runc not installed")
+    result = daemon.cli("run", "--rm", "--runtime", runtime, "-v", f"{tmp_path}:/proc/foo",
+                        "busybox", "true")
+    assert result.returncode != 0
+    assert '"/proc/foo" cannot be mounted because it is inside /proc' in result.stderr or \
+        "cannot be mounted because it is inside /proc" in result.stderr, result.stderr
+    (tmp_path / "up").write_text("1 1\n")
+    ok = daemon.cli("run", "--rm", "--runtime", runtime, "-v", f"{tmp_path / 'up'}:"
+                    "/proc/uptime", "busybox", "cat", "/proc/uptime")
+    assert ok.returncode == 0 and ok.stdout == "1 1\n", ok.stderr

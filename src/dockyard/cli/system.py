@@ -82,9 +82,9 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
     failed = False
     for ref in refs:
         obj = None
-        for candidate in ([kind] if kind else ["container", "image"]):
-            path = f"/containers/{ref}/json" if candidate == "container" else \
-                f"/images/{ref}/json"
+        for candidate in ([kind] if kind else ["container", "image", "volume"]):
+            path = {"container": f"/containers/{ref}/json", "image": f"/images/{ref}/json",
+                    "volume": f"/volumes/{ref}"}[candidate]
             try:
                 obj = api.get(path)
                 break
@@ -111,8 +111,8 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
          Str("--type", "Only inspect objects of the given type"),
          args=(1, None), complete="container")
 def inspect(ctx: Context, o: Opts, args: list[str]) -> None:
-    if o.type not in (None, "", "container", "image"):
-        fail(f'unknown type: "{o.type}": must be one of "container", "image"')
+    if o.type not in (None, "", "container", "image", "volume"):
+        fail(f'unknown type: "{o.type}": must be one of "container", "image", "volume"')
     inspect_objects(ctx, args, o.format, o.type or None)
 
 

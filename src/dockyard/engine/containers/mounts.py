@@ -13,7 +13,8 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import InvalidParameter
+from ...errors import DockyardError, InvalidParameter
+from ...linux import mountinfo
 
 DEFAULT_PROPAGATION = "rprivate"
 PROPAGATIONS = {"private", "rprivate", "shared", "rshared", "slave", "rslave"}
@@ -292,7 +293,18 @@ def mount_points(specs: list[MountSpec]) -> list[dict[str, Any]]:
 
 
 def prepare_sources(specs: list[MountSpec]) -> None:
-    """At start, as Docker: a missing `-v` host path becomes a directory."""
+    """At start, as Docker: a missing `-v` host path becomes a directory; a shared bind
+    needs a shared source mount, a slave one a shared or slave one."""
     for spec in specs:
         if spec.kind == "bind" and spec.create_source and not os.path.exists(spec.source):
             os.makedirs(spec.source, mode=0o755, exist_ok=True)
+        mode = spec.propagation.lstrip("r")
+        if spec.kind != "bind" or mode not in ("shared", "slave"):
+            continue
+        holder = mountinfo.holding(spec.source)
+        if mode == "shared" and not holder.shared:
+            raise DockyardError(f"path {spec.source} is mounted on {holder.point} but it is "
+                                "not a shared mount")
+        if mode == "slave" and not (holder.shared or holder.slave):
+            raise DockyardError(f"path {spec.source} is mounted on {holder.point} but it is "
+                                "not a shared or slave mount")

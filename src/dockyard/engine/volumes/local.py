@@ -9,7 +9,7 @@ import re
 import shutil
 
 from ...errors import InvalidParameter
-from ...linux import syscalls
+from ...linux import mountinfo, syscalls
 
 VALID_OPTIONS = ("type", "device", "o", "size")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -115,8 +115,7 @@ def unmount(path: str) -> None:
 
 
 def is_mounted(path: str) -> bool:
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == path for line in f)
+    return mountinfo.is_mount_point(path)
 
 
 def size(path: str) -> int:
