@@ -492,3 +492,81 @@ def test_mounts_inside_proc_refused(daemon: Daemon, runtime: str, tmp_path) -> N
     ok = daemon.cli("run", "--rm", "--runtime", runtime, "-v", f"{tmp_path / 'up'}:"
                     "/proc/uptime", "busybox", "cat", "/proc/uptime")
     assert ok.returncode == 0 and ok.stdout == "1 1\n", ok.stderr
+
+
+@pytest.fixture
+def plugin_daemon(busybox_tar: str, tmp_path):
+    """A daemon whose plugin directory (daemon.json plugin-dirs) holds the test's plugin
+    socket `testvol.sock`, served by tests/volumeplugin.py."""
+    import sys
+    import tempfile
+    base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
+    plugins = os.path.join(base, "plugins")
+    os.makedirs(plugins)
+    with open(os.path.join(base, "daemon.json"), "w") as f:
+        json.dump({"plugin-dirs": [plugins]}, f)
+    data, log = tmp_path / "plugin-data", tmp_path / "plugin.log"
+    data.mkdir()
+    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                            "volumeplugin.py"),
+                               os.path.join(plugins, "testvol.sock"), str(data), str(log)])
+    wait_for(lambda: os.path.exists(os.path.join(plugins, "testvol.sock")))
+    d = Daemon(base)
+    try:
+        d.start()
+        d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+        yield d, data, log
+    finally:
+        d.cleanup()
+        server.kill()
+        server.wait()
+
+
+def _calls(log) -> list[tuple[str, dict]]:
+    with open(log) as f:
+        return [(c["method"], c["body"]) for c in map(json.loads, f)]
+
+
+def test_volume_plugin(plugin_daemon) -> None:
+    d, data, log = plugin_daemon
+    made = d.ok("volume", "create", "-d", "testvol", "-o", "size=1g", "pv").strip()
+    assert made == "pv" and (data / "pv").is_dir()
+    volume = _volume(d, "pv")
+    assert volume["Driver"] == "testvol" and volume["Mountpoint"] == str(data / "pv")
+    assert volume["Scope"] == "global" and volume["Status"] == {"users": 0}
+    out = d.ok("run", "--name", "pc", "-v", "pv:/p", "busybox", "sh", "-c",
+               "echo plugged > /p/f; cat /p/f")
+    assert out == "plugged\n" and (data / "pv" / "f").read_text() == "plugged\n"
+    cid = inspect(d, "pc")["Id"]
+    point = inspect(d, "pc")["Mounts"][0]
+    assert point["Driver"] == "testvol" and point["Name"] == "pv"
+    calls = _calls(log)
+    assert calls[0][0] == "Plugin.Activate"
+    assert ("VolumeDriver.Create", {"Name": "pv", "Opts": {"size": "1g"}}) in calls
+    mounts = [c for c in calls if c[0] in ("VolumeDriver.Mount", "VolumeDriver.Unmount")]
+    assert mounts == [("VolumeDriver.Mount", {"Name": "pv", "ID": cid}),
+                      ("VolumeDriver.Unmount", {"Name": "pv", "ID": cid})]
+    refused = d.cli("volume", "rm", "pv")
+    assert refused.returncode == 1 and "volume is in use" in refused.stderr
+    d.ok("rm", "pc")
+    # --mount with volume-driver makes one on first use; its Err reaches the client
+    out = d.ok("run", "--rm", "--mount", "type=volume,src=pw,dst=/w,volume-driver=testvol",
+               "busybox", "sh", "-c", "ls /w; echo ok")
+    assert out == "ok\n" and _volume(d, "pw")["Driver"] == "testvol"
+    d.ok("volume", "create", "-d", "testvol", "-o", "fail=mount", "bad")
+    failed = d.cli("run", "--rm", "-v", "bad:/b", "busybox", "true")
+    assert failed.returncode != 0 and "refusing to mount" in failed.stderr
+    assert d.ok("volume", "ls", "-q", "--filter", "driver=testvol").split() == \
+        ["bad", "pv", "pw"]
+    info = json.loads(d.ok("info", "--format", "{{json .Plugins.Volume}}"))
+    assert info == ["local", "testvol"]
+    for name in ("pv", "pw", "bad"):
+        d.ok("volume", "rm", name)
+    assert not (data / "pv").exists()
+    assert ("VolumeDriver.Remove", {"Name": "pv"}) in _calls(log)
+    docker = d.docker("volume", "create", "-d", "testvol", "viadocker")
+    assert docker.returncode == 0, docker.stderr
+    assert d.docker("run", "--rm", "-v", "viadocker:/v", "busybox", "touch",
+                    "/v/x").returncode == 0
+    assert (data / "viadocker" / "x").exists()
+    d.ok("volume", "rm", "viadocker")

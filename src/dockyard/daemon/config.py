@@ -29,7 +29,7 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "runtimes", "registry-mirrors", "insecure-registries", "log-driver", "log-opts",
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
                "storage-driver", "exec-root", "experimental", "features", "group",
-               "shutdown-timeout"}
+               "shutdown-timeout", "plugin-dirs"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:

@@ -14,6 +14,7 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.volumes import plugins
 from ..engine.volumes.service import VolumeService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
@@ -42,7 +43,9 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
-        self.volumes = VolumeService(self.db, root, self.events)
+        plugin_dirs = config.raw.get("plugin-dirs")       # dockyard's own key, for tests
+        self.volumes = VolumeService(self.db, root, self.events, plugins.Registry(
+            plugin_dirs if isinstance(plugin_dirs, list) else plugins.DEFAULT_DIRS))
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
                                            self.volumes)
@@ -99,7 +102,8 @@ class Engine:
             "DriverStatus": [["Backing Filesystem", _backing_fs(self.config.data_root)],
                              ["Supports d_type", "true"], ["Using metacopy", "false"],
                              ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            "Plugins": {"Volume": ["local"], "Network": ["host", "null"],
+            "Plugins": {"Volume": ["local", *self.volumes.plugins.active()],
+                        "Network": ["host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,

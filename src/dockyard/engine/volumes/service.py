@@ -95,17 +95,26 @@ class VolumeService:
     def _json(self, row: Any) -> dict[str, Any]:
         labels = json.loads(row["labels"])
         options = json.loads(row["options"])
-        mountpoint = (local.data_path(self.root, row["name"]) if row["driver"] == "local"
-                      else self._plugin_mountpoint(row))
-        return {"CreatedAt": row["created_at"], "Driver": row["driver"],
-                "Labels": labels or None, "Mountpoint": mountpoint, "Name": row["name"],
-                "Options": options or None, "Scope": "local"}
+        result = {"CreatedAt": row["created_at"], "Driver": row["driver"],
+                  "Labels": labels or None,
+                  "Mountpoint": local.data_path(self.root, row["name"]),
+                  "Name": row["name"], "Options": options or None, "Scope": "local"}
+        if row["driver"] != "local":
+            result.update(self._plugin_view(row))
+        return result
 
-    def _plugin_mountpoint(self, row: Any) -> str:
+    def _plugin_view(self, row: Any) -> dict[str, Any]:
+        """What a plugin says of its volume (VolumeDriver.Get): Mountpoint, Status."""
         try:
-            return self._plugin(row["driver"]).path(row["name"])
+            plugin = self._plugin(row["driver"])
+            volume = plugin.get(row["name"])
+            view: dict[str, Any] = {"Mountpoint": str(volume.get("Mountpoint") or ""),
+                                    "Scope": plugin.scope()}
+            if volume.get("Status"):
+                view["Status"] = volume["Status"]
+            return view
         except DockyardError:
-            return ""
+            return {"Mountpoint": ""}
 
     def _plugin(self, driver: str) -> Any:
         if self.plugins is None:
@@ -116,13 +125,14 @@ class VolumeService:
     # --- the /volumes API ---------------------------------------------------------------------
     def create(self, name: str = "", driver: str = "", options: dict[str, str] | None = None,
                labels: dict[str, str] | None = None) -> dict[str, Any]:
-        """POST /volumes/create; an existing volume of the same driver is returned as it is
-        (Docker's idempotent create). Without a name it is anonymous."""
+        """POST /volumes/create; an existing volume is returned as it is unless another
+        driver is asked for (Docker's idempotent create). Without a name it is
+        anonymous."""
         return self._json(self._ensure(name, driver, options, labels)[0])
 
     def _ensure(self, name: str, driver: str, options: dict[str, str] | None,
                 labels: dict[str, str] | None) -> tuple[Any, bool]:
-        driver = driver or "local"
+        asked, driver = driver, driver or "local"
         options = {str(k): str(v) for k, v in (options or {}).items()}
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
         anonymous = not name
@@ -132,7 +142,7 @@ class VolumeService:
         with self._lock:
             row = self._row(name)
             if row is not None:
-                if driver != row["driver"]:
+                if asked and asked != row["driver"]:
                     raise Conflict(f"create {name}: volume name must be unique")
                 return row, False
             try:
@@ -203,14 +213,16 @@ class VolumeService:
 
     def prune(self, filters: dict[str, list[str]] | None = None,
               all_: bool = False) -> dict[str, Any]:
-        """Unused volumes (anonymous ones only, unless `all` or an old API asks for all)."""
+        """Unused local volumes (anonymous ones only, unless `all` or an old API asks for
+        all)."""
         filters = check_keys(filters, PRUNE_FILTERS)
         if filters.get("all"):
             all_ = _bool_filter("all", filters["all"])
         deleted, reclaimed = [], 0
         with self._lock:
             used = {r["volume"] for r in self.db.query("SELECT DISTINCT volume FROM volume_refs")}
-            for row in self.db.query("SELECT * FROM volumes ORDER BY name"):
+            for row in self.db.query("SELECT * FROM volumes WHERE driver = 'local' "
+                                     "ORDER BY name"):
                 labels = json.loads(row["labels"])
                 if row["name"] in used or (not all_ and not row["anonymous"]):
                     continue
@@ -277,7 +289,7 @@ class VolumeService:
                 local.make(self.root, name)
             return path
         with self._lock:
-            if row["driver"] != "local":
+            if row["driver"] != "local":        # the plugin counts its own users
                 path = self._plugin(row["driver"]).mount(name, container)
             else:
                 path = local.data_path(self.root, name)
@@ -302,15 +314,19 @@ class VolumeService:
                 self._unmount_if_unused(name, container)
 
     def _unmount_if_unused(self, name: str, container: str) -> None:
+        """A plugin hears of every user's unmount (VolumeDriver.Unmount with its ID); a
+        local mount goes with its last user."""
         row = self._row(name)
-        if row is None or self.db.query_one(
-                "SELECT 1 FROM volume_mounts WHERE volume = ?", (name,)) is not None:
+        if row is None:
             return
         if row["driver"] != "local":
             try:
                 self._plugin(row["driver"]).unmount(name, container)
             except DockyardError as exc:
                 log.warning("plugin could not unmount %s: %s", name, exc.message)
+            return
+        if self.db.query_one("SELECT 1 FROM volume_mounts WHERE volume = ?",
+                             (name,)) is not None:
             return
         path = local.data_path(self.root, name)
         if local.is_mounted(path):
