@@ -16,6 +16,8 @@ from ..engine.events import Events
 from ..engine.images import ImageService
 from ..engine.volumes import plugins
 from ..engine.volumes.service import VolumeService
+from ..engine.networks.dns import Resolver
+from ..engine.networks.etc_files import DnsSettings
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
@@ -46,9 +48,12 @@ class Engine:
         plugin_dirs = config.raw.get("plugin-dirs")       # dockyard's own key, for tests
         self.volumes = VolumeService(self.db, root, self.events, plugins.Registry(
             plugin_dirs if isinstance(plugin_dirs, list) else plugins.DEFAULT_DIRS))
+        dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
+                                   tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           self.volumes)
+                                           dns_settings, self.volumes)
+        self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
@@ -61,6 +66,7 @@ class Engine:
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+        await self.dns_resolver.close()
         self.db.close()
 
     async def check(self) -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .inflight import InFlight
 from .model import Container
 from .table import ContainerTable
@@ -22,6 +23,7 @@ class Service(Protocol):
     default_log_config: dict[str, Any]
     volumes: Any                # engine/volumes/service.VolumeService
     events: Any
+    dns_settings: DnsSettings
 
     def get(self, ref: str) -> Container: ...
 

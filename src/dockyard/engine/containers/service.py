@@ -20,6 +20,7 @@ from . import restore as restore_mod
 from .execs import ExecManager
 from .inflight import InFlight
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .model import Container
 from .table import ContainerTable
 
@@ -35,6 +36,7 @@ class ContainerService:
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
+                 dns_settings: DnsSettings | None = None,
                  volumes: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
@@ -47,6 +49,7 @@ class ContainerService:
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
+        self.dns_settings = dns_settings or DnsSettings()
         self.volumes = volumes          # engine/volumes/service.VolumeService
 
     create = creating.create
