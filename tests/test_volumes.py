@@ -331,7 +331,11 @@ def test_restart_keeps_data_and_tmpfs_volume_counts(own_daemon: Daemon) -> None:
     d.ok("stop", "-t", "0", "vb")
     assert not _mounted(path)
     d.stop()
+    stray = os.path.join(d.root, "volumes", "stray", "_data")     # a crash inside create
+    os.makedirs(stray)
     d.start()
+    assert not os.path.exists(os.path.dirname(stray))
+    assert "stray" not in d.ok("volume", "ls", "-q")
     assert d.ok("run", "--rm", "-v", f"{data}:/d", "busybox", "cat", "/d/f") == "kept\n"
     d.ok("start", "va")
     assert _mounted(path)
@@ -570,3 +574,65 @@ def test_volume_plugin(plugin_daemon) -> None:
                     "/v/x").returncode == 0
     assert (data / "viadocker" / "x").exists()
     d.ok("volume", "rm", "viadocker")
+
+
+def test_api_bad_input_leaves_nothing(daemon: Daemon) -> None:
+    """Wrong types, bad names, bad filters: Docker's 4xx and texts; no volume, no directory
+    left; the daemon answers on."""
+    from dockyard.client.transport import APIClient, APIError
+
+    api = APIClient(daemon.host)
+    before = set(os.listdir(os.path.join(daemon.root, "volumes")))
+    cases = [
+        ("POST", "/volumes/create", {"Name": 5}, 400,
+         "json: cannot unmarshal number into Go struct field CreateOptions.Name of type "
+         "string"),
+        ("POST", "/volumes/create", {"Name": "ok-name", "DriverOpts": ["x"]}, 400,
+         "cannot unmarshal array"),
+        ("POST", "/volumes/create", {"Name": "ok-name", "Labels": {"a": 1}}, 400,
+         "cannot unmarshal number"),
+        ("POST", "/volumes/create", {"Name": "../escape"}, 400, "includes invalid characters"),
+        ("POST", "/volumes/create", {"Name": "ok-name", "DriverOpts": {"type": "tmpfs"}},
+         400, 'missing required option: "device"'),
+        ("GET", "/volumes?filters=%7B%22colour%22%3A%5B%22x%22%5D%7D", None, 400,
+         "invalid filter 'colour'"),
+        ("GET", "/volumes?filters=%7B%22dangling%22%3A%5B%22maybe%22%5D%7D", None, 400,
+         "invalid filter 'dangling=maybe'"),
+        ("POST", "/volumes/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D", None, 400,
+         "invalid filter 'until'"),
+        ("GET", "/volumes/no-such-volume", None, 404, "get no-such-volume: no such volume"),
+        ("DELETE", "/volumes/no-such-volume", None, 404, "no such volume"),
+    ]
+    for method, path, body, status, text in cases:
+        with pytest.raises(APIError) as failed:
+            api.call(method, path, None, body)
+        assert failed.value.status == status, (path, body, failed.value.message)
+        assert text in failed.value.message, (path, body, failed.value.message)
+    assert set(os.listdir(os.path.join(daemon.root, "volumes"))) == before
+    assert "ok-name" not in daemon.ok("volume", "ls", "-q")
+    api.call("DELETE", "/volumes/no-such-volume", {"force": True})      # forced: 204
+    assert daemon.ok("version")
+
+
+def test_cp_through_volume_and_docker_cli_volume_opts(daemon: Daemon, tmp_path) -> None:
+    """cp writes into a container's named volume (seen at its Mountpoint) and reads from
+    it; the docker CLI's --mount volume-opt makes a tmpfs volume on first use."""
+    vol, name = _name(), _name("cp")
+    daemon.ok("create", "--name", name, "-v", f"{vol}:/data", "busybox", "true")
+    (tmp_path / "in.txt").write_text("copied\n")
+    daemon.ok("cp", str(tmp_path / "in.txt"), f"{name}:/data/")
+    with open(os.path.join(_volume(daemon, vol)["Mountpoint"], "in.txt")) as f:
+        assert f.read() == "copied\n"
+    daemon.ok("cp", f"{name}:/data/in.txt", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text() == "copied\n"
+    daemon.ok("rm", name)
+    daemon.ok("volume", "rm", vol)
+    tmp = _name("dtmp")
+    run = daemon.docker("run", "--rm", "--mount", f"type=volume,src={tmp},dst=/t,"
+                        "volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m",
+                        "busybox", "sh", "-c", "grep ' /t ' /proc/mounts")
+    assert run.returncode == 0 and "tmpfs" in run.stdout, run.stderr
+    assert _volume(daemon, tmp)["Options"] == {"type": "tmpfs", "device": "tmpfs",
+                                               "o": "size=2m"}
+    assert not _mounted(_volume(daemon, tmp)["Mountpoint"])
+    daemon.ok("volume", "rm", tmp)
