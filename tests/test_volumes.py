@@ -330,12 +330,19 @@ def test_restart_keeps_data_and_tmpfs_volume_counts(own_daemon: Daemon) -> None:
     assert _mounted(path)                  # b still uses it
     d.ok("stop", "-t", "0", "vb")
     assert not _mounted(path)
+    assert d.ok("system", "check").strip() == "store is consistent"
     d.stop()
     stray = os.path.join(d.root, "volumes", "stray", "_data")     # a crash inside create
     os.makedirs(stray)
     d.start()
     assert not os.path.exists(os.path.dirname(stray))
     assert "stray" not in d.ok("volume", "ls", "-q")
+    os.makedirs(stray)                                           # seen by the check
+    found = d.cli("system", "check")
+    assert found.returncode == 1
+    assert found.stdout.strip() == "orphan: volume directory stray has no record"
+    os.rmdir(stray)
+    os.rmdir(os.path.dirname(stray))
     assert d.ok("run", "--rm", "-v", f"{data}:/d", "busybox", "cat", "/d/f") == "kept\n"
     d.ok("start", "va")
     assert _mounted(path)

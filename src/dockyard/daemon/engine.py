@@ -73,7 +73,10 @@ class Engine:
         """The store's consistency findings (GET /dockyard/check); containers created or
         removed while the check runs are left out."""
         with self.containers.in_flight.watch() as busy:
+            mounts = {cid: list(c.record.get("Mounts") or [])
+                      for cid, c in self.containers.containers.items()}
             findings = await asyncio.to_thread(self.images.check, busy)
+            findings += await asyncio.to_thread(self.volumes.check, mounts, busy)
         return [finding.to_json() for finding in findings]
 
     def disk_usage(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
 from ...filters import check_keys, match_kv
-from . import local
+from . import local, recovery
 
 log = logging.getLogger(__name__)
 
@@ -332,36 +332,5 @@ class VolumeService:
         if local.is_mounted(path):
             local.unmount(path)
 
-    def _remove_unrecorded(self) -> None:
-        """A local volume's directory is made before its record (the commit point) and
-        removed after it: one without a record is a crash's leftover."""
-        recorded = {r["name"] for r in self.db.query("SELECT name FROM volumes")}
-        for name in os.listdir(self.root):
-            if name not in recorded and not local.is_mounted(local.data_path(self.root, name)):
-                log.info("removing volume directory %s: no record", name)
-                local.destroy(self.root, name)
-
-    def reconcile(self, known: set[str], running: set[str]) -> None:
-        """At start, after the containers are restored: references of containers that are
-        gone (a crash inside their rm) and mount counts of containers no longer running
-        are dropped, mounts nobody uses any more are undone, and directories of volumes
-        without a record (a crash inside create or rm) go. Mounts that running containers
-        still use are left as they are: the count says so."""
-        with self._lock:
-            refs = self.db.query("SELECT DISTINCT container FROM volume_refs")
-            gone = [(r["container"],) for r in refs if r["container"] not in known]
-            rows = self.db.query("SELECT volume, container FROM volume_mounts")
-            stale = [(r["volume"], r["container"]) for r in rows
-                     if r["container"] not in running]
-            with self.db.transaction() as conn:
-                conn.executemany("DELETE FROM volume_refs WHERE container = ?", gone)
-                conn.executemany("DELETE FROM volume_mounts WHERE volume = ? AND "
-                                 "container = ?", stale)
-            for row in self.db.query("SELECT * FROM volumes WHERE driver = 'local'"):
-                if local.needs_mount(json.loads(row["options"])):
-                    self._unmount_if_unused(row["name"], "")
-            self._remove_unrecorded()
-            for name, container in stale:
-                row = self._row(name)
-                if row is not None and row["driver"] != "local":
-                    self._unmount_if_unused(name, container)
+    check = recovery.check
+    reconcile = recovery.reconcile
