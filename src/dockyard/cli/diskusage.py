@@ -9,8 +9,11 @@ from .flags import Bool, Opts, Str, command
 
 
 def _pct(part: int, whole: int) -> str:
+    """RECLAIMABLE: with a percentage only when there is anything at all, as the CLI."""
     from ..units import human_size
-    return f"{human_size(part, 4)} ({int(part * 100 / whole) if whole else 0}%)"
+    if not whole:
+        return human_size(part, 4)
+    return f"{human_size(part, 4)} ({int(part * 100 / whole)}%)"
 
 
 def summary_rows(data: dict[str, Any]) -> list[dict[str, str]]:
@@ -83,7 +86,7 @@ def df(ctx: Context, o: Opts, args: list[str]) -> None:
     if o.verbose and not o.format:
         print(_verbose(data), end="")
         return
-    rows = summary_rows(data)
+    rows = [dict(sorted(r.items())) for r in summary_rows(data)]   # {{json .}}: Go's order
     if o.format:
         from .format.template import render_template
         for r in rows:

@@ -10,7 +10,8 @@ from .flags import Bool, List, Opts, Str, command
 
 VOLUME_HEADERS = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
                   "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS",
-                  "Size": "SIZE", "CreatedAt": "CREATED"}
+                  "Size": "SIZE", "Availability": "AVAILABILITY", "Group": "GROUP",
+                  "Status": "STATUS"}
 VOLUMES_TABLE = "table {{.Driver}}\t{{.Name}}"
 
 
@@ -59,7 +60,7 @@ def volume_rows(volumes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "Labels": ",".join(f"{k}={labels[k]}" for k in sorted(labels)),
                      "Links": str(usage["RefCount"]) if usage else "N/A",
                      "Size": human_size(usage["Size"]) if usage.get("Size", -1) >= 0
-                     else "N/A", "CreatedAt": v.get("CreatedAt", "")})
+                     else "N/A", "Availability": "N/A", "Group": "N/A", "Status": "N/A"})
     return rows
 
 

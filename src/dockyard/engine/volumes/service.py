@@ -93,8 +93,8 @@ class VolumeService:
             "SELECT container FROM volume_refs WHERE volume = ? ORDER BY container", (name,))]
 
     def _json(self, row: Any) -> dict[str, Any]:
-        labels = json.loads(row["labels"])
-        options = json.loads(row["options"])
+        labels = dict(sorted(json.loads(row["labels"]).items()))     # Go marshals maps sorted
+        options = dict(sorted(json.loads(row["options"]).items()))
         result = {"CreatedAt": row["created_at"], "Driver": row["driver"],
                   "Labels": labels or None,
                   "Mountpoint": local.data_path(self.root, row["name"]),
