@@ -643,3 +643,23 @@ def test_cp_through_volume_and_docker_cli_volume_opts(daemon: Daemon, tmp_path) 
                                                "o": "size=2m"}
     assert not _mounted(_volume(daemon, tmp)["Mountpoint"])
     daemon.ok("volume", "rm", tmp)
+
+
+def test_cli_output_matches_docker_cli(own_daemon: Daemon) -> None:
+    """Our CLI prints what the docker CLI prints for the same daemon answers."""
+    d = own_daemon
+    d.ok("volume", "create", "--label", "b=2", "--label", "a=1", "same")
+    d.ok("create", "--name", "holder", "-v", "same:/x", "-v", "/anon", "busybox")
+    commands = [
+        ["volume", "ls"], ["volume", "ls", "--format", "json"], ["volume", "ls", "-q"],
+        ["volume", "ls", "--format", "table {{.Name}}\t{{.Labels}}\t{{.Links}}\t{{.Scope}}"],
+        ["volume", "ls", "-f", "dangling=true"], ["volume", "ls", "-f", "label=a=1"],
+        ["volume", "inspect", "same"], ["volume", "inspect", "--format", "{{json .}}", "same"],
+        ["volume", "inspect", "same", "nope"], ["volume", "rm", "nope", "same"],
+        ["ps", "-a", "--format", "{{.Mounts}}"], ["system", "df"],
+        ["system", "df", "--format", "{{json .}}"],
+    ]
+    for args in commands:
+        ours, theirs = d.cli(*args), d.docker(*args)
+        assert (ours.returncode, ours.stdout, ours.stderr) == \
+            (theirs.returncode, theirs.stdout, theirs.stderr), args
