@@ -17,6 +17,7 @@ from ..engine.images import ImageService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
+from ..store import container_records as container_rows, metadata as image_rows
 from ..store.db import FILENAME as DB_FILENAME, Database
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
@@ -28,6 +29,9 @@ class Engine:
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
         self.db = Database(os.path.join(root, DB_FILENAME))
+        with self.db.transaction():     # a JSON-layout data root is imported all at once
+            image_rows.migrate(self.db, root)
+            container_rows.migrate(self.db, os.path.join(root, "containers"))
         self.events = Events()
         try:
             log_config = validate_log_config(
@@ -36,13 +40,15 @@ class Engine:
         except InvalidParameter as exc:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
         table = ContainerTable()
-        self.images = ImageService(root, self.events, containers_using=table.using_image)
+        self.images = ImageService(root, self.events, containers_using=table.using_image,
+                                   db=self.db)
         state_root = os.path.join(root, "runtimes")
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
         self.containers = ContainerService(root, self.images, self.images.layers,
-                                           self.events, runtimes, table, log_config)
+                                           self.events, runtimes, table, log_config,
+                                           db=self.db)
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,10 +43,23 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
                            "component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        self._writer: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        """Waits for the writes already submitted, then closes."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         with self._lock:
             self._conn.close()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run `fn(*args)` on the database's one writer thread: code on the event loop hands
+        its writes (and their fsync) here, in order, and may await the result
+        (`asyncio.wrap_future`)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        return self._writer.submit(fn, *args)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -2,6 +2,7 @@
 defaults; written last, so a crash before it leaves nothing a record names."""
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -72,12 +73,12 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     service.in_flight.add(cid)
     try:
         os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
-        container = Container(record, directory)
+        container = Container(record, directory, service.records)
         overlay = service.layers.prepare(cid, image.id)
         record["GraphDriver"]["Data"] = {
             "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
             "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
-        container.save()
+        await asyncio.wrap_future(container.save())     # durable before the answer
     except BaseException:
         service.layers.remove(cid)
         shutil.rmtree(directory, ignore_errors=True)

@@ -14,6 +14,8 @@ from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
 from ...filters import check_keys, match_kv
+from ...store.container_records import ContainerRecords
+from ...store.db import Database
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
@@ -34,9 +36,10 @@ class ContainerService:
     def __init__(self, data_root: str, images: Any, layers: WritableLayers, events: Any,
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
-                 default_log_config: dict[str, Any] | None = None):
+                 default_log_config: dict[str, Any] | None = None, *, db: Database):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
+        self.records = ContainerRecords(db, self.root)
         self.images = images
         self.layers = layers
         self.events = events
@@ -219,7 +222,7 @@ class ContainerService:
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
-            container.drop_record()
+            await asyncio.wrap_future(container.drop_record())
             self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:
