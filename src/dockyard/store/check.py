@@ -90,7 +90,8 @@ class _Checker:
         self.held_images: set[str] = set()
 
     def rows(self, sql: str) -> list[Sequence[Any]]:
-        """A query's rows; none when the database or its table is not there yet."""
+        """A query's rows; none when the database or its table is not there yet, or when
+        it is damaged (the quick_check finding says so)."""
         try:
             if self.db is not None:
                 return [tuple(row) for row in self.db.query(sql)]
@@ -102,10 +103,8 @@ class _Checker:
                 return conn.execute(sql).fetchall()
             finally:
                 conn.close()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []
-            raise
+        except sqlite3.DatabaseError:     # no table yet, or damage `database` reports
+            return []
 
     def database(self) -> None:
         try:
