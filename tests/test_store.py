@@ -1211,7 +1211,7 @@ def test_kill_9_at_random_moments(tmp_path: Any) -> None:
 def _app(svc: Any) -> Any:
     from dockyard.api.server import make_app
     from dockyard.distribution.service import Distribution
-    return make_app(types.SimpleNamespace(images=svc,
+    return make_app(types.SimpleNamespace(images=svc, db=svc.db,
                                           distribution=Distribution(svc, svc.content, svc.snapshots,
                                                                     svc.root, {})))
 

@@ -17,6 +17,7 @@ version reached is kept in `schema_versions`.
 """
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ class Database:
         self._conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
                            "component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
         self._writer: ThreadPoolExecutor | None = None
+        self._queued = 0         # writes submitted and not done yet
 
     def close(self) -> None:
         """Waits for the writes already submitted, then closes."""
@@ -59,7 +61,20 @@ class Database:
         with self._lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
-        return self._writer.submit(fn, *args)
+            self._queued += 1
+        future = self._writer.submit(fn, *args)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._queued -= 1
+
+    async def settled(self) -> None:
+        """Wait until every write submitted so far is done: the API answers only then, so
+        what an answer reports has reached the disk."""
+        if self._queued:
+            await asyncio.wrap_future(self.submit(_nothing))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -114,6 +129,10 @@ class Database:
                 conn.execute("INSERT INTO schema_versions (component, version) VALUES (?, ?) "
                              "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                              (component, number))
+
+
+def _nothing() -> None:
+    pass
 
 
 def _statements(script: str) -> Iterator[str]:
