@@ -204,3 +204,20 @@ def test_container_saves_run_on_the_writer_thread_in_order(tmp_path: Any) -> Non
     assert set(threads) and all(t.startswith("db-writer") for t in threads)
     assert threading.current_thread().name not in threads
     db.close()
+
+
+def test_an_unreadable_container_row_is_skipped_and_reported(tmp_path: Any) -> None:
+    root = str(tmp_path)
+    db = Database(os.path.join(root, FILENAME))
+    records = ContainerRecords(db, os.path.join(root, "containers"))
+    good, bad = "a" * 64, "b" * 64
+    for cid in (good, bad):
+        os.makedirs(os.path.join(root, "containers", cid))
+        records.save({"Id": cid, "Name": f"/{cid[:4]}", "Image": "sha256:" + "1" * 64}).result()
+    with sqlite3.connect(os.path.join(root, FILENAME)) as raw:
+        raw.execute("UPDATE containers SET record = '{\"Id\": ' WHERE id = ?", (bad,))
+    assert set(records.load()) == {good}
+    assert records.ids() == {good, bad}          # its directory is kept at start-up
+    messages = [f.message for f in check.check(root, db=db)]
+    assert any(m.startswith(f"container {bad[:12]}: record is unreadable") for m in messages)
+    db.close()

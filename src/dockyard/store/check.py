@@ -254,6 +254,13 @@ class _Checker:
         rw_root = os.path.join(self.overlay, "containers")
         rw_names = set(os.listdir(rw_root)) if os.path.isdir(rw_root) else set()
         rows = dict(self.rows("SELECT id, image_id FROM containers"))
+        for cid, text in self.rows("SELECT id, record FROM containers"):
+            try:
+                if not isinstance(json.loads(text), dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                self.about(cid, "problem", f"container {cid[:12]}: record is unreadable "
+                           f"({exc})")
         dirs = set(os.listdir(directory)) if os.path.isdir(directory) else set()
         for cid in sorted(dirs - set(rows)):
             self.temp_entries(os.path.join(directory, cid), (TEMP_PREFIX,), cid)

@@ -45,6 +45,13 @@ def migrate(db: Database, containers_root: str) -> None:
     db.migrate(COMPONENT, [_SCHEMA, lambda conn: _import_files(conn, containers_root)])
 
 
+def _record(text: str) -> dict[str, Any]:
+    record = json.loads(text)
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    return record
+
+
 def _row(record: dict[str, Any]) -> tuple[str, str, str, str]:
     return (record["Id"], record.get("Name", ""), record.get("Image", ""),
             json.dumps(record, separators=(",", ":")))
@@ -57,9 +64,16 @@ class ContainerRecords:
         remove_legacy_files(db, containers_root)
 
     def load(self) -> dict[str, dict[str, Any]]:
-        """Every record by container ID (daemon start-up)."""
-        return {row["id"]: json.loads(row["record"])
-                for row in self.db.query("SELECT id, record FROM containers")}
+        """Every readable record by container ID (daemon start-up); an unreadable one is
+        left alone, and `system check` reports it."""
+        records = {}
+        for row in self.db.query("SELECT id, record FROM containers"):
+            try:
+                records[row["id"]] = _record(row["record"])
+            except ValueError as exc:
+                log.warning("skipping container %s: its record is unreadable: %s",
+                            row["id"][:12], exc)
+        return records
 
     def ids(self) -> set[str]:
         return {row["id"] for row in self.db.query("SELECT id FROM containers")}

@@ -87,8 +87,12 @@ class MetadataStore:
         self._reload()
 
     def _reload(self) -> None:
-        self.images = {row["id"]: json.loads(row["record"])
-                       for row in self.db.query("SELECT id, record FROM images")}
+        self.images = {}
+        for row in self.db.query("SELECT id, record FROM images"):
+            try:
+                self.images[row["id"]] = json.loads(row["record"])
+            except ValueError as exc:    # `system check` reports it
+                log.warning("ignoring image %s: its record is unreadable: %s", row["id"], exc)
         self.refs = {row["ref"]: row["image_id"]
                      for row in self.db.query("SELECT ref, image_id FROM image_refs")}
 

@@ -19,7 +19,7 @@ async def restore(service: Service) -> None:
     What a crash left of a create or rm (a directory or writable layer without a
     record) is removed first."""
     records = service.records.load()
-    leftovers.remove_unrecorded(service.root, service.layers, set(records))
+    leftovers.remove_unrecorded(service.root, service.layers, service.records.ids())
     for cid, record in sorted(records.items()):
         container = Container(record, os.path.join(service.root, cid), service.records)
         service.containers[cid] = container
