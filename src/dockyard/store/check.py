@@ -11,11 +11,12 @@ Two kinds of finding:
 
 Records and references are rows of the metadata database (read through the daemon's own
 connection, or a read-only one when the daemon is down), checked first with SQLite's
-`PRAGMA quick_check`; blobs and layers are files. The check only reads. Entries of operations in flight are skipped: temp entries and
-not-yet-recorded data while an image ingest runs (`ingesting`), and containers created or
-removed while the check runs (`busy_containers`, a set that grows as they start: findings
-about a container are kept back and dropped at the end if it is in that set by then, as its
-files may have changed between the directory listing and their reading).
+`PRAGMA quick_check`; blobs and layers are files. The check only reads. Entries of
+operations in flight are skipped: temp entries and not-yet-recorded data while an image
+ingest runs (`ingesting`), and containers created or removed while the check runs
+(`busy_containers`, a set that grows as they start: findings about a container are kept
+back and dropped at the end if it is in that set by then, as its files may have changed
+between the directory listing and their reading).
 """
 from __future__ import annotations
 

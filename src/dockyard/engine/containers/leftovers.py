@@ -1,10 +1,10 @@
 """What a crash leaves of a container create or rm, removed when the daemon starts.
 
 A container exists once its record (its row in the metadata database) does: create writes
-it last and rm deletes it first. So a container directory without a record, and a writable layer whose
-container has no directory, are what an interrupted create or rm left, and nothing names
-them. A directory that still holds a record file of the JSON layout the migration could not
-read is kept (`system check` reports it).
+it last and rm deletes it first. So a container directory without a record, and a writable
+layer whose container has no directory, are what an interrupted create or rm left, and
+nothing names them. A directory that still holds a record file of the JSON layout the
+migration could not read is kept (`system check` reports it).
 """
 from __future__ import annotations
 
