@@ -18,12 +18,15 @@ version reached is kept in `schema_versions`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FILENAME = "metadata.db"
 # the files SQLite keeps beside the database; the store check expects them
@@ -37,6 +40,7 @@ class Database:
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0          # nesting of transaction() on the thread holding the lock
+        self._ending: list[Callable[[bool], None]] = []   # see when_done
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -95,9 +99,30 @@ class Database:
             except BaseException:
                 self._depth = 0
                 self._conn.execute("ROLLBACK")
+                self._end(False)
                 raise
             self._depth = 0
             self._conn.execute("COMMIT")
+        self._end(True)
+
+    def when_done(self, fn: Callable[[bool], None]) -> None:
+        """Call `fn(committed)` once the transaction this thread is in ends (at once, with
+        True, outside one): file work that must follow a commit, such as removing the layers
+        its rows stopped naming, runs after it and without holding the database."""
+        with self._lock:
+            if self._depth:
+                self._ending.append(fn)
+                return
+        fn(True)
+
+    def _end(self, committed: bool) -> None:
+        with self._lock:
+            ending, self._ending = self._ending, []
+        for fn in ending:
+            try:
+                fn(committed)
+            except Exception:       # the transaction's outcome stands; say what failed
+                log.exception("after the transaction: %r failed", fn)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

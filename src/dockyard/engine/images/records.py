@@ -62,6 +62,8 @@ class ImageRecords:
         self._configs: dict[str, dict[str, Any]] = {}
         self._busy = 0
         self._gc_pending = False
+        self._doomed: set[str] = set()        # layers collect() chose, removed at commit
+        self._sweep_queued = False
         with self.lock:
             self.recover()
 
@@ -252,7 +254,9 @@ class ImageRecords:
     def collect(self, order: Iterable[str] = ()) -> list[tuple[str, int]]:
         """Remove hidden records no container needs any more, layers no image or container
         uses and blobs nothing names. Returns the removed layers (chain ID, size), those in
-        `order` first, topmost first."""
+        `order` first, topmost first. Inside a transaction (rmi, prune) the files go once it
+        has committed, and only then: rows never name a layer already deleted, and the
+        database is not held while directories are removed."""
         with self.lock:
             if self._busy:
                 self._gc_pending = True
@@ -267,14 +271,29 @@ class ImageRecords:
             for image_id in list(self._configs):
                 if image_id not in self.meta.images:
                     del self._configs[image_id]
-            keep = self.meta.used_layers()
-            removed = self.snapshots.garbage_collect(keep, tuple(order))
+            removed = [(chain, size) for chain, size in
+                       self.snapshots.unused(self.meta.used_layers(), tuple(order))
+                       if chain not in self._doomed]
+            self._doomed.update(chain for chain, _ in removed)
+            if not self._sweep_queued:
+                self._sweep_queued = True
+                self.db.when_done(self._sweep)
+            return removed
+
+    def _sweep(self, committed: bool) -> None:
+        """The file part of `collect`, once the rows are settled: the doomed layers, then
+        the blobs that neither an image row nor a remaining layer names."""
+        with self.lock:
+            doomed, self._doomed, self._sweep_queued = self._doomed, set(), False
+            if not committed:
+                return
+            for chain in doomed:
+                self.snapshots.remove_layer(chain)
             blobs = set(self.meta.images)
             blobs |= {self.snapshots.diff_id(c) for c in self.snapshots.list_layers()}
             for digest in list(self.content.list()):
                 if digest not in blobs:
                     self.content.delete(digest)
-            return removed
 
     def hold(self) -> contextlib.AbstractContextManager[None]:
         """Keeps garbage collection away while a pull assembles an image's layers."""
