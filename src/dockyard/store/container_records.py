@@ -45,6 +45,15 @@ def migrate(db: Database, containers_root: str) -> None:
     db.migrate(COMPONENT, [_SCHEMA, lambda conn: _import_files(conn, containers_root)])
 
 
+def _logged(future: Future[None], what: str) -> Future[None]:
+    """Most saves are not awaited: a failed one (a full disk) is logged, not lost unseen."""
+    def check(done: Future[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error("%s failed: %s", what, done.exception())
+    future.add_done_callback(check)
+    return future
+
+
 def _record(text: str) -> dict[str, Any]:
     record = json.loads(text)
     if not isinstance(record, dict):
@@ -80,10 +89,10 @@ class ContainerRecords:
 
     def save(self, record: dict[str, Any]) -> Future[None]:
         row = _row(record)
-        return self.db.submit(self._write, row)
+        return _logged(self.db.submit(self._write, row), f"saving container {row[0][:12]}")
 
     def delete(self, cid: str) -> Future[None]:
-        return self.db.submit(self._delete, cid)
+        return _logged(self.db.submit(self._delete, cid), f"deleting container {cid[:12]}")
 
     def _write(self, row: tuple[str, str, str, str]) -> None:
         with self.db.transaction() as conn:
