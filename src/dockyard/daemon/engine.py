@@ -14,6 +14,8 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.networks.dns import Resolver
+from ..engine.networks.etc_files import DnsSettings
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
@@ -46,9 +48,12 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
+                                   tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           db=self.db)
+                                           dns_settings, db=self.db)
+        self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
@@ -58,6 +63,7 @@ class Engine:
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+        await self.dns_resolver.close()
         self.db.close()
 
     async def check(self) -> list[dict[str, str]]:

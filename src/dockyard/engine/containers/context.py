@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from ...store.container_records import ContainerRecords
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .inflight import InFlight
 from .model import Container
 from .table import ContainerTable
@@ -22,6 +23,7 @@ class Service(Protocol):
     name_index: dict[str, str]
     in_flight: InFlight
     default_log_config: dict[str, Any]
+    dns_settings: DnsSettings
 
     def get(self, ref: str) -> Container: ...
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
-from ..networks import modes as networks
+from ..networks import etc_files, modes as networks
 from . import mounts, names, options, restart
 from .context import Service
 from .model import Container, fresh_state
@@ -36,6 +36,7 @@ async def create(service: Service, body: dict[str, Any], name: str | None
                                                 service.default_log_config)
     from ...oci.spec import validate
     validate(host_config)
+    etc_files.validate(host_config)
     mount_points = mounts.mount_points(host_config)
     host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}

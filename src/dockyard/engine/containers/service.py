@@ -22,6 +22,7 @@ from . import restore as restore_mod
 from .execs import ExecManager
 from .inflight import InFlight
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .model import Container
 from .table import ContainerTable
 
@@ -36,7 +37,8 @@ class ContainerService:
     def __init__(self, data_root: str, images: Any, layers: WritableLayers, events: Any,
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
-                 default_log_config: dict[str, Any] | None = None, *, db: Database):
+                 default_log_config: dict[str, Any] | None = None,
+                 dns_settings: DnsSettings | None = None, *, db: Database):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.records = ContainerRecords(db, self.root)
@@ -49,6 +51,7 @@ class ContainerService:
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
+        self.dns_settings = dns_settings or DnsSettings()
 
     create = creating.create
     on_exit = exits.on_exit

@@ -1,5 +1,6 @@
 """Container networking. Today: the built-in network modes (`modes.py`: none, host, and the
-default, which gives a namespace with loopback only).
+default, which gives a namespace with loopback only), the /etc files (`etc_files.py`) and
+the embedded resolver (`dns.py`, its name table `dnsnames.py`), which waits for networks.
 
 Where the rest goes (issue: bridge networks, ports, DNS): `service.py` the network service
 (create/inspect/list/remove/prune/connect/disconnect, its records in the metadata store),
