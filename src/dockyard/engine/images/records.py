@@ -299,7 +299,6 @@ class ImageRecords:
         """Keeps garbage collection away while a pull assembles an image's layers."""
         return self.ingest()
 
-
     def settle(self, image_id: str) -> None:
         """A record of the JSON layout marked `pending` whose references were written."""
         record = self.meta.images.get(image_id)
@@ -307,13 +306,6 @@ class ImageRecords:
             record = dict(record)
             del record["pending"]
             self.meta.put_image(record)
-
-    def add_repo_digest(self, image_id: str, target: Reference) -> None:
-        """After a push: the image is also known as name@digest (RepoDigests)."""
-        with self.lock:
-            if self.live(image_id) and self.meta.get_ref(target) != image_id:
-                self.meta.set_ref(target, image_id)
-
 
     def store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
                     raw: bytes | None = None) -> str:
