@@ -21,6 +21,7 @@ from ..engine.networks.etc_files import DnsSettings
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
+from ..store import container_records as container_rows, metadata as image_rows
 from ..store.db import FILENAME as DB_FILENAME, Database
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
@@ -32,6 +33,9 @@ class Engine:
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
         self.db = Database(os.path.join(root, DB_FILENAME))
+        with self.db.transaction():     # a JSON-layout data root is imported all at once
+            image_rows.migrate(self.db, root)
+            container_rows.migrate(self.db, os.path.join(root, "containers"))
         self.events = Events()
         try:
             log_config = validate_log_config(
@@ -40,7 +44,8 @@ class Engine:
         except InvalidParameter as exc:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
         table = ContainerTable()
-        self.images = ImageService(root, self.events, containers_using=table.using_image)
+        self.images = ImageService(root, self.events, containers_using=table.using_image,
+                                   db=self.db)
         state_root = os.path.join(root, "runtimes")
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
@@ -52,7 +57,7 @@ class Engine:
                                    tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           dns_settings, self.volumes)
+                                           dns_settings, db=self.db, volumes=self.volumes)
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)

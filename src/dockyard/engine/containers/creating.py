@@ -77,12 +77,12 @@ async def create(service: Service, body: dict[str, Any], name: str | None
         record["Mounts"] = mount_points + await asyncio.to_thread(
             volumemounts.claim, service, cid, host_config, config, specs)
         os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
-        container = Container(record, directory)
+        container = Container(record, directory, service.records)
         overlay = service.layers.prepare(cid, image.id)
         record["GraphDriver"]["Data"] = {
             "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
             "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
-        container.save()
+        await asyncio.wrap_future(container.save())     # durable before the answer
     except BaseException:
         await asyncio.to_thread(service.volumes.release, cid, True)
         service.layers.remove(cid)

@@ -14,6 +14,8 @@ from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
 from ...filters import check_keys, match_kv
+from ...store.container_records import ContainerRecords
+from ...store.db import Database
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
@@ -36,10 +38,11 @@ class ContainerService:
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
-                 dns_settings: DnsSettings | None = None,
+                 dns_settings: DnsSettings | None = None, *, db: Database,
                  volumes: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
+        self.records = ContainerRecords(db, self.root)
         self.images = images
         self.layers = layers
         self.events = events
@@ -227,7 +230,7 @@ class ContainerService:
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
-            container.drop_record()
+            await asyncio.wrap_future(container.drop_record())
             if self.volumes is not None:
                 await asyncio.to_thread(self.volumes.release, container.id, volumes)
             self.layers.remove(container.id)
