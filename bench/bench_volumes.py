@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start latency with one named volume against none: the time of `POST /containers/{id}/
 start` for a created `busybox true` with `-v benchvol:/data` and without, interleaved,
-median of BENCH_RUNS (default 30), for dockyard and, when installed, a private dockerd
+BENCH_RUNS (default 30) pairs, for dockyard and, when installed, a private dockerd
 (the same API calls through dockyard's client). The figure that matters is the difference
 (aim: at most 5 ms) and, with Docker, the ratio of the differences and of the starts."""
 from __future__ import annotations
@@ -50,8 +50,12 @@ def measure(host: str) -> dict[str, float]:
         with_volume.append(_start_once(api, ["benchvol:/data"]))
     api.delete("/volumes/benchvol")
     none, one = statistics.median(plain), statistics.median(with_volume)
+    # the cost: the median of each interleaved pair's difference (load on a shared machine
+    # moves both starts of a pair alike); the best runs are shown too
+    paired = statistics.median(b - a for a, b in zip(plain, with_volume))
     return {"start_none_ms": none * 1000, "start_volume_ms": one * 1000,
-            "volume_cost_ms": (one - none) * 1000}
+            "volume_cost_ms": paired * 1000,
+            "best_none_ms": min(plain) * 1000, "best_volume_ms": min(with_volume) * 1000}
 
 
 def _daemon(cmd: list[str], sock: str, check: list[str], base: str,
@@ -107,7 +111,8 @@ def main() -> None:
     ours = bench_dockyard(tar)
     theirs = bench_docker(tar)
     print(f"{'':24}{'dockyard':>12}{'docker':>12}")
-    for key in ("start_none_ms", "start_volume_ms", "volume_cost_ms"):
+    for key in ("start_none_ms", "start_volume_ms", "volume_cost_ms", "best_none_ms",
+                "best_volume_ms"):
         other = f"{theirs[key]:12.2f}" if theirs else f"{'-':>12}"
         print(f"{key:24}{ours[key]:12.2f}{other}")
     if theirs:
@@ -115,9 +120,10 @@ def main() -> None:
               f"{theirs['start_volume_ms'] / ours['start_volume_ms']:.2f}")
     else:
         print("dockerd not installed: Docker's figures and the ratio are not measured")
-    verdict = "within" if ours["volume_cost_ms"] <= 5 else "OVER"
-    print(f"one named volume costs {ours['volume_cost_ms']:.2f} ms at start: {verdict} the "
-          "5 ms aim")
+    cost = ours["volume_cost_ms"]
+    verdict = "within" if cost <= 5 else "OVER"
+    print(f"one named volume costs {cost:.2f} ms at start (median of paired differences): "
+          f"{verdict} the 5 ms aim")
 
 
 if __name__ == "__main__":
