@@ -96,7 +96,7 @@ def test_books_scenario_data_survives_and_in_use(daemon: Daemon) -> None:
     assert daemon.cli("volume", "rm", "-f", vol).returncode == 1     # force does not help
     mount = [m for m in inspect(daemon, first)["Mounts"] if m["Type"] == "volume"][0]
     assert mount == {"Type": "volume", "Name": vol, "Source": _volume(daemon, vol)[
-        "Mountpoint"], "Destination": "/vol", "Driver": "local", "Mode": "", "RW": True,
+        "Mountpoint"], "Destination": "/vol", "Driver": "local", "Mode": "z", "RW": True,
         "Propagation": ""}
     daemon.ok("rm", "-f", first)
     host = _volume(daemon, vol)["Mountpoint"]
@@ -160,6 +160,7 @@ def test_anonymous_volumes(daemon: Daemon, tmp_path) -> None:
     assert len(points) == 1 and points[0]["Destination"] == "/scratch"
     anon = points[0]["Name"]
     assert len(anon) == 64 and all(c in "0123456789abcdef" for c in anon)
+    assert points[0]["Mode"] == "" and points[0]["RW"] is True
     assert _volume(daemon, anon)["Labels"] == {"com.docker.volume.anonymous": ""}
     assert "/scratch/f" not in daemon.ok("diff", name)
     daemon.ok("commit", name, image)
@@ -213,6 +214,14 @@ def test_volumes_from(daemon: Daemon, tmp_path) -> None:
     ro = daemon.cli("run", "--rm", "--volumes-from", f"{source}:ro", "busybox", "sh", "-c",
                     "cat /shared/x /anon/y; touch /shared/no")
     assert ro.stdout == "v\na\n" and "Read-only file system" in ro.stderr
+    ro_source = _name("ros")
+    daemon.ok("create", "--name", ro_source, "-v", f"{vol}:/shared:ro", "busybox", "true")
+    reader = _name("reader")
+    daemon.ok("create", "--name", reader, "--volumes-from", f"{ro_source}:rw", "busybox")
+    point = inspect(daemon, reader)["Mounts"][0]
+    assert point["RW"] is False and point["Mode"] == ""         # rw cannot widen ro
+    assert inspect(daemon, ro_source)["Mounts"][0]["Mode"] == "ro"
+    daemon.ok("rm", reader, ro_source)
     bad = daemon.cli("run", "--rm", "--volumes-from", "no-such-container", "busybox", "true")
     assert bad.returncode == 125 and "No such container: no-such-container" in bad.stderr
     daemon.ok("rm", "-v", source)

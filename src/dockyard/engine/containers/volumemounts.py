@@ -33,6 +33,8 @@ def claim(service: Service, cid: str, host_config: dict[str, Any], config: dict[
                                spec.driver_options, spec.labels)
         spec.name, spec.source, spec.driver = volume["Name"], volume["Mountpoint"], \
             volume["Driver"]
+        if spec.driver == "local" and not spec.mode:
+            spec.mode = "z"         # moby gives a named local volume's empty mode "z"
         points.append(spec.mount_point())
     for ref in host_config.get("VolumesFrom") or []:
         name, _, mode = str(ref).partition(":")
@@ -45,9 +47,8 @@ def claim(service: Service, cid: str, host_config: dict[str, Any], config: dict[
         for point in other.record.get("Mounts") or []:
             if point["Destination"] in covered:
                 continue
-            entry = dict(point)
-            if mode:
-                entry["RW"] = mode == "rw"
+            # as moby: read-only if either side says so; the mode text is not taken over
+            entry = dict(point, Mode="", RW=bool(point.get("RW", True)) and mode != "ro")
             if entry["Type"] == "volume":
                 volumes.claim(entry["Name"], cid, entry.get("Driver") or "")
             covered.add(entry["Destination"])
