@@ -128,10 +128,10 @@ class VolumeService:
         """POST /volumes/create; an existing volume is returned as it is unless another
         driver is asked for (Docker's idempotent create). Without a name it is
         anonymous."""
-        return self._json(self._ensure(name, driver, options, labels)[0])
+        return self._json(self._ensure(name, driver, options, labels))
 
     def _ensure(self, name: str, driver: str, options: dict[str, str] | None,
-                labels: dict[str, str] | None) -> tuple[Any, bool]:
+                labels: dict[str, str] | None) -> Any:
         asked, driver = driver, driver or "local"
         options = {str(k): str(v) for k, v in (options or {}).items()}
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
@@ -144,7 +144,7 @@ class VolumeService:
             if row is not None:
                 if asked and asked != row["driver"]:
                     raise Conflict(f"create {name}: volume name must be unique")
-                return row, False
+                return row
             try:
                 if driver == "local":
                     local.validate_name(name)
@@ -160,7 +160,7 @@ class VolumeService:
                              (name, driver, _now(), json.dumps(labels), json.dumps(options),
                               int(anonymous)))
             self.events.emit("volume", "create", name, {"driver": driver})
-            return self._row(name), True
+            return self._row(name)
 
     def inspect(self, name: str) -> dict[str, Any]:
         return self._json(self._get(name))
@@ -256,7 +256,7 @@ class VolumeService:
         """The volume a container being created names (made if missing, an anonymous one if
         `name` is empty), recorded as used by it."""
         with self._lock:
-            row, _ = self._ensure(name, driver, options, labels)
+            row = self._ensure(name, driver, options, labels)
             with self.db.transaction() as conn:
                 conn.execute("INSERT OR IGNORE INTO volume_refs (volume, container) "
                              "VALUES (?, ?)", (row["name"], container))
