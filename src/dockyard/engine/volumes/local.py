@@ -98,10 +98,10 @@ def mount(path: str, options: dict[str, str]) -> None:
             syscalls.mount(None, path, None, syscalls.MS_BIND | syscalls.MS_REMOUNT |
                            syscalls.MS_RDONLY)
     except OSError as exc:
+        shown = f", data: {','.join(data)}" if data else ""
         raise InvalidParameter(f"error while mounting volume '{path}': failed to mount "
-                               f"local volume: mount {device}:{path}, flags: {hex(flags)}, "
-                               f"data: {','.join(data)}: {os.strerror(exc.errno or 0)}"
-                               ) from None
+                               f"local volume: mount {device}:{path}, flags: {hex(flags)}"
+                               f"{shown}: {os.strerror(exc.errno or 0).lower()}") from None
 
 
 def unmount(path: str) -> None:
