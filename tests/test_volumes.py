@@ -672,3 +672,15 @@ def test_cli_output_matches_docker_cli(own_daemon: Daemon) -> None:
         ours, theirs = d.cli(*args), d.docker(*args)
         assert (ours.returncode, ours.stdout, ours.stderr) == \
             (theirs.returncode, theirs.stdout, theirs.stderr), args
+
+
+def test_failed_driver_mount_is_reported_and_counts_nothing(daemon: Daemon) -> None:
+    """A volume whose filesystem cannot be mounted: start fails with moby's text and the
+    volume has no user left counted (the next start tries again)."""
+    vol = _name("badmnt")
+    daemon.ok("volume", "create", "-o", "type=ext4", "-o", "device=/dev/no-such-disk", vol)
+    failed = daemon.cli("run", "--rm", "-v", f"{vol}:/x", "busybox", "true")
+    assert failed.returncode != 0
+    assert "failed to mount local volume: mount /dev/no-such-disk:" in failed.stderr
+    assert not _mounted(_volume(daemon, vol)["Mountpoint"])
+    daemon.ok("volume", "rm", vol)           # no container holds it

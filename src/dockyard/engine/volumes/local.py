@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 
-from ...errors import InvalidParameter
+from ...errors import DockyardError, InvalidParameter
 from ...linux import mountinfo, syscalls
 
 VALID_OPTIONS = ("type", "device", "o", "size")
@@ -99,9 +99,9 @@ def mount(path: str, options: dict[str, str]) -> None:
                            syscalls.MS_RDONLY)
     except OSError as exc:
         shown = f", data: {','.join(data)}" if data else ""
-        raise InvalidParameter(f"error while mounting volume '{path}': failed to mount "
-                               f"local volume: mount {device}:{path}, flags: {hex(flags)}"
-                               f"{shown}: {os.strerror(exc.errno or 0).lower()}") from None
+        raise DockyardError(f"error while mounting volume '{path}': failed to mount "
+                            f"local volume: mount {device}:{path}, flags: {hex(flags)}"
+                            f"{shown}: {os.strerror(exc.errno or 0).lower()}") from None
 
 
 def unmount(path: str) -> None:
