@@ -32,11 +32,14 @@ async def docker_middleware(request: web.Request,
                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except Exception as exc:
         if request.get("prepared"):  # a stream already started: only closing is left
             raise
-        return _error_for(request, exc)
+        response = _error_for(request, exc)
+    if not response.prepared:        # record saves queued by the request are on disk first
+        await request.app[ENGINE_KEY].db.settled()
+    return response
 
 
 def _error_for(request: web.Request, exc: Exception) -> web.Response:
@@ -91,12 +94,14 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 def make_app(engine: Any) -> web.Application:
-    from . import archive, auth, build, commit, containers, execs, images, system
+    from . import (archive, auth, build, commit, containers, execs, images, system,
+                   volumes)
 
     app = _VersionedApplication(middlewares=[docker_middleware], client_max_size=0)
     app[ENGINE_KEY] = engine
     app.on_response_prepare.append(_on_prepare)
-    for module in (system, containers, execs, images, auth, archive, commit, build):
+    for module in (system, containers, execs, images, auth, archive, commit, volumes,
+                   build):
         app.router.add_routes(module.routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

@@ -35,7 +35,7 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
                "storage-driver", "exec-root", "experimental", "features", "group",
                "shutdown-timeout", "dns", "dns-search", "dns-opts", "host-gateway-ip",
-               "host-gateway-ips"}
+               "host-gateway-ips", "plugin-dirs"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:

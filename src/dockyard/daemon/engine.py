@@ -15,11 +15,14 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.volumes import plugins
+from ..engine.volumes.service import VolumeService
 from ..engine.networks.dns import Resolver
 from ..engine.networks.etc_files import DnsSettings
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
+from ..store import container_records as container_rows, metadata as image_rows
 from ..store.db import FILENAME as DB_FILENAME, Database
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
@@ -31,6 +34,9 @@ class Engine:
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
         self.db = Database(os.path.join(root, DB_FILENAME))
+        with self.db.transaction():     # a JSON-layout data root is imported all at once
+            image_rows.migrate(self.db, root)
+            container_rows.migrate(self.db, os.path.join(root, "containers"))
         self.events = Events()
         try:
             log_config = validate_log_config(
@@ -39,16 +45,20 @@ class Engine:
         except InvalidParameter as exc:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
         table = ContainerTable()
-        self.images = ImageService(root, self.events, containers_using=table.using_image)
+        self.images = ImageService(root, self.events, containers_using=table.using_image,
+                                   db=self.db)
         state_root = os.path.join(root, "runtimes")
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        plugin_dirs = config.raw.get("plugin-dirs")       # dockyard's own key, for tests
+        self.volumes = VolumeService(self.db, root, self.events, plugins.Registry(
+            plugin_dirs if isinstance(plugin_dirs, list) else plugins.DEFAULT_DIRS))
         dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
                                    tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           dns_settings)
+                                           dns_settings, db=self.db, volumes=self.volumes)
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
@@ -58,6 +68,9 @@ class Engine:
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
         await self.containers.restore()
+        containers = self.containers.containers
+        await asyncio.to_thread(self.volumes.reconcile, set(containers),
+                                {cid for cid, c in containers.items() if c.running})
 
     async def stop(self) -> None:
         await self.containers.shutdown()
@@ -68,7 +81,10 @@ class Engine:
         """The store's consistency findings (GET /dockyard/check); containers created or
         removed while the check runs are left out."""
         with self.containers.in_flight.watch() as busy:
+            mounts = {cid: list(c.record.get("Mounts") or [])
+                      for cid, c in self.containers.containers.items()}
             findings = await asyncio.to_thread(self.images.check, busy)
+            findings += await asyncio.to_thread(self.volumes.check, mounts, busy)
         return [finding.to_json() for finding in findings]
 
     def disk_usage(self) -> dict[str, Any]:
@@ -86,7 +102,7 @@ class Engine:
             image["Containers"] = used_by.get(image["Id"], 0)
             image["SharedSize"] = 0
         return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
-                "Containers": containers, "Volumes": [], "BuildCache": []}
+                "Containers": containers, "Volumes": self.volumes.usage(), "BuildCache": []}
 
     def info(self) -> dict[str, Any]:
         containers = self.containers.containers.values()
@@ -103,7 +119,8 @@ class Engine:
             "DriverStatus": [["Backing Filesystem", _backing_fs(self.config.data_root)],
                              ["Supports d_type", "true"], ["Using metacopy", "false"],
                              ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            "Plugins": {"Volume": ["local"], "Network": ["host", "null"],
+            "Plugins": {"Volume": ["local", *self.volumes.plugins.active()],
+                        "Network": ["host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,

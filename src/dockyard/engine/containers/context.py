@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ...store.container_records import ContainerRecords
 from ..images.layers import WritableLayers
 from ..networks.etc_files import DnsSettings
 from .inflight import InFlight
@@ -18,9 +19,12 @@ class Service(Protocol):
     layers: WritableLayers
     runtimes: dict[str, Any]
     containers: ContainerTable
+    records: ContainerRecords
     name_index: dict[str, str]
     in_flight: InFlight
     default_log_config: dict[str, Any]
+    volumes: Any                # engine/volumes/service.VolumeService
+    events: Any
     dns_settings: DnsSettings
 
     def get(self, ref: str) -> Container: ...
@@ -32,8 +36,9 @@ class Service(Protocol):
     async def on_exit(self, container: Container, code: int,
                       finished_ns: int | None) -> None: ...
 
-    async def remove(self, ref: str, force: bool = False) -> None: ...
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None: ...
 
-    async def remove_locked(self, container: Container, force: bool) -> None: ...
+    async def remove_locked(self, container: Container, force: bool,
+                            volumes: bool = False) -> None: ...
 
-    async def destroy(self, container: Container) -> None: ...
+    async def destroy(self, container: Container, volumes: bool = False) -> None: ...

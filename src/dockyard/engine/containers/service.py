@@ -14,6 +14,8 @@ from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
 from ...filters import check_keys, match_kv
+from ...store.container_records import ContainerRecords
+from ...store.db import Database
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
@@ -36,9 +38,11 @@ class ContainerService:
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
-                 dns_settings: DnsSettings | None = None):
+                 dns_settings: DnsSettings | None = None, *, db: Database,
+                 volumes: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
+        self.records = ContainerRecords(db, self.root)
         self.images = images
         self.layers = layers
         self.events = events
@@ -49,6 +53,7 @@ class ContainerService:
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
         self.dns_settings = dns_settings or DnsSettings()
+        self.volumes = volumes          # engine/volumes/service.VolumeService
 
     create = creating.create
     on_exit = exits.on_exit
@@ -189,16 +194,18 @@ class ContainerService:
         container.exit_waiters.append(future)
         await future
 
-    async def remove(self, ref: str, force: bool = False) -> None:
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         """Waits for a start in progress (whose files and mounts it would pull away), then
-        removes; a second remove that waited finds the container gone (404)."""
+        removes; a second remove that waited finds the container gone (404). `volumes`
+        (rm -v, --rm) removes its anonymous volumes too."""
         container = self.get(ref)
         async with container.lifecycle:
             if container.id not in self.containers:
                 raise no_such_container(ref)
-            await self.remove_locked(container, force)
+            await self.remove_locked(container, force, volumes)
 
-    async def remove_locked(self, container: Container, force: bool) -> None:
+    async def remove_locked(self, container: Container, force: bool,
+                            volumes: bool = False) -> None:
         if container.restart_task is not None:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
@@ -213,16 +220,19 @@ class ContainerService:
             await self.send_signal(container, signal.SIGKILL)
             await container.exit_event.wait()
         container.state["Status"] = "removing"
-        await self.destroy(container)
+        await self.destroy(container, volumes)
 
-    async def destroy(self, container: Container) -> None:
-        """Unmount, delete the record (the commit point), then the writable layer and the
-        directory: a crash after the record is gone leaves only unnamed files, which
-        restore() removes; a crash before it leaves the container as it was."""
+    async def destroy(self, container: Container, volumes: bool = False) -> None:
+        """Unmount, delete the record (the commit point), then the volume references, the
+        writable layer and the directory: a crash after the record is gone leaves only
+        unnamed files and references of no container, which restore() removes; a crash
+        before it leaves the container as it was."""
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
-            container.drop_record()
+            await asyncio.wrap_future(container.drop_record())
+            if self.volumes is not None:
+                await asyncio.to_thread(self.volumes.release, container.id, volumes)
             self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:
