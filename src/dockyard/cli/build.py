@@ -164,7 +164,6 @@ def _announce_context(messages: Any, body: Any) -> Any:
 
 @command("[OPTIONS]",
          Bool("-a, --all", "Remove all unused build cache, not just dangling ones"),
-         List("--filter", "Provide filter values (e.g. \"until=24h\")", meta="filter"),
          Bool("-f, --force", "Do not prompt for confirmation"),
          args=(0, 0))
 def prune(ctx: Context, o: Opts, args: list[str]) -> None:

@@ -23,7 +23,7 @@ COMMON = ("run", "exec", "ps", "build", "pull", "push", "images", "login", "logo
           "version", "info")
 
 COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("builder build", "image build", "build"), "build:build",
+    (("image build", "build", "builder build"), "build:build",
      "Build an image from a Dockerfile"),
     (("builder prune",), "build:prune", "Remove build cache"),
     (("container attach", "attach"), "attach:attach",
