@@ -767,3 +767,15 @@ def test_large_context_is_streamed_not_held(own_daemon: Daemon, tmp_path: Any) -
     before = _peak_rss_kb(own_daemon.proc.pid)
     _build(own_daemon, ctx)
     assert _peak_rss_kb(own_daemon.proc.pid) - before < 32 * 1024
+
+
+def test_volume_contents_written_by_later_steps_are_discarded(daemon: Daemon, ctx: str
+                                                             ) -> None:
+    """As Docker's: after VOLUME, what RUN writes below it does not reach the image, and
+    the build leaves no anonymous volume behind."""
+    volumes_before = daemon.ok("volume", "ls", "-q").split()
+    _write(ctx, {"Dockerfile": "FROM busybox\nRUN mkdir /data && echo before > /data/b\n"
+                               "VOLUME /data\nRUN echo after > /data/a\n"})
+    _, image = _build(daemon, ctx)
+    assert _run(daemon, image, "ls", "/data") == "b\n"
+    assert daemon.ok("volume", "ls", "-q").split() == volumes_before

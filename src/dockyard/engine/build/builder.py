@@ -188,7 +188,7 @@ class Build:
 
     async def _remove_now(self, cid: str) -> None:
         try:
-            await self.containers.remove(cid, force=True)
+            await self.containers.remove(cid, force=True, volumes=True)
         except DockyardError:
             pass
 

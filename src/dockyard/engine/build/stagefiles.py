@@ -50,5 +50,5 @@ async def copy_out(build: Any, image_id: str, sources: list[str], scratch: str) 
                     os.makedirs(os.path.join(root, parent), exist_ok=True)
                     tarsafe.unpack(tar, root, parent)
     finally:
-        await build.containers.remove(cid, force=True)
+        await build.containers.remove(cid, force=True, volumes=True)
     return root
