@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import gojson
-from ..engine.build.service import BuildOptions
+from ..engine.build.options import BuildOptions
 from ..errors import InvalidParameter
 from .request import BodyReader, drain_body, engine_of, qbool, qint
 

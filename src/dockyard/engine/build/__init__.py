@@ -3,7 +3,8 @@ cache rules), plus what BuildKit added that Dockerfiles now use (heredocs, RUN -
 SOURCE_DATE_EPOCH).
 
 - service.py: BuildService, what the API calls (context in, messages out, prune)
-- builder.py: one build: the stages the target needs, in parallel, the transcript
+- builder.py: one build: the stages the target needs, in parallel, the transcript;
+  options.py: BuildOptions, what it is asked
 - steps.py: one stage's instructions (RUN, COPY/ADD, metadata) with the cache
 - parser.py, shell.py: the Dockerfile grammar and its word lexer
 - config.py: the metadata-only instructions, shared with commit/import --change

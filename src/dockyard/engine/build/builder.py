@@ -8,47 +8,18 @@ import asyncio
 import os
 import platform as _platform
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import DockyardError, InvalidParameter, NotFound
 from ...timeutil import rfc3339nano
 from .. import commit as commit_mod
 from . import mounts, shell, stagefiles
+from .options import BuildOptions
 from .parser import Dockerfile, Instruction, Stage, parse
 from .steps import PREDEFINED_ARGS, Emit, State, StepFailed, StepRunner
 
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
-
-
-@dataclass
-class BuildOptions:
-    """POST /build's query, as Docker names it."""
-    tags: list[str] = field(default_factory=list)
-    dockerfile: str = "Dockerfile"
-    build_args: dict[str, str | None] = field(default_factory=dict)
-    no_cache: bool = False
-    pull: bool = False
-    remove: bool = True
-    force_remove: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    target: str = ""
-    cache_from: list[str] | None = None
-    network_mode: str = ""
-    extra_hosts: list[str] = field(default_factory=list)
-    shm_size: int = 0
-    platform: str = ""
-    quiet: bool = False
-    memory: int = 0
-    memory_swap: int = 0
-    cpu_shares: int = 0
-    cpuset_cpus: str = ""
-    cpu_period: int = 0
-    cpu_quota: int = 0
-    ulimits: list[dict[str, Any]] = field(default_factory=list)
-    remote: str = ""
-    source_date_epoch: int | None = None
 
 
 class Build:

@@ -14,7 +14,8 @@ from ... import reference
 from ...errors import DockyardError, InvalidParameter
 from ...store.db import Database
 from . import context, remote
-from .builder import Build, BuildOptions, new_workdir
+from .builder import Build, new_workdir
+from .options import BuildOptions
 from .cache import BuildCache
 from .steps import StepFailed
 
