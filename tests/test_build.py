@@ -376,6 +376,11 @@ CMD ["/busybox", "cat", "/msg"]
     assert "Step 1/3 : FROM scratch\n ---> \n" in out
     assert inspect(daemon, empty)["RootFS"].get("Layers") in (None, [])
     assert _config(daemon, empty)["Labels"] == {"empty": "yes"}
+    _write(ctx, {"Dockerfile": "ARG P=linux/arm/v7\nFROM --platform=$P scratch\n"
+                               "LABEL x=1\n"})
+    _, arm = _build(daemon, ctx)
+    info = inspect(daemon, arm)
+    assert (info["Os"], info["Architecture"], info.get("Variant")) == ("linux", "arm", "v7")
     # FROM an earlier stage by name, COPY --from by index
     _write(ctx, {"Dockerfile": "FROM busybox AS Base\nRUN echo b > /b\nFROM base\n"
                                "COPY --from=0 /b /c\nRUN cat /b /c\n"})

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform as _platform
 import tempfile
 from typing import Any
 
+from ... import platforms
 from ...errors import DockyardError, InvalidParameter, NotFound
 from ...timeutil import rfc3339nano
 from .. import commit as commit_mod
@@ -18,8 +18,6 @@ from .options import BuildOptions
 from .parser import Dockerfile, Instruction, Stage, parse
 from .steps import PREDEFINED_ARGS, Emit, State, StepFailed, StepRunner
 
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
-         "s390x": "s390x", "riscv64": "riscv64"}
 
 
 class Build:
@@ -41,7 +39,6 @@ class Build:
                 raise InvalidParameter("invalid SOURCE_DATE_EPOCH: "
                                        f"{options.build_args['SOURCE_DATE_EPOCH']}") from None
         self.epoch = epoch
-        self.architecture = _ARCH.get(_platform.machine(), _platform.machine())
         self.declared: set[str] = set(PREDEFINED_ARGS) | {"SOURCE_DATE_EPOCH"}
         self.meta_args: dict[str, str] = {}
         self.results: dict[int, asyncio.Future[str]] = {}
@@ -330,18 +327,25 @@ class Build:
         earlier = self._earlier(self.doc, base, stage.index)
         if earlier is not None:
             image_id = await self.results[earlier]
-        elif base.lower() == "scratch":
-            return State("", {"architecture": self.architecture, "os": "linux",
-                              "rootfs": {"type": "layers", "diff_ids": []}}, {})
+        elif base.lower() == "scratch":     # FROM --platform (or the build's) names it
+            wanted = platforms.parse(self._platform(stage, escape) or None)
+            config = {"architecture": wanted.architecture, "os": wanted.os,
+                      "rootfs": {"type": "layers", "diff_ids": []}}
+            if wanted.variant:
+                config["variant"] = wanted.variant
+            return State("", config, {})
         else:
-            platform = shell.word(stage.platform, self.meta_args, escape) \
-                if stage.platform else None
-            image_id = await self.base_image(base, platform, emit)
+            image_id = await self.base_image(base, self._platform(stage, escape), emit)
         image = self.images.resolve(image_id)
         config = dict(image.config.get("config") or {})
         if stage.index == self.target.index and self.options.labels:
             config["Labels"] = {**(config.get("Labels") or {}), **self.options.labels}
         return State(image.id, image.config, config)
+
+    def _platform(self, stage: Stage, escape: str) -> str | None:
+        if stage.platform:
+            return shell.word(stage.platform, self.meta_args, escape)
+        return self.options.platform or None
 
     async def _triggers(self, runner: StepRunner, escape: str) -> None:
         triggers = list(runner.state.config.get("OnBuild") or [])

@@ -112,7 +112,7 @@ class StepRunner:
         if layer is None:
             entry["empty_layer"] = True
         image_config = {
-            "architecture": parent_cfg.get("architecture", self.build.architecture),
+            "architecture": parent_cfg.get("architecture", "amd64"),
             "config": config, "created": created, "docker_version": __version__,
             "history": [*(parent_cfg.get("history") or []), entry],
             "os": parent_cfg.get("os", "linux"),
