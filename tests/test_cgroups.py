@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -101,6 +102,7 @@ def test_v1_create_survives_the_parent_being_removed_meanwhile() -> None:
                     os.rmdir(d)
                 except OSError:
                     pass
+            time.sleep(0.0002)
 
     thread = threading.Thread(target=remover)
     thread.start()

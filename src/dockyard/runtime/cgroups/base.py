@@ -38,12 +38,12 @@ def retry_while_parent_vanishes(make: Callable[[], None]) -> None:
     """Run a cgroup mkdir sequence again when it fails with ENOENT/ENODEV: the shared parent group
     (`dockyard`) is removed by whoever finds it empty (another daemon's clean-up), and that
     can land between its mkdir and the child's."""
-    for attempt in range(20):
+    for attempt in range(100):
         try:
             make()
             return
         except OSError as exc:   # ENODEV: a write into the group as it went
-            if exc.errno not in (errno.ENOENT, errno.ENODEV) or attempt == 19:
+            if exc.errno not in (errno.ENOENT, errno.ENODEV) or attempt == 99:
                 raise
 
 
