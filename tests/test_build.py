@@ -717,10 +717,23 @@ def test_build_container_limits_and_rm(daemon: Daemon, ctx: str,
     assert "digest mismatch" in result.stderr
 
 
-def test_from_pulls_missing_and_pull_flag(daemon: Daemon, own_daemon: Daemon, registry: Any,
-                                          tmp_path: Any) -> None:
-    """FROM an image that is not local pulls it (from the tests' loopback registry), with
-    the pull's progress in the transcript; --pull pulls even when it is local."""
+@pytest.fixture
+def own_registry() -> Iterator[Any]:
+    """A registry of this test's own: pushing busybox's layer to the shared one would make
+    other modules' pushes of it "Mounted from" instead of "Pushed"."""
+    from registry import Registry
+    reg = Registry().start()
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+def test_from_pulls_missing_and_pull_flag(daemon: Daemon, own_daemon: Daemon,
+                                          own_registry: Any, tmp_path: Any) -> None:
+    """FROM an image that is not local pulls it (from a loopback registry), with the pull's
+    progress in the transcript; --pull pulls even when it is local."""
+    registry = own_registry
     base = f"{registry.host}/bt/base:{uuid.uuid4().hex[:6]}"
     daemon.ok("tag", "busybox", base)
     daemon.ok("push", base)
