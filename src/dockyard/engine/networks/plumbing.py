@@ -1,0 +1,192 @@
+"""Links, veth pairs, addresses and routes over netlink (pyroute2), on the host and inside a
+container's network namespace. Blocking: callers run these in a thread.
+
+Why a netlink socket opened in a short-lived thread: a network namespace is per thread, so
+the thread enters the container's namespace, opens the socket and ends; the socket stays
+bound to that namespace and serves any thread, and the daemon's own threads never move."""
+from __future__ import annotations
+
+import ctypes
+import errno
+import ipaddress
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+T = TypeVar("T")
+
+
+def in_netns(netns_path: str, work: Callable[[], T]) -> T:
+    """Run `work` on a thread that entered the namespace at `netns_path`."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns {netns_path}: {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            result["value"] = work()
+        except BaseException as exc:  # handed back to the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, name="netns")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def netns_route(netns_path: str) -> IPRoute:
+    """An IPRoute whose socket lives in the namespace at `netns_path`."""
+    fd = in_netns(netns_path, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
+                                                    0).detach())
+    return IPRoute(fileno=fd)
+
+
+def used_subnets() -> list[ipaddress.IPv4Network]:
+    """Subnets the host already routes or has addresses in (any daemon's bridges, docker0)."""
+    used = []
+    with IPRoute() as ipr:
+        for route in ipr.get_routes(family=socket.AF_INET):
+            dst, length = route.get("RTA_DST"), route["dst_len"]
+            if dst and length and route.get("RTA_TABLE") != 255:  # not the local table
+                used.append(ipaddress.IPv4Network(f"{dst}/{length}", strict=False))
+        for addr in ipr.get_addr(family=socket.AF_INET):
+            address = addr.get("IFA_ADDRESS")
+            if address and not address.startswith("127."):
+                used.append(ipaddress.IPv4Network(f"{address}/{addr['prefixlen']}",
+                                                  strict=False))
+    return used
+
+
+def link_index(ipr: IPRoute, name: str) -> int | None:
+    found = ipr.link_lookup(ifname=name)
+    return found[0] if found else None
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> None:
+    """The bridge up with the gateway address (created when missing; kept as it is when a
+    restart finds it)."""
+    with IPRoute() as ipr:
+        index = link_index(ipr, name)
+        if index is None:
+            try:
+                ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise
+            index = link_index(ipr, name)
+        have = {(a.get("IFA_ADDRESS"), a["prefixlen"])
+                for a in ipr.get_addr(index=index, family=socket.AF_INET)}
+        if gateway and (gateway, prefixlen) not in have:
+            ipr.addr("add", index=index, address=gateway, prefixlen=prefixlen)
+        ipr.link("set", index=index, state="up")
+    _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "1")
+
+
+def delete_link(name: str) -> None:
+    with IPRoute() as ipr:
+        index = link_index(ipr, name)
+        if index is not None:
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:
+                    raise
+
+
+def links_with_prefix(prefix: str) -> list[str]:
+    with IPRoute() as ipr:
+        return [l.get("IFLA_IFNAME") for l in ipr.get_links()
+                if (l.get("IFLA_IFNAME") or "").startswith(prefix)]
+
+
+def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address: str,
+           prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool) -> None:
+    """A veth pair: `host_ifname` on the bridge, its peer moved into the namespace as
+    `ifname` with its address, MAC, MTU and (for the first network) the default route."""
+    peer = "dyp" + host_ifname[3:]
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=host_ifname, kind="veth", peer={"ifname": peer, "mtu": mtu},
+                 mtu=mtu)
+        try:
+            host_index = link_index(ipr, host_ifname)
+            ipr.link("set", index=host_index, master=link_index(ipr, bridge), state="up")
+            ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                ipr.link("set", index=link_index(ipr, peer), net_ns_fd=ns_fd)
+            finally:
+                os.close(ns_fd)
+        except BaseException:
+            delete_link(host_ifname)
+            raise
+    try:
+        with netns_route(netns_path) as nsr:
+            index = link_index(nsr, peer)
+            nsr.link("set", index=index, ifname=ifname, address=mac)
+            nsr.addr("add", index=index, address=address, prefixlen=prefixlen)
+            nsr.link("set", index=index, state="up")
+            lo = link_index(nsr, "lo")
+            if lo is not None:
+                nsr.link("set", index=lo, state="up")
+            if default_route and gateway:
+                nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
+        in_netns(netns_path, lambda: _container_sysctls(ifname))
+    except BaseException:
+        delete_link(host_ifname)
+        raise
+
+
+def detach(host_ifname: str) -> None:
+    """Delete the host end; the kernel removes its peer in the container with it."""
+    delete_link(host_ifname)
+
+
+def set_default_route(netns_path: str, ifname: str, gateway: str) -> None:
+    with netns_route(netns_path) as nsr:
+        index = link_index(nsr, ifname)
+        if index is not None:
+            nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
+
+
+def free_ifname(netns_path: str) -> str:
+    """The next ethN name not used in the namespace."""
+    with netns_route(netns_path) as nsr:
+        names = {l.get("IFLA_IFNAME") for l in nsr.get_links()}
+    n = 0
+    while f"eth{n}" in names:
+        n += 1
+    return f"eth{n}"
+
+
+def _container_sysctls(ifname: str) -> None:
+    """What Docker sets inside a container's namespace (unprivileged ping and low ports, no
+    IPv6 without an IPv6 network). Written on the thread that entered the namespace."""
+    _write_sysctl("/proc/sys/net/ipv4/ping_group_range", "0 2147483647")
+    _write_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0")
+    _write_sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "1")
+
+
+def _write_sysctl(path: str, value: str) -> None:
+    # /proc/thread-self: /proc/sys/net follows the namespace of the opening thread
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError:
+        pass  # a kernel without the knob (e.g. no IPv6) is fine
+
+
+def set_host_sysctl(path: str, value: str) -> None:
+    _write_sysctl(path, value)
