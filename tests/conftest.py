@@ -35,8 +35,19 @@ class Daemon:
         self.log_file = os.path.join(base, "daemon.log")
         self.proc: subprocess.Popen[bytes] | None = None
         if not os.path.exists(self.config_file):
-            with open(self.config_file, "w") as f:
-                f.write("{}")
+            self.write_config({})
+
+    @property
+    def suffix(self) -> str:
+        """Names this daemon's kernel objects (its bridge, its nftables table) so that
+        concurrent test daemons never share one."""
+        return "".join(c for c in os.path.basename(self.base) if c.isalnum())[-8:].lower()
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """daemon.json: the test's settings over this daemon's own bridge and table."""
+        with open(self.config_file, "w") as f:
+            json.dump({"bridge": f"dyb{self.suffix}", "nftables-table": f"dy_{self.suffix}",
+                       **config}, f)
 
     def start(self) -> None:
         log = open(self.log_file, "ab")

@@ -29,7 +29,8 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "runtimes", "registry-mirrors", "insecure-registries", "log-driver", "log-opts",
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
                "storage-driver", "exec-root", "experimental", "features", "group",
-               "shutdown-timeout"}
+               "shutdown-timeout", "bridge", "bip", "default-address-pools", "iptables",
+               "nftables-table", "userland-proxy", "mtu", "ip-forward", "icc", "ip-masq"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:

@@ -14,6 +14,7 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.networks.service import NetworkService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
@@ -41,18 +42,27 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        self.networks = NetworkService(self.db, self.events, config.raw)
         self.containers = ContainerService(root, self.images, self.images.layers,
-                                           self.events, runtimes, table, log_config)
+                                           self.events, runtimes, table, log_config,
+                                           self.networks)
+        self.networks.container_lookup = self.containers.get
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
+        await self.networks.start()
         await self.containers.restore()
+        await self.networks.restored(self._running())
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+        await self.networks.shutdown(self._running())
         self.db.close()
+
+    def _running(self) -> list[Any]:
+        return [c for c in self.containers.containers.values() if c.running]
 
     async def check(self) -> list[dict[str, str]]:
         """The store's consistency findings (GET /dockyard/check); containers created or
@@ -93,7 +103,7 @@ class Engine:
             "DriverStatus": [["Backing Filesystem", _backing_fs(self.config.data_root)],
                              ["Supports d_type", "true"], ["Using metacopy", "false"],
                              ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            "Plugins": {"Volume": ["local"], "Network": ["host", "null"],
+            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,

@@ -20,6 +20,7 @@ class Service(Protocol):
     name_index: dict[str, str]
     in_flight: InFlight
     default_log_config: dict[str, Any]
+    networks: Any
 
     def get(self, ref: str) -> Container: ...
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
-from ..networks import modes as networks
 from . import mounts, names, options, restart
 from .context import Service
 from .model import Container, fresh_state
@@ -41,6 +40,8 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     config = options.merge_config(config, image.config)
     options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
     path, args = options.command_of(config)
+    networks_of_new = service.networks.networks_for_create(
+        host_config["NetworkMode"], body.get("NetworkingConfig"), host_config, config)
     cid = secrets.token_hex(32)
     while cid in service.containers or cid[:12].isdigit():
         cid = secrets.token_hex(32)
@@ -64,7 +65,7 @@ async def create(service: Service, body: dict[str, Any], name: str | None
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-            "Networks": networks.initial_networks(host_config["NetworkMode"]),
+            "Networks": networks_of_new,
         },
     }
     # The record is written last: a crash before it leaves a directory and a writable

@@ -34,7 +34,8 @@ class ContainerService:
     def __init__(self, data_root: str, images: Any, layers: WritableLayers, events: Any,
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
-                 default_log_config: dict[str, Any] | None = None):
+                 default_log_config: dict[str, Any] | None = None,
+                 networks: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.images = images
@@ -46,6 +47,7 @@ class ContainerService:
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
+        self.networks = networks   # engine/networks' NetworkService
 
     create = creating.create
     on_exit = exits.on_exit

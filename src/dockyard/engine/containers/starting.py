@@ -113,6 +113,16 @@ async def run(service: Service, container: Container) -> None:
         container.subscribers, container.exit_file, launched.control,
         lambda code, ns: service.on_exit(container, code, ns), container.shim)
     try:
+        await service.networks.join(container, launched.pid)
+        container.save()
+    except BaseException as exc:
+        # No network, no start: the init never ran the user's command.
+        await service.send_signal(container, signal.SIGKILL)
+        await container.exit_event.wait()
+        if isinstance(exc, DockyardError):
+            raise
+        raise DockyardError(f"failed to set up container networking: {exc}") from None
+    try:
         await asyncio.to_thread(runtime.start, container.id, container.bundle)
     except Exception as exc:
         # The init never ran the user's command: kill it; the monitor records the exit.
