@@ -125,7 +125,31 @@ class Daemon:
         for cid in set(ids):
             _remove_cgroups(cid)
         _remove_empty_parent_cgroups()
+        self.remove_network_objects()
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def bridges(self) -> list[str]:
+        """The Linux bridges this daemon's networks own (from its records)."""
+        import sqlite3
+        path = os.path.join(self.root, "metadata.db")
+        if not os.path.exists(path):
+            return []
+        conn = sqlite3.connect(path)
+        try:
+            return [r[0] for r in conn.execute("SELECT bridge FROM networks WHERE bridge != ''")]
+        except sqlite3.Error:
+            return []
+        finally:
+            conn.close()
+
+    def remove_network_objects(self) -> None:
+        """Bridges and nftables tables of this daemon only (a daemon keeps its bridges when
+        it stops, and a killed one its table)."""
+        for bridge in {*self.bridges(), f"dyb{self.suffix}"}:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        for family in ("ip", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, f"dy_{self.suffix}"],
+                           capture_output=True)
 
 
 def _unmount_under(path: str) -> None:

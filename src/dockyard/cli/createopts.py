@@ -73,6 +73,12 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     Bool("--read-only", "Mount the container's root filesystem as read only"),
     Str("--network", "Connect a container to a network", meta="network"),
     Str("--net", hidden=True, dest="network"),
+    List("-p, --publish", "Publish a container's port(s) to the host"),
+    Bool("-P, --publish-all", "Publish all exposed ports to random ports"),
+    List("--expose", "Expose a port or a range of ports"),
+    Str("--ip", "IPv4 address (e.g., 172.30.100.104)"),
+    Str("--mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    List("--network-alias", "Add network-scoped alias for the container"),
     List("--cap-add", "Add Linux capabilities"),
     List("--cap-drop", "Drop Linux capabilities"),
     Bool("--privileged", "Give extended privileges to this container"),
@@ -192,6 +198,8 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
     if o.volume or o.mount or o.tmpfs:
         from .mounts import apply as apply_mounts
         apply_mounts(tuple(o.volume), list(o.mount), tuple(o.tmpfs), body, host_config)
+    from .portspec import apply as apply_ports
+    apply_ports(o, body, host_config)
     healthcheck = _healthcheck(o)
     if healthcheck:
         body["Healthcheck"] = healthcheck

@@ -83,8 +83,8 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
     for ref in refs:
         obj = None
         for candidate in ([kind] if kind else ["container", "image"]):
-            path = f"/containers/{ref}/json" if candidate == "container" else \
-                f"/images/{ref}/json"
+            path = {"container": f"/containers/{ref}/json",
+                    "network": f"/networks/{ref}"}.get(candidate, f"/images/{ref}/json")
             try:
                 obj = api.get(path)
                 break
