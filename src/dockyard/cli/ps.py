@@ -34,7 +34,7 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "ID": cid, "Image": image, "Command": json.dumps(command, ensure_ascii=False),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c["Created"])),
         "RunningFor": f"{human_duration(now - c['Created'])} ago",
-        "Ports": "", "State": c.get("State", ""), "Status": c.get("Status", ""),
+        "Ports": displayable_ports(c.get("Ports") or []), "State": c.get("State", ""), "Status": c.get("Status", ""),
         "Names": ",".join(n.lstrip("/") for n in c.get("Names", [])),
         "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
         "Size": "", "Mounts": ",".join(
@@ -43,6 +43,19 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "Networks": ",".join(
             (c.get("NetworkSettings") or {}).get("Networks") or {}),
     }
+
+
+def displayable_ports(ports: list[dict[str, Any]]) -> str:
+    """The PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp" (one entry per binding, in port
+    order; the docker CLI also folds consecutive ports into ranges)."""
+    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("Type", ""),
+                                           p.get("IP", ""), p.get("PublicPort", 0)))
+    out = []
+    for p in ordered:
+        private = f"{p.get('PrivatePort')}/{p.get('Type', 'tcp')}"
+        out.append(f"{p.get('IP') or '0.0.0.0'}:{p['PublicPort']}->{private}"
+                   if p.get("PublicPort") else private)
+    return ", ".join(out)
 
 
 @command("[OPTIONS]",

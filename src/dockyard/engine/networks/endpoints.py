@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ...errors import Conflict, DockyardError, Forbidden, InvalidParameter, NotFound
 from . import ipam, plumbing, ports
 from .firewall import BridgeNet, Forward
-from .proxy import Proxies
+from .proxy import Proxies, port_free
 from .records import Endpoint, Network, PortBinding
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class Endpoints:
                         IPPrefixLen=subnet.prefixlen, MacAddress=ep.mac, NetworkID=net.id,
                         DNSNames=None if net.name == "bridge" else
                         [container.name, *ep.aliases, container.id[:12]])
+        self.emit_network(net, "connect", container=container.id)
         if net.name == "bridge":
             container.record["NetworkSettings"].update(
                 Gateway=net.gateway, IPAddress=ep.ipv4, IPPrefixLen=subnet.prefixlen,
@@ -175,6 +176,11 @@ class Endpoints:
             with self.db.transaction() as conn:
                 for b in bound:
                     self.records.add_port_binding(conn, b)
+            if not self.userland_proxy:  # type: ignore[attr-defined]
+                for b in bound:
+                    if not port_free(b.proto, b.host_ip, b.host_port):
+                        raise DockyardError(f"listen {b.proto}4 {b.host_ip or '0.0.0.0'}:"
+                                            f"{b.host_port}: bind: address already in use")
             await self._open_proxies(bound)
         container.record["NetworkSettings"]["Ports"] = ports.ports_map(container.config, bound)
         if bound or self._has_closed_icc(container.id):
@@ -225,6 +231,8 @@ class Endpoints:
             plumbing.detach(ep.host_ifname)
 
         await asyncio.to_thread(drop)
+        if net is not None:
+            self.emit_network(net, "disconnect", container=container.id)
 
     # --- connect, disconnect ----------------------------------------------------------------
     async def connect(self, ref: str, container_ref: str, config: Any = None) -> None:
@@ -258,8 +266,8 @@ class Endpoints:
                 await self._hook("joined", container, net, netns)
             else:
                 networks[net.name] = settings
+                self.emit_network(net, "connect", container=container.id)
             container.save()
-        self.emit_network(net, "connect", container=container.id)
 
     async def disconnect(self, ref: str, container_ref: str, force: bool = False) -> None:
         net = self.get(ref)
@@ -272,12 +280,14 @@ class Endpoints:
             if net.name in NON_BRIDGE:
                 raise InvalidParameter("container cannot be disconnected from host network or "
                                        "connected to host network")
-            for ep in self.records.endpoints(network_id=net.id, container_id=container.id):
+            eps = self.records.endpoints(network_id=net.id, container_id=container.id)
+            for ep in eps:
                 await self._drop_endpoint(container, ep, hooks=True)
                 await asyncio.to_thread(self.apply_firewall)
+            if not eps:
+                self.emit_network(net, "disconnect", container=container.id)
             del networks[net.name]
             container.save()
-        self.emit_network(net, "disconnect", container=container.id)
 
     def _container(self, ref: str) -> Any:
         if self.container_lookup is None:

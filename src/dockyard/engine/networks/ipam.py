@@ -117,11 +117,12 @@ def first_host(subnet: IPv4Net) -> str:
 
 
 def next_free(subnet: IPv4Net, ip_range: str, taken: set[str]) -> str:
-    """The lowest free host address (dockerd hands them out in order from the range)."""
+    """The lowest free address (dockerd hands them out in order from the range, whose own
+    first address counts: only the subnet's network and broadcast addresses are skipped)."""
     pool = IPv4Net(ip_range, strict=False) if ip_range else subnet
-    for ip in pool.hosts() if pool.prefixlen < 31 else pool:
+    for ip in pool:
         text = str(ip)
-        if text not in taken and ip != subnet.broadcast_address:
+        if text not in taken and ip not in (subnet.network_address, subnet.broadcast_address):
             return text
     raise DockyardError(f"no available IPv4 addresses on this network's address pools: "
                         f"{subnet}")

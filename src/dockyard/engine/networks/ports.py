@@ -79,8 +79,10 @@ def ephemeral_range() -> tuple[int, int]:
 
 
 def choose(want: Wanted, taken: set[tuple[str, int]]) -> int | None:
-    """A host port for `want` that no binding of ours holds and no socket is bound to;
-    None when the fixed port (or every port of the range) is in use."""
+    """A host port for `want` that no binding of ours holds and (for a range or an
+    ephemeral port) no socket is bound to; None when none is left."""
+    if want.first and want.first == want.last:  # one fixed port: a busy socket is the
+        return None if (want.proto, want.first) in taken else want.first  # proxy's error
     if want.first:
         ports = range(want.first, want.last + 1)
     else:
