@@ -176,6 +176,10 @@ def test_published_ports_answer_on_loopback(net_daemon: Daemon, nets: list[str])
     row = next(line for line in d.ok("ps").splitlines() if "published" in line)
     assert f"127.0.0.1:{port}->80/tcp" in row and f"0.0.0.0:{ephemeral}->81/tcp" in row
     assert "82/tcp" in row
+    for flt in ("publish=80", "publish=81/tcp", "expose=82", "network=pub"):
+        assert d.ok("ps", "-q", "--filter", flt).split() == [cid[:12]], flt
+    for flt in ("publish=82", "publish=80/udp", "network=bridge"):
+        assert d.ok("ps", "-q", "--filter", flt).split() == [], flt
     rules = _nft(d)
     assert f"tcp dport {port} dnat to 10.231.4.2:80" in rules
     assert f"tcp dport {ephemeral} dnat to 10.231.4.2:81" in rules
@@ -368,3 +372,58 @@ def test_lookup_and_reverse_for_the_dns_hook(tmp_path: Any) -> None:
     assert service.reverse(["n1"], "10.231.14.2") == "web"
     assert service.reverse(["n1"], "10.231.14.3") is None
     db.close()
+
+
+def test_daemon_json_bip_pools_and_no_proxy(busybox_tar: str) -> None:
+    """`bip` sets the default bridge; `default-address-pools` the subnets user networks get;
+    with `userland-proxy: false` loopback is served by DNAT alone."""
+    d = Daemon(__import__("tempfile").mkdtemp(prefix="dy-", dir="/tmp"))
+    d.write_config({"bip": "10.231.20.1/24", "userland-proxy": False,
+                    "default-address-pools": [{"base": "10.231.32.0/22", "size": 24}]})
+    try:
+        d.start()
+        d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+        bridge = json.loads(d.ok("network", "inspect", "bridge"))[0]
+        assert bridge["IPAM"]["Config"] == [{"Subnet": "10.231.20.0/24",
+                                             "Gateway": "10.231.20.1"}]
+        d.ok("network", "create", "pooled")
+        subnet = json.loads(d.ok("network", "inspect", "pooled"))[0]["IPAM"]["Config"][0]
+        assert subnet == {"Subnet": "10.231.32.0/24", "Gateway": "10.231.32.1"}
+        port = _free_port()
+        cid = _httpd(d, "natonly", "-p", f"127.0.0.1:{port}:80")
+        with socket.socket() as probe:   # nothing of the daemon's listens on the port
+            probe.bind(("127.0.0.1", port))
+        wait_for(lambda: _answer(f"http://127.0.0.1:{port}/hostname") == cid[:12])
+        assert inspect(d, "natonly")["NetworkSettings"]["IPAddress"].startswith("10.231.20.")
+    finally:
+        d.cleanup()
+
+
+def test_two_daemons_never_pick_the_same_subnet(busybox_tar: str) -> None:
+    pools = [{"base": "10.231.40.0/23", "size": 24}]
+    daemons = [Daemon(__import__("tempfile").mkdtemp(prefix="dy-", dir="/tmp"))
+               for _ in range(2)]
+    try:
+        for d in daemons:
+            d.write_config({"bip": "10.231.41.1/24" if d is daemons[0] else "10.231.42.1/24",
+                            "iptables": False, "default-address-pools": pools})
+            d.start()
+        # daemon 0's bridge took 10.231.41.0/24: its network gets .40; daemon 1 then gets none
+        d0, d1 = daemons
+        d0.ok("network", "create", "a")
+        assert json.loads(d0.ok("network", "inspect", "a"))[0]["IPAM"]["Config"][0][
+            "Subnet"] == "10.231.40.0/24"
+        refused = d1.cli("network", "create", "b")
+        assert refused.returncode == 1
+        assert "could not find an available, non-overlapping IPv4 address pool" in \
+            refused.stderr
+    finally:
+        for d in daemons:
+            d.cleanup()
+
+
+def _answer(url: str) -> str:
+    try:
+        return _get(url, timeout=2).strip()
+    except OSError:
+        return ""

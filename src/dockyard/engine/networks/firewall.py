@@ -144,6 +144,10 @@ class Firewall:
                                 _eq(_meta("oifname"), {"set": others}), {"drop": None}))
             out.append(rule("postrouting", _eq(_field("ip", "saddr"), _prefix(net.subnet)),
                             _ne(_meta("oifname"), net.bridge), {"masquerade": None}))
+            if not self.userland_proxy:  # DNAT'ed loopback: the container can't answer 127/8
+                out.append(rule("postrouting", _eq(_field("ip", "saddr"),
+                                                   _prefix("127.0.0.0/8")),
+                                _eq(_meta("oifname"), net.bridge), {"masquerade": None}))
         for fwd in forwards:
             expr = []
             if fwd.host_ip not in ("", "0.0.0.0"):

@@ -180,7 +180,7 @@ def _container_sysctls(ifname: str) -> None:
 
 
 def _write_sysctl(path: str, value: str) -> None:
-    # /proc/thread-self: /proc/sys/net follows the namespace of the opening thread
+    # /proc/sys/net shows the namespace of the thread that opens the file
     try:
         with open(path, "w") as f:
             f.write(value)

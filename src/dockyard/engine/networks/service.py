@@ -49,6 +49,7 @@ class NetworkService(Endpoints):
             if net.driver == "bridge":
                 await asyncio.to_thread(plumbing.ensure_bridge, net.bridge, net.gateway,
                                         ipaddress.IPv4Network(net.subnet).prefixlen, self.mtu)
+                self._localnet(net)
         if self.firewall is not None:
             plumbing.set_host_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
 
@@ -70,6 +71,12 @@ class NetworkService(Endpoints):
             else:
                 with self.db.transaction() as conn:
                     self.records.add_network(conn, net)
+
+    def _localnet(self, net: Network) -> None:
+        """Without the userland proxy, loopback is DNAT'ed onto the bridge (dockerd too)."""
+        if not self.userland_proxy and self.firewall is not None:
+            plumbing.set_host_sysctl(f"/proc/sys/net/ipv4/conf/{net.bridge}/route_localnet",
+                                     "1")
 
     def _bip_config(self) -> dict[str, Any]:
         if not self.bip:
@@ -151,6 +158,7 @@ class NetworkService(Endpoints):
             net.subnet, net.ip_range = str(subnet), ip_range
             net.gateway = gateway or ipam.first_host(subnet)
             plumbing.ensure_bridge(net.bridge, net.gateway, subnet.prefixlen, self.mtu)
+            self._localnet(net)
             try:
                 with self.db.transaction() as conn:
                     self.records.add_network(conn, net)
