@@ -48,11 +48,14 @@ def in_netns(netns_path: str, work: Callable[[], T]) -> T:
     return result["value"]
 
 
-def netns_route(netns_path: str) -> IPRoute:
-    """An IPRoute whose socket lives in the namespace at `netns_path`."""
-    fd = in_netns(netns_path, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
-                                                    0).detach())
-    return IPRoute(fileno=fd)
+def netns_route(netns_path: str, before: Callable[[], None] | None = None) -> IPRoute:
+    """An IPRoute whose socket lives in the namespace at `netns_path`; `before` runs in the
+    namespace first (sysctls), on the same short thread."""
+    def work() -> int:
+        if before is not None:
+            before()
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0).detach()
+    return IPRoute(fileno=in_netns(netns_path, work))
 
 
 def used_subnets() -> list[ipaddress.IPv4Network]:
@@ -115,27 +118,25 @@ def links_with_prefix(prefix: str) -> list[str]:
 
 def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address: str,
            prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool) -> None:
-    """A veth pair: `host_ifname` on the bridge, its peer moved into the namespace as
-    `ifname` with its address, MAC, MTU and (for the first network) the default route."""
-    peer = "dyp" + host_ifname[3:]
-    with IPRoute() as ipr:
-        ipr.link("add", ifname=host_ifname, kind="veth", peer={"ifname": peer, "mtu": mtu},
-                 mtu=mtu)
-        try:
-            host_index = link_index(ipr, host_ifname)
-            ipr.link("set", index=host_index, master=link_index(ipr, bridge), state="up")
-            ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                ipr.link("set", index=link_index(ipr, peer), net_ns_fd=ns_fd)
-            finally:
-                os.close(ns_fd)
-        except BaseException:
-            delete_link(host_ifname)
-            raise
+    """A veth pair: `host_ifname` on the bridge, its peer made inside the namespace as
+    `ifname` with its MAC and MTU (made there, not moved: a move waits for an RCU grace
+    period, ~20 ms), then its address and (for the first network) the default route."""
+    ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with netns_route(netns_path) as nsr:
-            index = link_index(nsr, peer)
-            nsr.link("set", index=index, ifname=ifname, address=mac)
+        with IPRoute() as ipr:
+            ipr.link("add", ifname=host_ifname, kind="veth", mtu=mtu,
+                     peer={"ifname": ifname, "mtu": mtu, "address": mac, "net_ns_fd": ns_fd})
+            try:
+                ipr.link("set", index=link_index(ipr, host_ifname),
+                         master=link_index(ipr, bridge), state="up")
+            except BaseException:
+                delete_link(host_ifname)
+                raise
+    finally:
+        os.close(ns_fd)
+    try:
+        with netns_route(netns_path, lambda: _container_sysctls(ifname)) as nsr:
+            index = link_index(nsr, ifname)
             nsr.addr("add", index=index, address=address, prefixlen=prefixlen)
             nsr.link("set", index=index, state="up")
             lo = link_index(nsr, "lo")
@@ -143,7 +144,6 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
                 nsr.link("set", index=lo, state="up")
             if default_route and gateway:
                 nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
-        in_netns(netns_path, lambda: _container_sysctls(ifname))
     except BaseException:
         delete_link(host_ifname)
         raise
@@ -152,13 +152,6 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
 def detach(host_ifname: str) -> None:
     """Delete the host end; the kernel removes its peer in the container with it."""
     delete_link(host_ifname)
-
-
-def set_default_route(netns_path: str, ifname: str, gateway: str) -> None:
-    with netns_route(netns_path) as nsr:
-        index = link_index(nsr, ifname)
-        if index is not None:
-            nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
 
 
 def free_ifname(netns_path: str) -> str:
