@@ -34,6 +34,7 @@ class Daemon:
         self.config_file = os.path.join(base, "daemon.json")
         self.log_file = os.path.join(base, "daemon.log")
         self.proc: subprocess.Popen[bytes] | None = None
+        self.program = [sys.executable, "-m", "dockyard.daemon"]   # a test may wrap it
         if not os.path.exists(self.config_file):
             self.write_config({})
 
@@ -52,7 +53,7 @@ class Daemon:
     def start(self) -> None:
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root",
+            [*self.program, "-H", self.host, "--data-root",
              self.root, "--pidfile", os.path.join(self.base, "d.pid"), "--config-file",
              self.config_file], stdout=log, stderr=log, start_new_session=True)
         log.close()

@@ -422,6 +422,42 @@ def test_two_daemons_never_pick_the_same_subnet(busybox_tar: str) -> None:
             d.cleanup()
 
 
+def test_endpoint_hooks_are_told_of_joins_and_leaves(busybox_tar: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded DNS's hook: `joined` once the endpoint is plumbed (its address is in the
+    namespace, lookup finds it), again after a daemon restart; `left` before teardown."""
+    d = Daemon(__import__("tempfile").mkdtemp(prefix="dy-", dir="/tmp"))
+    log = os.path.join(d.base, "hooks.jsonl")
+    monkeypatch.setenv("DY_HOOK_LOG", log)
+    d.program = [__import__("sys").executable,
+                 os.path.join(os.path.dirname(__file__), "hookdaemon.py")]
+
+    def entries() -> list[dict[str, Any]]:
+        try:
+            with open(log) as f:
+                return [json.loads(line) for line in f]
+        except FileNotFoundError:
+            return []
+    try:
+        d.start()
+        d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+        d.ok("network", "create", "--subnet", "10.231.15.0/24", "hooked")
+        d.ok("run", "-d", "--name", "told", "--network", "hooked", "busybox", "sleep", "300")
+        joined = {"event": "joined", "container": "told", "network": "hooked",
+                  "addresses": ["10.231.15.2", "127.0.0.1"], "lookup": ["10.231.15.2"]}
+        assert entries() == [joined], d.logs()
+        d.ok("rename", "told", "renamed")
+        d.stop()
+        d.start()
+        wait_for(lambda: len(entries()) == 2)
+        assert entries()[1] == {**joined, "container": "renamed"}
+        d.ok("rm", "-f", "renamed")
+        wait_for(lambda: len(entries()) == 3)
+        assert entries()[2] == {"event": "left", "container": "renamed", "network": "hooked"}
+    finally:
+        d.cleanup()
+
+
 def _answer(url: str) -> str:
     try:
         return _get(url, timeout=2).strip()

@@ -248,6 +248,7 @@ class ContainerService:
         self.name_index[new_name] = container.id
         container.record["Name"] = "/" + new_name
         container.save()
+        await self.networks.renamed(container)
         self.emit(container, "rename", oldName="/" + old)
 
     async def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:

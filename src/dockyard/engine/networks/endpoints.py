@@ -308,6 +308,14 @@ class Endpoints:
             raise DockyardError("no container service")
         return self.container_lookup(ref)
 
+    async def renamed(self, container: Any) -> None:
+        """The endpoints answer to the container's new name (DNS, network inspect)."""
+        def rename() -> None:
+            with self.db.transaction() as conn:
+                self.records.rename_endpoints(conn, container.id, container.name)
+        if self.records.endpoints(container_id=container.id):
+            await asyncio.to_thread(rename)
+
     # --- daemon restart ---------------------------------------------------------------------
     async def restored(self, running: list[Any]) -> None:
         """After the containers are reloaded: endpoints of containers that no longer run

@@ -1,5 +1,6 @@
 """Links, veth pairs, addresses and routes over netlink (pyroute2), on the host and inside a
-container's network namespace. Blocking: callers run these in a thread.
+container's network namespace. Blocking: callers run these in a thread (pyroute2's
+synchronous API also refuses a thread whose event loop is running).
 
 Why a netlink socket opened in a short-lived thread: a network namespace is per thread, so
 the thread enters the container's namespace, opens the socket and ends; the socket stays

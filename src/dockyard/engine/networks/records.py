@@ -133,6 +133,11 @@ class Records:
         conn.execute(f"INSERT INTO endpoints ({', '.join(values)}) VALUES "
                      f"({', '.join('?' * len(values))})", list(values.values()))
 
+    def rename_endpoints(self, conn: sqlite3.Connection, container_id: str,
+                         name: str) -> None:
+        conn.execute("UPDATE endpoints SET container_name = ? WHERE container_id = ?",
+                     (name, container_id))
+
     def remove_endpoint(self, conn: sqlite3.Connection, endpoint_id: str) -> None:
         conn.execute("DELETE FROM allocations WHERE endpoint_id = ?", (endpoint_id,))
         conn.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,))
