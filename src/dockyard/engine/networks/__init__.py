@@ -1,11 +1,12 @@
-"""Container networking. Today: the built-in network modes (`modes.py`: none, host, and the
-default, which gives a namespace with loopback only).
+"""Container networking. `service.py` the network service (networks' records, create,
+inspect, list, remove, prune) with `endpoints.py` mixed in (join at start, leave at exit,
+connect/disconnect, restore after a daemon restart, the DNS hooks and name lookups);
+`records.py` its tables in the metadata database; `ipam.py` address pools and allocations;
+`plumbing.py` bridges, veths and addresses over netlink (pyroute2); `firewall.py` our
+nftables tables (NAT, isolation, published ports); `ports.py` published ports; `proxy.py`
+the userland port proxy; `modes.py` HostConfig.NetworkMode.
 
-Where the rest goes (issue: bridge networks, ports, DNS): `service.py` the network service
-(create/inspect/list/remove/prune/connect/disconnect, its records in the metadata store),
-`ipam.py` address pools and allocations, `drivers/` one module per driver (bridge, host,
-null, macvlan, ipvlan), `plumbing.py` links, veths and addresses over netlink (pyroute2),
-`firewall.py` our nftables tables (NAT, isolation, published ports), `proxy.py` the userland
-port proxy, `dns.py` the embedded resolver at 127.0.0.11, `etc_files.py` /etc/hosts and
-resolv.conf as Docker writes them.
+Still to come: `drivers/` for macvlan and ipvlan, IPv6, container:<id> mode, --link. The
+embedded DNS (`dns.py`, `etc_files.py`) is another part's; it plugs into
+`NetworkService.endpoint_hooks`.
 """
