@@ -463,3 +463,36 @@ def _answer(url: str) -> str:
         return _get(url, timeout=2).strip()
     except OSError:
         return ""
+
+
+def test_bad_network_requests_are_4xx_and_leave_nothing(net_daemon: Daemon) -> None:
+    from rawapi import post, request
+
+    before = json.loads(request(net_daemon, "GET", "/networks")[2])
+    links = _links()
+    for body, status, text in (
+            ([], 400, "cannot unmarshal array into Go value of type network.CreateRequest"),
+            ({"Name": 5}, 400, "Go struct field CreateRequest.Name of type string"),
+            ({"Name": ""}, 400, "network name must not be empty"),
+            ({"Name": "x", "Driver": "nosuch"}, 404, 'plugin "nosuch" not found'),
+            ({"Name": "x", "Driver": "host"}, 403, 'only one instance of "host"'),
+            ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.231.99.0/33"}]}}, 400,
+             "invalid CIDR address: 10.231.99.0/33"),
+            ({"Name": "x", "IPAM": {"Config": [{"Subnet": "10.231.99.0/24",
+                                                "Gateway": "10.231.98.1"}]}}, 400,
+             "does not belong to the pool"),
+            ({"Name": "x", "IPAM": {"Config": [{"Gateway": "10.231.98.1"}]}}, 400, "subnet"),
+            ({"Name": "x", "Options": {"com.docker.network.bridge.name":
+                                       "a-bridge-name-far-too-long"}}, 400, "longer than")):
+        got, answer = post(net_daemon, "/v1.45/networks/create", body)
+        assert (got, text in answer["message"]) == (status, True), (body, answer)
+    got, answer = post(net_daemon, "/v1.45/networks/bridge/connect", {"Container": "nosuch"})
+    assert got == 404 and "No such container: nosuch" in answer["message"]
+    got, answer = post(net_daemon, "/v1.45/networks/nosuch/connect", {"Container": "x"})
+    assert got == 404 and answer["message"] == "network nosuch not found"
+    got, answer = post(net_daemon, "/v1.45/networks/bridge/disconnect", {"Force": "yes"})
+    assert got == 400
+    got, _, body = request(net_daemon, "GET", '/v1.45/networks?filters={"bogus":["x"]}')
+    assert got == 400 and b"invalid filter 'bogus'" in body
+    assert json.loads(request(net_daemon, "GET", "/networks")[2]) == before
+    assert _links() == links

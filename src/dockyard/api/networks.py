@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import InvalidParameter
+from . import schema
 from .request import engine_of, qfilters, read_json
 
 routes = web.RouteTableDef()
@@ -18,6 +19,7 @@ async def list_networks(request: web.Request) -> web.Response:
 @routes.post("/networks/create")
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request)
+    schema.check(body, schema.NETWORK_CREATE)
     return web.json_response(await engine_of(request).networks.create(body), status=201)
 
 
@@ -46,6 +48,7 @@ def _container_of(body: object) -> str:
 @routes.post("/networks/{id}/connect")
 async def connect(request: web.Request) -> web.Response:
     body = await read_json(request)
+    schema.check(body, schema.NETWORK_CONNECT)
     await engine_of(request).networks.connect(request.match_info["id"], _container_of(body),
                                               body.get("EndpointConfig"))
     return web.Response(status=200)
@@ -54,6 +57,7 @@ async def connect(request: web.Request) -> web.Response:
 @routes.post("/networks/{id}/disconnect")
 async def disconnect(request: web.Request) -> web.Response:
     body = await read_json(request)
+    schema.check(body, schema.NETWORK_DISCONNECT)
     await engine_of(request).networks.disconnect(request.match_info["id"],
                                                  _container_of(body), bool(body.get("Force")))
     return web.Response(status=200)
