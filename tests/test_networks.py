@@ -166,16 +166,24 @@ def test_published_ports_answer_on_loopback(net_daemon: Daemon, nets: list[str])
     nets.append("pub")
     port = _free_port()
     cid = _httpd(d, "published", "--network", "pub", "-p", f"127.0.0.1:{port}:80",
-                 "-p", "81", "--expose", "82")
+                 "-p", "80", "-p", "81", "--expose", "82")
     assert _get(f"http://127.0.0.1:{port}/hostname").strip() == cid[:12]
     ports = inspect(d, "published")["NetworkSettings"]["Ports"]
-    assert ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    assert ports["80/tcp"][0] == {"HostIp": "127.0.0.1", "HostPort": str(port)}
+    assert ports["80/tcp"][1]["HostIp"] == "0.0.0.0"
     ephemeral = int(ports["81/tcp"][0]["HostPort"])
     assert ports["82/tcp"] is None
-    assert d.ok("port", "published", "80").strip() == f"127.0.0.1:{port}"
+    assert d.ok("port", "published", "80").split()[0] == f"127.0.0.1:{port}"
     row = next(line for line in d.ok("ps").splitlines() if "published" in line)
     assert f"127.0.0.1:{port}->80/tcp" in row and f"0.0.0.0:{ephemeral}->81/tcp" in row
     assert "82/tcp" in row
+    # through the host side of the mapping, from a container on another network
+    gateway = json.loads(d.ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"][0][
+        "Gateway"]
+    wide = int(ports["80/tcp"][1]["HostPort"])
+    assert d.ok("run", "--rm", "busybox", "sh", "-c",
+                f"timeout 3 wget -qO- http://{gateway}:{wide}/hostname; exit $?"
+                ).strip() == cid[:12]
     for flt in ("publish=80", "publish=81/tcp", "expose=82", "network=pub"):
         assert d.ok("ps", "-q", "--filter", flt).split() == [cid[:12]], flt
     for flt in ("publish=82", "publish=80/udp", "network=bridge"):
@@ -290,6 +298,18 @@ def test_docker_py_networks(net_daemon: Daemon, nets: list[str]) -> None:
         with pytest.raises(docker.errors.NotFound):
             client.networks.get("nosuchnet")
         container.remove(force=True)
+        served = client.containers.run(
+            "busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"], detach=True,
+            ports={"80/tcp": ("127.0.0.1", None)}, mac_address="02:aa:bb:cc:dd:ee",
+            network="pynet")
+        served.reload()
+        host = served.ports["80/tcp"][0]
+        assert host["HostIp"] == "127.0.0.1" and int(host["HostPort"]) > 0
+        assert served.attrs["NetworkSettings"]["Networks"]["pynet"]["MacAddress"] == \
+            "02:aa:bb:cc:dd:ee"
+        wait_for(lambda: _answer(f"http://127.0.0.1:{host['HostPort']}/hostname") ==
+                 served.id[:12])
+        served.remove(force=True)
         net.remove()
         nets.remove("pynet")
     finally:
@@ -314,7 +334,7 @@ def test_restart_keeps_networking_and_stop_leaves_nothing(busybox_tar: str) -> N
         assert list(members) == [cid]
         assert f"dnat to 10.231.12.2:80" in _nft(d)
         d.ok("rm", "-f", "survivor")
-        assert "dnat" not in _nft(d)
+        assert "dnat to" not in _nft(d)
         assert _links() <= veths_before | _links()
         d.stop()
         assert _nft(d) == ""     # no container ran: the table went with the daemon
@@ -337,7 +357,7 @@ def test_crash_leftovers_are_reconciled_at_start(busybox_tar: str) -> None:
         os.kill(inspect_pid, 9)
         d.start()
         wait_for(lambda: not inspect(d, "doomed")["State"]["Running"])
-        assert "dnat" not in _nft(d)
+        assert "dnat to" not in _nft(d)
         assert json.loads(d.ok("network", "inspect", "crashy"))[0]["Containers"] == {}
     finally:
         d.cleanup()

@@ -355,7 +355,8 @@ class Endpoints:
                             bridges[first_ep[b.container_id].network_id].bridge)
                     for b in self.records.port_bindings() if b.container_id in first_ep]
         self.firewall.apply([BridgeNet(n.bridge, n.subnet, n.internal, n.icc,
-                                       [e.host_ifname for e in eps if e.network_id == n.id])
+                                       [e.host_ifname for e in eps if e.network_id == n.id],
+                                       n.masquerade)
                              for n in bridges.values()], forwards)
 
     # --- names for the embedded DNS ---------------------------------------------------------

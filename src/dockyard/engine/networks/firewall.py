@@ -30,7 +30,8 @@ class BridgeNet:
     subnet: str
     internal: bool
     icc: bool
-    ports: list[str]      # host ends of its endpoints' veths (bridge ports)
+    ports: list[str]
+    masquerade: bool = True      # host ends of its endpoints' veths (bridge ports)
 
 
 @dataclass
@@ -130,6 +131,10 @@ class Firewall:
         if self.userland_proxy:  # loopback is the proxy's: NAT can't answer it
             local.append(_ne(_field("ip", "daddr"), _prefix("127.0.0.0/8")))
         out.append(rule("output", *local, {"jump": {"target": "ports"}}))
+        # a published port is reachable from anywhere, other networks included: what DNAT
+        # let in passes the isolation below
+        out.append(rule("forward", {"match": {"op": "in", "left": {"ct": {"key": "status"}},
+                                              "right": "dnat"}}, {"accept": None}))
         bridges = [n.bridge for n in nets]
         for net in nets:
             others = [b for b in bridges if b != net.bridge]
@@ -142,8 +147,10 @@ class Firewall:
             if others:
                 out.append(rule("forward", _eq(_meta("iifname"), net.bridge),
                                 _eq(_meta("oifname"), {"set": others}), {"drop": None}))
-            out.append(rule("postrouting", _eq(_field("ip", "saddr"), _prefix(net.subnet)),
-                            _ne(_meta("oifname"), net.bridge), {"masquerade": None}))
+            if net.masquerade:
+                out.append(rule("postrouting", _eq(_field("ip", "saddr"),
+                                                   _prefix(net.subnet)),
+                                _ne(_meta("oifname"), net.bridge), {"masquerade": None}))
             if not self.userland_proxy:  # DNAT'ed loopback: the container can't answer 127/8
                 out.append(rule("postrouting", _eq(_field("ip", "saddr"),
                                                    _prefix("127.0.0.0/8")),

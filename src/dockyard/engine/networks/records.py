@@ -64,6 +64,11 @@ class Network:
         return self.options.get("com.docker.network.bridge.enable_icc", "true") != "false"
 
     @property
+    def masquerade(self) -> bool:
+        return self.options.get("com.docker.network.bridge.enable_ip_masquerade",
+                                "true") != "false"
+
+    @property
     def predefined(self) -> bool:
         return self.name in ("bridge", "host", "none")
 
@@ -114,6 +119,11 @@ class Records:
         values = {k: (json.dumps(v) if k in _JSON_FIELDS else v) for k, v in vars(net).items()}
         conn.execute(f"INSERT INTO networks ({', '.join(values)}) VALUES "
                      f"({', '.join('?' * len(values))})", list(values.values()))
+
+    def set_options(self, conn: sqlite3.Connection, network_id: str,
+                    options: dict[str, str]) -> None:
+        conn.execute("UPDATE networks SET options = ? WHERE id = ?",
+                     (json.dumps(options), network_id))
 
     def remove_network(self, conn: sqlite3.Connection, network_id: str) -> None:
         conn.execute("DELETE FROM networks WHERE id = ?", (network_id,))

@@ -37,6 +37,8 @@ class NetworkService(Endpoints):
         self.pools = ipam.parse_pools(raw.get("default-address-pools"))
         self.mtu = int(raw.get("mtu") or 1500)
         self.userland_proxy = bool(raw.get("userland-proxy", True))
+        self.icc = bool(raw.get("icc", True))           # the default bridge's, as dockerd
+        self.ip_masq = bool(raw.get("ip-masq", True))
         self.firewall = Firewall(str(raw.get("nftables-table") or "dockyard"),
                                  self.userland_proxy) if raw.get("iptables", True) else None
         Endpoints.__init__(self)
@@ -55,15 +57,19 @@ class NetworkService(Endpoints):
 
     def _ensure_predefined(self) -> None:
         for name, driver in PREDEFINED.items():
-            if self.find(name) is not None:
+            found = self.find(name)
+            if found is not None:
+                if name == "bridge":   # daemon.json's icc and ip-masq as they are now
+                    options = {**found.options, **self._bridge_switches()}
+                    with self.db.transaction() as conn:
+                        self.records.set_options(conn, found.id, options)
                 continue
             net = Network(id=secrets.token_hex(32), name=name, driver=driver,
                           created=rfc3339nano())
             if name == "bridge":
                 net.bridge = self.bridge_name
                 net.options = {"com.docker.network.bridge.default_bridge": "true",
-                               "com.docker.network.bridge.enable_icc": "true",
-                               "com.docker.network.bridge.enable_ip_masquerade": "true",
+                               **self._bridge_switches(),
                                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
                                "com.docker.network.bridge.name": self.bridge_name,
                                "com.docker.network.driver.mtu": str(self.mtu)}
@@ -71,6 +77,10 @@ class NetworkService(Endpoints):
             else:
                 with self.db.transaction() as conn:
                     self.records.add_network(conn, net)
+
+    def _bridge_switches(self) -> dict[str, str]:
+        return {"com.docker.network.bridge.enable_icc": _text(self.icc),
+                "com.docker.network.bridge.enable_ip_masquerade": _text(self.ip_masq)}
 
     def _localnet(self, net: Network) -> None:
         """Without the userland proxy, loopback is DNAT'ed onto the bridge (dockerd too)."""
@@ -283,6 +293,10 @@ class NetworkService(Endpoints):
                 await asyncio.to_thread(self.firewall.remove)
             except DockyardError as exc:
                 log.warning("removing the nftables table: %s", exc.message)
+
+
+def _text(flag: bool) -> str:
+    return "true" if flag else "false"
 
 
 def _created(net: Network) -> float:
