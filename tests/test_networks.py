@@ -516,3 +516,23 @@ def test_bad_network_requests_are_4xx_and_leave_nothing(net_daemon: Daemon) -> N
     assert got == 400 and b"invalid filter 'bogus'" in body
     assert json.loads(request(net_daemon, "GET", "/networks")[2]) == before
     assert _links() == links
+
+
+def test_port_specs_and_ports_column_as_the_docker_cli(net_daemon: Daemon) -> None:
+    """`-p` parsing errors and the PORTS column, checked against the stock docker CLI on
+    the same daemon."""
+    d = net_daemon
+    for spec in ("99999:80", "80:99999", "x:80", "1.2.3.4:80:80/xyz", "9-8:80"):
+        ours = d.cli("run", "--rm", "-p", spec, "busybox", "true")
+        theirs = d.docker("run", "--rm", "-p", spec, "busybox", "true")
+        assert ours.returncode == theirs.returncode == 125
+        assert ours.stderr.splitlines()[0] == theirs.stderr.splitlines()[0], spec
+    d.ok("run", "-d", "--name", "ported", "-p", "127.0.0.1:0:90/udp", "--expose", "99",
+         "--expose", "100", "-p", "127.0.0.1::80", "busybox", "sleep", "300")
+    try:
+        ours = d.ok("ps", "--filter", "name=ported", "--format", "{{.Ports}}")
+        theirs = d.docker("ps", "--filter", "name=ported", "--format", "{{.Ports}}").stdout
+        assert ours == theirs and ours.startswith("99-100/tcp, 127.0.0.1:")
+        assert d.ok("port", "ported") == d.docker("port", "ported").stdout
+    finally:
+        d.ok("rm", "-f", "ported")

@@ -9,7 +9,7 @@ from .common import Context, check_filter, confirm, daemon_error, fail, filters,
 from .flags import Bool, List, Opts, Str, command
 
 NETWORK_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-                   "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+                   "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
                    "CreatedAt": "CREATED AT"}
 NETWORKS_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 _PRUNE_WARNING = ("WARNING! This will remove all custom networks not used by at least one "
@@ -88,15 +88,26 @@ def create(ctx: Context, o: Opts, args: list[str]) -> None:
         daemon_error(exc, 1, "")
 
 
+def _go_time(rfc3339: str) -> str:
+    """Go's time.Time.String() of a UTC RFC 3339 time ("2006-01-02 15:04:05.9 +0000 UTC")."""
+    if not rfc3339.endswith("Z") or "T" not in rfc3339:
+        return rfc3339
+    date, clock = rfc3339[:-1].split("T", 1)
+    seconds, _, fraction = clock.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{date} {seconds}{'.' + fraction if fraction else ''} +0000 UTC"
+
+
 def network_rows(items: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, str]]:
     rows = []
     for n in items:
         labels = ",".join(f"{k}={v}" for k, v in sorted((n.get("Labels") or {}).items()))
         rows.append({"ID": n["Id"] if no_trunc else n["Id"][:12], "Name": n["Name"],
                      "Driver": n["Driver"], "Scope": n["Scope"],
+                     "IPv4": str(n.get("EnableIPv4", True)).lower(),
                      "IPv6": str(bool(n.get("EnableIPv6"))).lower(),
                      "Internal": str(bool(n.get("Internal"))).lower(), "Labels": labels,
-                     "CreatedAt": n.get("Created", "")})
+                     "CreatedAt": _go_time(n.get("Created", ""))})
     return rows
 
 

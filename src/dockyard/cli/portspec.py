@@ -7,15 +7,16 @@ from typing import Any
 from .common import fail
 
 
-def _range(text: str, spec: str) -> tuple[int, int]:
+def _range(text: str, spec: str, what: str = "containerPort") -> tuple[int, int]:
+    if not text:
+        fail(f"docker: no port specified: {spec}<empty>", 125)
     first, _, last = text.partition("-")
     try:
         lo, hi = int(first), int(last or first)
     except ValueError:
-        fail(f"docker: invalid containerPort: {text}", 125) if text else \
-            fail(f'docker: no port specified: {spec}<empty>', 125)
-    if not (0 < lo <= hi < 65536):
-        fail(f"docker: invalid port range: {text}", 125)
+        fail(f"docker: invalid {what}: {text}", 125)
+    if not ((0 if what == "hostPort" else 1) <= lo <= hi < 65536):   # host port 0: any
+        fail(f"docker: invalid {what}: {text}", 125)
     return lo, hi
 
 
@@ -32,7 +33,7 @@ def parse_publish(spec: str) -> list[tuple[str, dict[str, str]]]:
     elif len(parts) == 3:
         host_ip, host_port = parts[0].strip("[]"), parts[1]
     lo, hi = _range(container, spec)
-    hlo, hhi = _range(host_port, spec) if host_port else (0, 0)
+    hlo, hhi = _range(host_port, spec, "hostPort") if host_port else (0, 0)
     if host_port and hhi - hlo != hi - lo and hi != lo:
         fail(f"docker: invalid ranges specified for container and host Ports: {container} "
              f"and {host_port}", 125)

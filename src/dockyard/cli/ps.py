@@ -46,16 +46,38 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
 
 
 def displayable_ports(ports: list[dict[str, Any]]) -> str:
-    """The PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp" (one entry per binding, in port
-    order; the docker CLI also folds consecutive ports into ranges)."""
-    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("Type", ""),
-                                           p.get("IP", ""), p.get("PublicPort", 0)))
-    out = []
+    """The PORTS column as the docker CLI makes it: ports published on the same number (and
+    unpublished ones) folded into ranges per IP and protocol, first; then every other
+    mapping, "0.0.0.0:8080->80/tcp", in port order."""
+    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("PublicPort", 0),
+                                           p.get("Type", ""), p.get("IP", "")))
+    groups: dict[str, list[int]] = {}        # key → [first, last], in first-seen order
+    folded: list[str] = []
+    mappings: list[str] = []
     for p in ordered:
-        private = f"{p.get('PrivatePort')}/{p.get('Type', 'tcp')}"
-        out.append(f"{p.get('IP') or '0.0.0.0'}:{p['PublicPort']}->{private}"
-                   if p.get("PublicPort") else private)
-    return ", ".join(out)
+        private, kind, ip = p.get("PrivatePort", 0), p.get("Type", "tcp"), p.get("IP", "")
+        key = kind
+        if ip:
+            if p.get("PublicPort") != private:
+                mappings.append(f"{ip}:{p.get('PublicPort')}->{private}/{kind}")
+                continue
+            key = f"{ip}/{kind}"
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [private, private]
+        elif private == group[1] + 1:
+            group[1] = private
+        else:
+            folded.append(_port_group(key, *group))
+            groups[key] = [private, private]
+    folded += [_port_group(key, *group) for key, group in groups.items()]
+    return ", ".join(folded + mappings)
+
+
+def _port_group(key: str, first: int, last: int) -> str:
+    ip, _, kind = key.rpartition("/")
+    span = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{span}->{span}/{kind}" if ip else f"{span}/{kind}"
 
 
 @command("[OPTIONS]",

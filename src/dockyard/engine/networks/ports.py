@@ -39,7 +39,7 @@ def port_key(key: str) -> tuple[int, str]:
 
 
 def _host_range(text: str) -> tuple[int, int]:
-    if not text:
+    if text in ("", "0"):   # any ephemeral port
         return 0, 0
     first, _, last = text.partition("-")
     try:
