@@ -536,3 +536,25 @@ def test_port_specs_and_ports_column_as_the_docker_cli(net_daemon: Daemon) -> No
         assert d.ok("port", "ported") == d.docker("port", "ported").stdout
     finally:
         d.ok("rm", "-f", "ported")
+
+
+def test_container_network_mode_shares_the_namespace(net_daemon: Daemon,
+                                                     nets: list[str]) -> None:
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.16.0/24", "shared")
+    nets.append("shared")
+    cid = _httpd(d, "owner", "--network", "shared")
+    out = d.ok("run", "--rm", "--network", "container:owner", "busybox", "sh", "-c",
+               "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1/hostname")
+    assert "10.231.16.2/24" in out and out.strip().endswith(cid[:12])
+    assert d.cli("run", "--rm", "--network", "container:nosuch", "busybox",
+                 "true").returncode == 125
+    conflict = d.cli("create", "--network", "container:owner", "-p", "80", "busybox")
+    assert "conflicting options: port publishing and the container type network mode" in \
+        conflict.stderr
+    d.ok("create", "--name", "follower", "--network", "container:owner", "busybox", "true")
+    assert inspect(d, "follower")["NetworkSettings"]["Networks"] == {}
+    d.ok("stop", "-t", "0", "owner")
+    refused = d.cli("start", "follower")
+    assert "cannot join network namespace of a non running container" in refused.stderr
+    d.ok("rm", "-f", "owner", "follower")

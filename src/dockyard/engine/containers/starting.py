@@ -69,6 +69,7 @@ async def run(service: Service, container: Container) -> None:
         await asyncio.to_thread(anonymous.make_directories, container.rootfs,
                                 anonymous.paths(hc, container.config,
                                                 {m.destination for m in user_mounts}))
+        shared_netns = service.networks.shared_netns(container)
         image = service.images.resolve(container.record["Image"])
         spec = build_spec({**container.record, "Id": container.id}, image.config,
                           rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
@@ -77,6 +78,10 @@ async def run(service: Service, container: Container) -> None:
                                  "/etc/resolv.conf": container.record["ResolvConfPath"]},
                           init_binary=launcher.INIT_BINARY,
                           mounts=[m.oci() for m in user_mounts])
+        if shared_netns:   # --network container:<x>: x's namespace, joined by path
+            for ns in spec["linux"]["namespaces"]:
+                if ns["type"] == "network":
+                    ns["path"] = shared_netns
         rows, cols = (list(hc.get("ConsoleSize") or []) + [0, 0])[:2]
         if container.config.get("Tty") and rows and cols:
             spec["process"]["consoleSize"] = {"height": int(rows), "width": int(cols)}

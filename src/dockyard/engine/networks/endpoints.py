@@ -20,7 +20,7 @@ from .records import Endpoint, Network, PortBinding
 
 log = logging.getLogger(__name__)
 
-from .modes import NON_BRIDGE
+from .modes import NON_BRIDGE, shared_with
 
 
 def endpoint_settings(net_id: str, wanted: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -63,6 +63,16 @@ class Endpoints:
             if isinstance(networking, dict) else {}
         # the docker CLI keys the endpoint of `--network` (default too) by the mode's name
         wanted = {("bridge" if k == "default" else k): v for k, v in wanted.items()}
+        other = shared_with(mode)
+        if other is not None:
+            self._container(other)   # Docker's "No such container"
+            if host_config.get("PortBindings") or host_config.get("PublishAllPorts"):
+                raise InvalidParameter("conflicting options: port publishing and the "
+                                       "container type network mode")
+            if config.get("MacAddress"):
+                raise InvalidParameter("conflicting options: mac-address and the network "
+                                       "mode")
+            return {}
         primary = "bridge" if mode == "default" else mode
         out: dict[str, dict[str, Any]] = {}
         for name in [primary, *[n for n in wanted if n != primary]]:
@@ -88,10 +98,22 @@ class Endpoints:
         return out
 
     # --- start and stop ---------------------------------------------------------------------
+    def shared_netns(self, container: Any) -> str | None:
+        """For `--network container:<x>`: the namespace to join, x's, which must run."""
+        other_ref = shared_with(container.host_config.get("NetworkMode", "default"))
+        if other_ref is None:
+            return None
+        other = self._container(other_ref)
+        if not other.running:
+            raise Conflict(f"cannot join network namespace of a non running container: "
+                           f"{other.id}")
+        return f"/proc/{other.state['Pid']}/ns/net"
+
     async def join(self, container: Any, pid: int) -> None:
         """Every network of the container's record plumbed into /proc/<pid>/ns/net, its
         ports published; called while its init waits before exec."""
-        if container.host_config.get("NetworkMode", "default") in NON_BRIDGE:
+        mode = container.host_config.get("NetworkMode", "default")
+        if mode in NON_BRIDGE or shared_with(mode) is not None:
             return
         netns = f"/proc/{pid}/ns/net"
         settings_map = container.record["NetworkSettings"]["Networks"]
@@ -255,6 +277,10 @@ class Endpoints:
         if not isinstance(config, (dict, type(None))):
             raise InvalidParameter("invalid EndpointConfig")
         mode = container.host_config.get("NetworkMode", "default")
+        if shared_with(mode) is not None:
+            raise InvalidParameter("container sharing network namespace with another "
+                                   "container or host cannot be connected to any other "
+                                   "network")
         if mode in NON_BRIDGE or net.name in NON_BRIDGE:
             raise InvalidParameter("container cannot be disconnected from host network or "
                                    "connected to host network" if "host" in (mode, net.name)

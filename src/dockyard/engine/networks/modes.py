@@ -8,8 +8,14 @@ NON_BRIDGE = ("none", "host")
 
 
 def validate_mode(mode: str | None) -> str:
-    """"default" (the `bridge` network) when absent; container:<id> is not supported yet."""
+    """"default" (the `bridge` network) when absent; container:<name|id> names one."""
     mode = mode or "default"
-    if mode.startswith("container:"):
-        raise InvalidParameter("container network mode is not supported yet")
+    if mode == "container:":
+        raise InvalidParameter("Invalid network mode: invalid container format "
+                               "container:<name|id>")
     return mode
+
+
+def shared_with(mode: str) -> str | None:
+    """The container whose network namespace `container:<name|id>` shares."""
+    return mode[len("container:"):] if mode.startswith("container:") else None
