@@ -558,3 +558,39 @@ def test_container_network_mode_shares_the_namespace(net_daemon: Daemon,
     refused = d.cli("start", "follower")
     assert "cannot join network namespace of a non running container" in refused.stderr
     d.ok("rm", "-f", "owner", "follower")
+
+
+@pytest.mark.parametrize("driver", ["macvlan", "ipvlan"])
+def test_macvlan_and_ipvlan_on_a_dummy_parent(net_daemon: Daemon, nets: list[str],
+                                              driver: str) -> None:
+    """Two containers on sub-interfaces of a parent the test makes reach each other
+    (macvlan bridge mode, ipvlan l2); the parent is checked at create. The parent is one
+    end of a veth pair whose other end leads nowhere (this kernel may lack `dummy`), so
+    nothing leaves the machine."""
+    d = net_daemon
+    parent, peer = f"dyd{d.suffix[:5]}{driver[0]}", f"dye{d.suffix[:5]}{driver[0]}"
+    subprocess.run(["ip", "link", "add", parent, "type", "veth", "peer", "name", peer],
+                   check=True)
+    try:
+        for link in (parent, peer):
+            subprocess.run(["ip", "link", "set", link, "up"], check=True)
+        probe = subprocess.run(["ip", "link", "add", f"{parent}p", "link", parent, "type",
+                                driver], capture_output=True, text=True)
+        if probe.returncode != 0:
+            pytest.skip(f"SKIPPED LOUDLY: this kernel has no {driver}: {probe.stderr}")
+        subprocess.run(["ip", "link", "del", f"{parent}p"], check=True)
+        missing = d.cli("network", "create", "-d", driver, "-o", "parent=nosuchif0", "x")
+        assert "-o parent interface was not found on the host: nosuchif0" in missing.stderr
+        d.ok("network", "create", "-d", driver, "--subnet", "10.231.17.0/24",
+             "-o", f"parent={parent}", f"{driver}net")
+        nets.append(f"{driver}net")
+        cid = _httpd(d, f"{driver}srv", "--network", f"{driver}net")
+        out = d.ok("run", "--rm", "--network", f"{driver}net", "busybox", "sh", "-c",
+                   "ip -o link show eth0; ip route; "
+                   "timeout 3 wget -qO- http://10.231.17.2/hostname; exit $?")
+        assert f"default via 10.231.17.1 dev eth0" in out and out.strip().endswith(cid[:12])
+        d.ok("rm", "-f", f"{driver}srv")
+        d.ok("network", "rm", f"{driver}net")
+        nets.remove(f"{driver}net")
+    finally:
+        subprocess.run(["ip", "link", "del", parent], capture_output=True)

@@ -139,6 +139,7 @@ class Endpoints:
             not self.records.network(e.network_id).internal
             for e in self.records.endpoints(container_id=container.id))
         ep_id = secrets.token_hex(32)
+        on_bridge = bool(net.bridge)
 
         def plumb() -> Endpoint:
             with self.db.transaction() as conn:
@@ -148,14 +149,21 @@ class Endpoints:
                 ep = Endpoint(id=ep_id, network_id=net.id, container_id=container.id,
                               container_name=container.name,
                               hostname=container.config.get("Hostname") or "",
-                              ifname=ifname, host_ifname="veth" + secrets.token_hex(4)[:7],
+                              ifname=ifname, host_ifname="veth" + secrets.token_hex(4)[:7]
+                              if on_bridge else "",
                               mac=settings.get("MacAddress") or ipam.mac_for(address),
                               ipv4=address, aliases=list(settings.get("Aliases") or []))
                 self.records.allocate(conn, net.id, address, "container", ep_id)
                 self.records.add_endpoint(conn, ep)
-                plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
-                                subnet.prefixlen, net.gateway, ep.mac, self.mtu,
-                                gateway_needed)
+                if on_bridge:
+                    plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
+                                    subnet.prefixlen, net.gateway, ep.mac, self.mtu,
+                                    gateway_needed)
+                else:
+                    plumbing.attach_sub(netns, net.driver, net.options["parent"],
+                                        net.options.get(f"{net.driver}_mode", ""), ifname,
+                                        address, subnet.prefixlen, net.gateway, ep.mac,
+                                        self.mtu, gateway_needed)
             return ep
 
         try:
@@ -179,7 +187,7 @@ class Endpoints:
         """Host ports for what the container publishes, through the first bridge endpoint
         with a way out; proxies opened, DNAT written."""
         wanted = ports.wanted(container.host_config, container.config)
-        eps = self.records.endpoints(container_id=container.id)
+        eps = [e for e in self.records.endpoints(container_id=container.id) if e.host_ifname]
         bound: list[PortBinding] = []
         if wanted and eps:
             ep = eps[0]
@@ -372,11 +380,12 @@ class Endpoints:
         if self.firewall is None:
             return
         nets = self.records.networks()
-        bridges = {n.id: n for n in nets if n.driver == "bridge"}
+        bridges = {n.id: n for n in nets if n.bridge}
         eps = self.records.endpoints()
         first_ep = {}
         for ep in eps:
-            first_ep.setdefault(ep.container_id, ep)
+            if ep.network_id in bridges:
+                first_ep.setdefault(ep.container_id, ep)
         forwards = [Forward(b.proto, b.host_ip, b.host_port, b.container_ip, b.container_port,
                             bridges[first_ep[b.container_id].network_id].bridge)
                     for b in self.records.port_bindings() if b.container_id in first_ep]

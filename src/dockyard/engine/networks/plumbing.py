@@ -11,6 +11,7 @@ import ctypes
 import errno
 import ipaddress
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable
@@ -150,9 +151,43 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
         raise
 
 
+_SUB_MODES = {"macvlan": {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8},
+              "ipvlan": {"l2": 0, "l3": 1, "l3s": 2}}
+
+
+def attach_sub(netns_path: str, kind: str, parent: str, mode: str, ifname: str,
+               address: str, prefixlen: int, gateway: str, mac: str, mtu: int,
+               default_route: bool) -> None:
+    """A macvlan or ipvlan link on `parent`, made inside the container's namespace."""
+    ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with IPRoute() as ipr:
+            extra: dict[str, Any] = {f"{kind}_mode": _SUB_MODES[kind][
+                mode or ("bridge" if kind == "macvlan" else "l2")]}
+            if kind == "macvlan":
+                extra["address"] = mac
+            ipr.link("add", ifname=f"dys{secrets.token_hex(5)}"[:15], kind=kind,
+                     link=link_index(ipr, parent), net_ns_fd=ns_fd, **extra)
+    finally:
+        os.close(ns_fd)
+    with netns_route(netns_path, lambda: _container_sysctls(ifname)) as nsr:
+        # made under a temporary name: the host may have its own eth0
+        index = next(l["index"] for l in nsr.get_links()
+                     if (l.get("IFLA_IFNAME") or "").startswith("dys"))
+        nsr.link("set", index=index, ifname=ifname, mtu=mtu)
+        nsr.addr("add", index=index, address=address, prefixlen=prefixlen)
+        nsr.link("set", index=index, state="up")
+        lo = link_index(nsr, "lo")
+        if lo is not None:
+            nsr.link("set", index=lo, state="up")
+        if default_route and gateway:
+            nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
+
+
 def detach(host_ifname: str) -> None:
     """Delete the host end; the kernel removes its peer in the container with it."""
-    delete_link(host_ifname)
+    if host_ifname:
+        delete_link(host_ifname)
 
 
 def free_ifname(netns_path: str) -> str:

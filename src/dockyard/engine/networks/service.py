@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 PRUNE_FILTERS = {"until", "label", "label!"}
-DRIVERS = {"bridge"}
+DRIVERS = {"bridge", "macvlan", "ipvlan"}
+SUB_INTERFACES = ("macvlan", "ipvlan")   # a link on a parent interface, no bridge
 PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}
 
 
@@ -48,7 +49,7 @@ class NetworkService(Endpoints):
         """The predefined networks recorded, every bridge present (a reboot removes them)."""
         await asyncio.to_thread(self._ensure_predefined)
         for net in self.records.networks():
-            if net.driver == "bridge":
+            if net.bridge:
                 await asyncio.to_thread(plumbing.ensure_bridge, net.bridge, net.gateway,
                                         ipaddress.IPv4Network(net.subnet).prefixlen, self.mtu)
                 self._localnet(net)
@@ -140,11 +141,13 @@ class NetworkService(Endpoints):
             raise InvalidParameter("dockyard supports one IPv4 pool per network")
         net_id = secrets.token_hex(32)
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        if driver in SUB_INTERFACES:
+            await asyncio.to_thread(_check_parent, driver, options)
         net = Network(id=net_id, name=name, driver=driver, created=rfc3339nano(),
                       internal=bool(body.get("Internal")),
                       attachable=bool(body.get("Attachable")),
-                      bridge=options.get("com.docker.network.bridge.name") or
-                      f"br-{net_id[:12]}",
+                      bridge="" if driver in SUB_INTERFACES else
+                      options.get("com.docker.network.bridge.name") or f"br-{net_id[:12]}",
                       options=options, labels=dict(body.get("Labels") or {}),
                       ipam_options=dict(ipam_body.get("Options") or {}),
                       ipam_config=[dict(c) for c in configs])
@@ -167,8 +170,9 @@ class NetworkService(Endpoints):
                 subnet = ipam.pick_subnet(self.pools, ours + plumbing.used_subnets())
             net.subnet, net.ip_range = str(subnet), ip_range
             net.gateway = gateway or ipam.first_host(subnet)
-            plumbing.ensure_bridge(net.bridge, net.gateway, subnet.prefixlen, self.mtu)
-            self._localnet(net)
+            if net.bridge:
+                plumbing.ensure_bridge(net.bridge, net.gateway, subnet.prefixlen, self.mtu)
+                self._localnet(net)
             try:
                 with self.db.transaction() as conn:
                     self.records.add_network(conn, net)
@@ -177,7 +181,8 @@ class NetworkService(Endpoints):
                         if address != net.gateway:
                             self.records.allocate(conn, net.id, address, "aux")
             except BaseException:
-                plumbing.delete_link(net.bridge)
+                if net.bridge:
+                    plumbing.delete_link(net.bridge)
                 raise
         self.apply_firewall()
 
@@ -195,7 +200,8 @@ class NetworkService(Endpoints):
     def _unplumb(self, net: Network) -> None:
         with self.db.transaction() as conn:
             self.records.remove_network(conn, net.id)
-        plumbing.delete_link(net.bridge)
+        if net.bridge:
+            plumbing.delete_link(net.bridge)
         self.apply_firewall()
 
     async def prune(self, filters: dict[str, list[str]] | None) -> dict[str, Any]:
@@ -293,6 +299,23 @@ class NetworkService(Endpoints):
                 await asyncio.to_thread(self.firewall.remove)
             except DockyardError as exc:
                 log.warning("removing the nftables table: %s", exc.message)
+
+
+def _check_parent(driver: str, options: dict[str, str]) -> None:
+    """macvlan and ipvlan hang off `-o parent=IFACE`, which must exist (dockerd's texts);
+    ipvlan_mode/macvlan_mode as dockerd accepts them."""
+    parent = options.get("parent") or ""
+    if not parent:
+        raise InvalidParameter(f"{driver} networks need -o parent=<interface> (dockyard "
+                               "does not make a dummy parent)")
+    if parent not in plumbing.links_with_prefix(parent):
+        raise InvalidParameter(f"-o parent interface was not found on the host: {parent}")
+    mode = options.get(f"{driver}_mode", "")
+    allowed = ("", "bridge", "private", "vepa", "passthru") if driver == "macvlan" else \
+        ("", "l2", "l3", "l3s")
+    if mode not in allowed:
+        raise InvalidParameter(f"requested {driver} mode '{mode}' is not valid, "
+                               f"'{allowed[1]}' mode is the {driver} driver default")
 
 
 def _text(flag: bool) -> str:
