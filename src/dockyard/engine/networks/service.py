@@ -15,6 +15,7 @@ from ...filters import check_keys, match_kv
 from ...store.db import Database
 from ...timeutil import rfc3339nano
 from . import ipam, plumbing
+from .connecting import Connecting
 from .endpoints import Endpoints
 from .firewall import Firewall
 from .records import Network, Records
@@ -28,7 +29,7 @@ SUB_INTERFACES = ("macvlan", "ipvlan")   # a link on a parent interface, no brid
 PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}
 
 
-class NetworkService(Endpoints):
+class NetworkService(Connecting):
     def __init__(self, db: Database, events: Any, raw: dict[str, Any]) -> None:
         self.records = Records(db)
         self.db = db
