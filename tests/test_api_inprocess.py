@@ -255,3 +255,29 @@ def test_verbs_on_a_container_that_is_not_running_are_409(api: InProcessAPI) -> 
         assert status == 200 and not body
     finally:
         api.call("DELETE", f"/v1.45/containers/{cid}")
+
+
+def test_an_answer_waits_until_the_records_it_changed_are_on_disk(api: InProcessAPI) -> None:
+    """Record saves run on the database's writer thread; the API answers only once those a
+    request queued have committed, so a daemon killed right after an answer keeps them."""
+    import concurrent.futures
+    import os
+    import sqlite3
+
+    status, body, _ = api.call("POST", "/containers/create?name=durable",
+                               json={"Image": "busybox", "Cmd": ["true"]})
+    assert status == 201, body
+    cid = body["Id"]
+    gate = threading.Event()
+    api.engine.db.submit(gate.wait, 30)        # the writer is busy: saves queue behind this
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(api.call, "POST", f"/containers/{cid}/rename?name=durable2")
+        with pytest.raises(concurrent.futures.TimeoutError):   # a window with no answer
+            answer.result(timeout=0.5)
+        gate.set()
+        assert answer.result(timeout=10)[0] == 204
+    path = os.path.join(api.engine.config.data_root, "metadata.db")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        name = db.execute("SELECT name FROM containers WHERE id = ?", (cid,)).fetchone()[0]
+    assert name == "/durable2"
+    assert api.call("DELETE", f"/containers/{cid}")[0] == 204

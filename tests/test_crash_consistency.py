@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import tarfile
 import threading
 import time
@@ -363,13 +364,13 @@ def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon)
     d.ok("tag", "busybox", "keep:1")
     cid, _ = _run_container(APIClient(d.host), "busybox", ["true"])
     doomed = _data_image(Sweep(d), "doomed", layers=1, size=1024)
-    record = json.load(open(os.path.join(d.root, "image", "images", doomed[7:] + ".json")))
+    with sqlite3.connect(os.path.join(d.root, "metadata.db")) as db:   # no foreign keys
+        record = json.loads(db.execute("SELECT record FROM images WHERE id = ?",
+                                       (doomed,)).fetchone()[0])
+        db.execute("INSERT INTO image_refs VALUES (?, ?)",
+                   ("docker.io/library/ghost:latest", "sha256:" + "e" * 64))
     top = record["chain_ids"][-1][7:]
     os.unlink(os.path.join(d.root, "overlay", top, "committed"))      # a layer half there
-    refs_file = os.path.join(d.root, "image", "repositories.json")
-    refs = json.load(open(refs_file))
-    refs["Repositories"]["ghost"] = {"ghost:latest": "sha256:" + "e" * 64}
-    json.dump(refs, open(refs_file, "w"))
     os.makedirs(os.path.join(d.root, "overlay", ".tmp-123-abc", "diff"))
     os.makedirs(os.path.join(d.root, "containers", "f" * 64, "bundle"))
     os.unlink(os.path.join(d.root, "overlay", "containers", cid, "lower"))

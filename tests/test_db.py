@@ -88,3 +88,22 @@ def test_a_commit_is_visible_to_another_process(tmp_path, db) -> None:
         capture_output=True, text=True, check=True).stdout
     assert out.strip() == "7"
     assert db.query_one("PRAGMA journal_mode")[0] == "wal"
+
+
+def test_when_done_runs_after_the_outermost_transaction_ends(db) -> None:
+    seen: list[tuple[str, bool]] = []
+    db.when_done(lambda ok: seen.append(("outside", ok)))
+    assert seen == [("outside", True)]
+    with db.transaction() as conn:
+        with db.transaction():
+            conn.execute("INSERT INTO things (name, n) VALUES ('a', 1)")
+            db.when_done(lambda ok: seen.append(("inner", ok)))
+        assert seen == [("outside", True)]        # the outer transaction decides
+    assert seen[-1] == ("inner", True)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO things (name, n) VALUES ('b', 2)")
+            db.when_done(lambda ok: seen.append(("failed", ok)))
+            raise RuntimeError("boom")
+    assert seen[-1] == ("failed", False)
+    assert [r["name"] for r in db.query("SELECT name FROM things")] == ["a"]

@@ -349,12 +349,9 @@ def test_crash_leftovers_are_reconciled_at_start(busybox_tar: str) -> None:
         d.ok("network", "create", "--subnet", "10.231.13.0/24", "crashy")
         port = _free_port()
         _httpd(d, "doomed", "--network", "crashy", "-p", f"127.0.0.1:{port}:80")
+        pid = inspect(d, "doomed")["State"]["Pid"]
         d.kill9()
-        inspect_pid = json.load(open(os.path.join(d.root, "containers",
-                                                  os.listdir(os.path.join(d.root,
-                                                                          "containers"))[0],
-                                                  "config.v2.json")))["State"]["Pid"]
-        os.kill(inspect_pid, 9)
+        os.kill(pid, 9)       # the container dies while no daemon watches
         d.start()
         wait_for(lambda: not inspect(d, "doomed")["State"]["Running"])
         assert "dnat to" not in _nft(d)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import time
 
 from conftest import Daemon, inspect, wait_for
@@ -68,8 +69,7 @@ def test_policies_across_daemon_restart(own_daemon: Daemon) -> None:
     d.ok("stop", "-t", "0", "stopped-always", "stopped-unless", "plain")
     d.kill9()
     # the host reboots in effect: every container process goes away with the daemon down
-    with open(f"{d.root}/containers/{_id(d, 'keep')}/config.v2.json") as f:
-        pid = json.load(f)["State"]["Pid"]
+    pid = _record(d, "keep")["State"]["Pid"]
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: _gone(pid), what="the container's end")
     d.start()
@@ -87,9 +87,11 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _id(d: Daemon, name: str) -> str:
-    for cid in os.listdir(f"{d.root}/containers"):
-        with open(f"{d.root}/containers/{cid}/config.v2.json") as f:
-            if json.load(f)["Name"] == f"/{name}":
-                return cid
-    raise KeyError(name)
+def _record(d: Daemon, name: str) -> dict:
+    """The container's record as the (stopped) daemon left it in its metadata database."""
+    with sqlite3.connect(f"file:{d.root}/metadata.db?mode=ro", uri=True) as db:
+        row = db.execute("SELECT record FROM containers WHERE name = ?",
+                         (f"/{name}",)).fetchone()
+    if row is None:
+        raise KeyError(name)
+    return json.loads(row[0])

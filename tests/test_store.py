@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import sqlite3
 import signal
 import stat
 import subprocess
@@ -1042,7 +1043,7 @@ def _check_consistent(root: str) -> Any:
     svc = service(root)
     for name in os.listdir(svc.content.ingest):
         raise AssertionError(f"ingest leftover {name}")
-    for directory in (svc.meta.dir, svc.meta.images_dir, svc.snapshots.root):
+    for directory in (svc.meta.dir, svc.snapshots.root):
         leftovers = [n for n in os.listdir(directory) if n.startswith((".tmp", ".load-"))]
         assert leftovers == [], leftovers
     for image_id, record in svc.meta.images.items():
@@ -1071,6 +1072,7 @@ def test_leftover_temp_files_are_ignored(tmp_path: Any) -> None:
     image_dir = os.path.join(root, "image")
     with open(os.path.join(image_dir, ".tmp-repositories.json-999-1"), "w") as f:
         f.write('{"Repositories": {"evil": {"evil:latest": "sha256:')     # torn write
+    os.makedirs(os.path.join(image_dir, "images"))      # the JSON layout's, cut short
     with open(os.path.join(image_dir, "images", ".tmp-" + "e" * 64 + ".json-9-9"), "w") as f:
         f.write("{")
     with open(os.path.join(image_dir, "images", "notes.txt"), "w") as f:
@@ -1088,8 +1090,9 @@ def test_leftover_temp_files_are_ignored(tmp_path: Any) -> None:
     assert not os.path.exists(orphan)
     # a record whose references were never written is a dangling image, and a reference
     # to an image whose record never got written is dropped
-    svc.meta.refs["docker.io/library/ghost:latest"] = "sha256:" + "9" * 64
-    svc.meta.save_refs()
+    with sqlite3.connect(os.path.join(root, "metadata.db")) as raw:   # no foreign keys
+        raw.execute("INSERT INTO image_refs VALUES (?, ?)",
+                    ("docker.io/library/ghost:latest", "sha256:" + "9" * 64))
     svc.meta.delete_ref(svc.meta.refs_for(image_id)[0])
     svc = _check_consistent(root)
     assert svc.list()[0]["RepoTags"] == [] and "ghost" not in json.dumps(svc.meta.refs)
@@ -1208,7 +1211,7 @@ def test_kill_9_at_random_moments(tmp_path: Any) -> None:
 def _app(svc: Any) -> Any:
     from dockyard.api.server import make_app
     from dockyard.distribution.service import Distribution
-    return make_app(types.SimpleNamespace(images=svc,
+    return make_app(types.SimpleNamespace(images=svc, db=svc.db,
                                           distribution=Distribution(svc, svc.content, svc.snapshots,
                                                                     svc.root, {})))
 

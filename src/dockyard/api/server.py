@@ -32,11 +32,14 @@ async def docker_middleware(request: web.Request,
                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                             ) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except Exception as exc:
         if request.get("prepared"):  # a stream already started: only closing is left
             raise
-        return _error_for(request, exc)
+        response = _error_for(request, exc)
+    if not response.prepared:        # record saves queued by the request are on disk first
+        await request.app[ENGINE_KEY].db.settled()
+    return response
 
 
 def _error_for(request: web.Request, exc: Exception) -> web.Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..dnsopts import dns_flag, dns_search_flag, extra_host_flag
 from .common import fail
 from .flags import Bool, Flag, Int, List, Opts, Str
 
@@ -79,6 +80,11 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     Str("--ip", "IPv4 address (e.g., 172.30.100.104)"),
     Str("--mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     List("--network-alias", "Add network-scoped alias for the container"),
+    List("--add-host", "Add a custom host-to-IP mapping", check=extra_host_flag),
+    List("--dns", "Set custom DNS servers", check=dns_flag),
+    List("--dns-option", "Set DNS options"),
+    List("--dns-opt", hidden=True, dest="dns_option"),
+    List("--dns-search", "Set custom DNS search domains", check=dns_search_flag),
     List("--cap-add", "Add Linux capabilities"),
     List("--cap-drop", "Drop Linux capabilities"),
     Bool("--privileged", "Give extended privileges to this container"),
@@ -180,6 +186,8 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
         "Sysctls": _pairs(o.sysctl) or None,
         "GroupAdd": list(o.group_add) or None, "OomScoreAdj": o.oom_score_adj or 0,
         "Init": True if o.init else None,
+        "ExtraHosts": list(o.add_host) or None, "Dns": list(o.dns),
+        "DnsOptions": list(o.dns_option), "DnsSearch": list(o.dns_search),
     }
     if o.runtime:
         host_config["Runtime"] = o.runtime

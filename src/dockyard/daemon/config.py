@@ -22,6 +22,11 @@ class DaemonConfig:
     default_runtime: str = "dockyard"
     runtimes: dict[str, Any] = field(default_factory=dict)
     shutdown_timeout: float = 15.0
+    # container DNS (daemon.json dns, dns-search, dns-opts, host-gateway-ip)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_opts: list[str] = field(default_factory=list)
+    host_gateway_ips: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -29,7 +34,8 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "runtimes", "registry-mirrors", "insecure-registries", "log-driver", "log-opts",
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
                "storage-driver", "exec-root", "experimental", "features", "group",
-               "shutdown-timeout", "bridge", "bip", "default-address-pools", "iptables",
+               "shutdown-timeout", "dns", "dns-search", "dns-opts", "host-gateway-ip",
+               "host-gateway-ips", "bridge", "bip", "default-address-pools", "iptables",
                "nftables-table", "userland-proxy", "mtu", "ip-forward", "icc", "ip-masq"}
 
 
@@ -71,8 +77,45 @@ def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfi
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
         raise SystemExit(f"invalid shutdown-timeout {timeout!r}: want seconds >= 0")
     cfg.shutdown_timeout = float(timeout)
+    _load_dns(cfg, data)
     for key in ("registry-mirrors", "insecure-registries", "max-concurrent-downloads",
                 "max-concurrent-uploads"):
         if flags.get(key) is not None:       # the registry service reads them from raw
             cfg.raw[key] = flags[key]
     return cfg
+
+
+def _load_dns(cfg: DaemonConfig, data: dict[str, Any]) -> None:
+    """Container DNS defaults; dockerd's texts for bad values."""
+    import ipaddress
+
+    from .. import dnsopts
+
+    def strings(key: str) -> list[str]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SystemExit(f"invalid {key}: want a list of strings")
+        return list(value)
+
+    def ip(value: str, what: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise SystemExit(f"{what}: IP address is not correctly formatted: "
+                             f"{value}") from None
+
+    cfg.dns = [ip(v, "invalid dns") for v in strings("dns")]
+    cfg.dns_search = strings("dns-search")
+    for domain in cfg.dns_search:
+        try:
+            dnsopts.dns_search_flag(domain)
+        except ValueError as exc:
+            raise SystemExit(f"invalid dns-search: {exc}") from None
+    cfg.dns_opts = strings("dns-opts")
+    gateways = strings("host-gateway-ips")
+    single = data.get("host-gateway-ip")
+    if single is not None:
+        if not isinstance(single, str):
+            raise SystemExit("invalid host-gateway-ip: want a string")
+        gateways.insert(0, single)
+    cfg.host_gateway_ips = [ip(v, "invalid host-gateway-ip") for v in gateways]

@@ -14,10 +14,13 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.networks.dns import Resolver
+from ..engine.networks.etc_files import DnsSettings
 from ..engine.networks.service import NetworkService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
+from ..store import container_records as container_rows, metadata as image_rows
 from ..store.db import FILENAME as DB_FILENAME, Database
 from ..timeutil import rfc3339nano
 from .config import DaemonConfig
@@ -29,6 +32,9 @@ class Engine:
         root = config.data_root
         os.makedirs(root, mode=0o711, exist_ok=True)
         self.db = Database(os.path.join(root, DB_FILENAME))
+        with self.db.transaction():     # a JSON-layout data root is imported all at once
+            image_rows.migrate(self.db, root)
+            container_rows.migrate(self.db, os.path.join(root, "containers"))
         self.events = Events()
         try:
             log_config = validate_log_config(
@@ -37,16 +43,20 @@ class Engine:
         except InvalidParameter as exc:
             raise SystemExit(f"failed to set log opts: {exc.message}") from None
         table = ContainerTable()
-        self.images = ImageService(root, self.events, containers_using=table.using_image)
+        self.images = ImageService(root, self.events, containers_using=table.using_image,
+                                   db=self.db)
         state_root = os.path.join(root, "runtimes")
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
+                                   tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.networks = NetworkService(self.db, self.events, config.raw)
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           self.networks)
+                                           dns_settings, db=self.db, networks=self.networks)
         self.networks.container_lookup = self.containers.get
+        self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 
@@ -59,6 +69,7 @@ class Engine:
     async def stop(self) -> None:
         await self.containers.shutdown()
         await self.networks.shutdown(self._running())
+        await self.dns_resolver.close()
         self.db.close()
 
     def _running(self) -> list[Any]:

@@ -9,11 +9,14 @@ Two kinds of finding:
   layer no image uses, a container directory without a record). It only wastes space; the
   daemon removes these when it starts.
 
-The check only reads. Entries of operations in flight are skipped: temp entries and
-not-yet-recorded data while an image ingest runs (`ingesting`), and containers created or
-removed while the check runs (`busy_containers`, a set that grows as they start: findings
-about a container are kept back and dropped at the end if it is in that set by then, as its
-files may have changed between the directory listing and their reading).
+Records and references are rows of the metadata database (read through the daemon's own
+connection, or a read-only one when the daemon is down), checked first with SQLite's
+`PRAGMA quick_check`; blobs and layers are files. The check only reads. Entries of
+operations in flight are skipped: temp entries and not-yet-recorded data while an image
+ingest runs (`ingesting`), and containers created or removed while the check runs
+(`busy_containers`, a set that grows as they start: findings about a container are kept
+back and dropped at the end if it is in that set by then, as its files may have changed
+between the directory listing and their reading).
 """
 from __future__ import annotations
 
@@ -21,17 +24,20 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Container as Membership
+import sqlite3
+from collections.abc import Container as Membership, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import reference
+from ..errors import InvalidParameter
 from ..linux.atomic import TEMP_PREFIX, temp_owner
 from .archive import LOAD_PREFIX
+from .container_records import LEGACY_RECORD
+from .db import FILENAME as DB_FILENAME, Database
 from .snapshots import COMMITTED, chain_id, chain_ids
 
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
-_RECORD = re.compile(r"^([a-f0-9]{64})\.json$")
-RECORD_FILE = "config.v2.json"      # the container record (engine/containers/model.py)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,14 @@ class Finding:
 
 def _short(digest: str) -> str:
     return digest.split(":", 1)[-1][:12]
+
+
+def _familiar(text: str) -> str:
+    """A stored full reference as the CLI shows it (docker.io/library/x:1 -> x:1)."""
+    try:
+        return reference.parse_normalized_named(text).familiar_string()
+    except InvalidParameter:
+        return text
 
 
 def _read_json(path: str) -> Any:
@@ -62,8 +76,9 @@ def _read_text(path: str) -> str | None:
 
 class _Checker:
     def __init__(self, root: str, ingesting: bool, busy: Membership[str],
-                 live_pid: int | None) -> None:
+                 live_pid: int | None, db: Database | None) -> None:
         self.root = root
+        self.db = db
         self.live_pid = live_pid
         self.ingesting = ingesting
         self.busy = busy
@@ -74,6 +89,31 @@ class _Checker:
         self.used_layers: set[str] = set()
         self.used_blobs: set[str] = set()
         self.held_images: set[str] = set()
+
+    def rows(self, sql: str) -> list[Sequence[Any]]:
+        """A query's rows; none when the database or its table is not there yet, or when
+        it is damaged (the quick_check finding says so)."""
+        try:
+            if self.db is not None:
+                return [tuple(row) for row in self.db.query(sql)]
+            path = os.path.join(self.root, DB_FILENAME)
+            if not os.path.exists(path):
+                return []
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                return conn.execute(sql).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:     # no table yet, or damage `database` reports
+            return []
+
+    def database(self) -> None:
+        try:
+            verdict = [str(row[0]) for row in self.rows("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            verdict = [str(exc)]
+        if verdict and verdict != ["ok"]:
+            self.problem(f"{DB_FILENAME}: {'; '.join(verdict[:5])}")
 
     def problem(self, message: str) -> None:
         self.findings.append(Finding("problem", message))
@@ -113,20 +153,14 @@ class _Checker:
 
     # --- images ---------------------------------------------------------------------------------
     def images(self) -> dict[str, dict[str, Any]]:
-        directory = os.path.join(self.root, "image", "images")
         self.temp_entries(os.path.join(self.root, "image"), (TEMP_PREFIX, LOAD_PREFIX))
-        self.temp_entries(directory, (TEMP_PREFIX,))
         records: dict[str, dict[str, Any]] = {}
-        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-            match = _RECORD.match(name)
-            if not match:
-                continue
-            image_id = f"sha256:{match.group(1)}"
+        for image_id, text in sorted(self.rows("SELECT id, record FROM images")):
             try:
-                record = _read_json(os.path.join(directory, name))
+                record = json.loads(text)
                 if not isinstance(record, dict) or record.get("id") != image_id:
-                    raise ValueError("its id does not match its file name")
-            except (OSError, ValueError) as exc:
+                    raise ValueError("its id does not match its row")
+            except ValueError as exc:
                 self.problem(f"image {_short(image_id)}: record is unreadable ({exc})")
                 continue
             records[image_id] = record
@@ -167,23 +201,14 @@ class _Checker:
                         "finished (pending)")
 
     def references(self, records: dict[str, dict[str, Any]]) -> None:
-        path = os.path.join(self.root, "image", "repositories.json")
-        try:
-            data = _read_json(path)
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            self.problem(f"image/repositories.json is unreadable ({exc})")
-            return
-        for repository in (data.get("Repositories") or {}).values():
-            for ref, image_id in sorted(repository.items()):
-                record = records.get(image_id)
-                if record is None:
-                    self.problem(f"reference {ref} points to image {_short(image_id)}, which "
-                                 "has no record")
-                elif record.get("removed"):
-                    self.problem(f"reference {ref} points to removed image "
-                                 f"{_short(image_id)}")
+        for text, image_id in sorted(self.rows("SELECT ref, image_id FROM image_refs")):
+            ref = _familiar(text)
+            record = records.get(image_id)
+            if record is None:
+                self.problem(f"reference {ref} points to image {_short(image_id)}, which "
+                             "has no record")
+            elif record.get("removed"):
+                self.problem(f"reference {ref} points to removed image {_short(image_id)}")
 
     # --- layers and blobs ----------------------------------------------------------------------
     def layers(self) -> None:
@@ -229,28 +254,33 @@ class _Checker:
         directory = os.path.join(self.root, "containers")
         rw_root = os.path.join(self.overlay, "containers")
         rw_names = set(os.listdir(rw_root)) if os.path.isdir(rw_root) else set()
-        known: set[str] = set()
-        for cid in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-            known.add(cid)
-            path = os.path.join(directory, cid)
-            self.temp_entries(path, (TEMP_PREFIX,), cid)
-            record_path = os.path.join(path, RECORD_FILE)
-            if not os.path.exists(record_path):
-                self.about(cid, "orphan", f"containers/{cid[:12]}: directory without a "
-                           "record (a half-created or half-removed container)")
-                continue
+        rows = dict(self.rows("SELECT id, image_id FROM containers"))
+        for cid, text in self.rows("SELECT id, record FROM containers"):
             try:
-                record = _read_json(record_path)
-                image_id = str(record["Image"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                if not isinstance(json.loads(text), dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
                 self.about(cid, "problem", f"container {cid[:12]}: record is unreadable "
                            f"({exc})")
+        dirs = set(os.listdir(directory)) if os.path.isdir(directory) else set()
+        for cid in sorted(dirs - set(rows)):
+            self.temp_entries(os.path.join(directory, cid), (TEMP_PREFIX,), cid)
+            if os.path.exists(os.path.join(directory, cid, LEGACY_RECORD)):
+                self.about(cid, "problem", f"container {cid[:12]}: record is unreadable "
+                           f"(containers/{cid[:12]}/{LEGACY_RECORD} could not be migrated)")
+            else:
+                self.about(cid, "orphan", f"containers/{cid[:12]}: directory without a "
+                           "record (a half-created or half-removed container)")
+        for cid, image_id in sorted(rows.items()):
+            if cid not in dirs:
+                self.about(cid, "problem", f"container {cid[:12]}: its directory is missing")
                 continue
+            self.temp_entries(os.path.join(directory, cid), (TEMP_PREFIX,), cid)
             if image_id not in records:
                 self.about(cid, "problem", f"container {cid[:12]}: its image "
                            f"{_short(image_id)} has no record")
             self.writable_layer(cid, cid in rw_names)
-        for name in sorted(rw_names - known):
+        for name in sorted(rw_names - set(rows) - dirs):
             if name.startswith(".rm-") and not self.ingesting:   # .rm-<id>-<random>: trash
                 self.about(name[4:].split("-", 1)[0], "orphan", f"overlay/containers/{name}: "
                            "temporary entry left by an interrupted operation")
@@ -290,10 +320,12 @@ class _Checker:
 
 def check(data_root: str, ingesting: bool = False,
           busy_containers: Membership[str] = frozenset(),
-          live_pid: int | None = None) -> list[Finding]:
+          live_pid: int | None = None, db: Database | None = None) -> list[Finding]:
     """Every inconsistency of the store under `data_root`, problems first. `live_pid` is the
-    daemon that holds the data root: its own temp entries are writes in flight."""
-    checker = _Checker(data_root, ingesting, busy_containers, live_pid)
+    daemon that holds the data root: its own temp entries are writes in flight; `db` its
+    open metadata database (else the file is opened read-only)."""
+    checker = _Checker(data_root, ingesting, busy_containers, live_pid, db)
+    checker.database()
     records = checker.images()
     checker.references(records)
     checker.containers(records)

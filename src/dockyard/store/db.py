@@ -17,11 +17,16 @@ version reached is kept in `schema_versions`.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FILENAME = "metadata.db"
 # the files SQLite keeps beside the database; the store check expects them
@@ -35,6 +40,7 @@ class Database:
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0          # nesting of transaction() on the thread holding the lock
+        self._ending: list[Callable[[bool], None]] = []   # see when_done
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -42,10 +48,37 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
                            "component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        self._writer: ThreadPoolExecutor | None = None
+        self._queued = 0         # writes submitted and not done yet
 
     def close(self) -> None:
+        """Waits for the writes already submitted, then closes."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         with self._lock:
             self._conn.close()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run `fn(*args)` on the database's one writer thread: code on the event loop hands
+        its writes (and their fsync) here, in order, and may await the result
+        (`asyncio.wrap_future`)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+            self._queued += 1
+        future = self._writer.submit(fn, *args)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._queued -= 1
+
+    async def settled(self) -> None:
+        """Wait until every write submitted so far is done: the API answers only then, so
+        what an answer reports has reached the disk."""
+        if self._queued:
+            await asyncio.wrap_future(self.submit(_nothing))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -66,9 +99,30 @@ class Database:
             except BaseException:
                 self._depth = 0
                 self._conn.execute("ROLLBACK")
+                self._end(False)
                 raise
             self._depth = 0
             self._conn.execute("COMMIT")
+        self._end(True)
+
+    def when_done(self, fn: Callable[[bool], None]) -> None:
+        """Call `fn(committed)` once the transaction this thread is in ends (at once, with
+        True, outside one): file work that must follow a commit, such as removing the layers
+        its rows stopped naming, runs after it and without holding the database."""
+        with self._lock:
+            if self._depth:
+                self._ending.append(fn)
+                return
+        fn(True)
+
+    def _end(self, committed: bool) -> None:
+        with self._lock:
+            ending, self._ending = self._ending, []
+        for fn in ending:
+            try:
+                fn(committed)
+            except Exception:       # the transaction's outcome stands; say what failed
+                log.exception("after the transaction: %r failed", fn)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -100,6 +154,10 @@ class Database:
                 conn.execute("INSERT INTO schema_versions (component, version) VALUES (?, ?) "
                              "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                              (component, number))
+
+
+def _nothing() -> None:
+    pass
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -287,11 +287,11 @@ class Snapshotter:
         return out
 
     # --- housekeeping ---------------------------------------------------------------------------
-    def garbage_collect(self, keep: set[str], order: list[str] | tuple[str, ...] = ()
-                        ) -> list[tuple[str, int]]:
-        """Remove every layer that is neither in `keep` nor under a container's writable
-        layer. Returns (chain ID, size) of the removed layers, those in `order` first and
-        topmost first (the order `rmi` reports them in)."""
+    def unused(self, keep: set[str], order: list[str] | tuple[str, ...] = ()
+               ) -> list[tuple[str, int]]:
+        """(chain ID, size) of every layer that is neither in `keep` nor under a container's
+        writable layer: garbage, for `remove_layer`. Those in `order` come first and topmost
+        first (the order `rmi` reports them in)."""
         live = set(keep)
         for info in self.list_rw().values():
             live.update(info.get("chains") or [])
@@ -299,14 +299,7 @@ class Snapshotter:
         wanted = set(order)
         ordered = [c for c in reversed(list(order)) if c in existing] + \
             [c for c in existing if c not in wanted]
-        removed = []
-        for chain in ordered:
-            if chain in live:
-                continue
-            size = self.size(chain)
-            if self.remove_layer(chain):
-                removed.append((chain, size))
-        return removed
+        return [(chain, self.size(chain)) for chain in ordered if chain not in live]
 
     def cleanup_temp(self) -> None:
         """Unpacks and removals interrupted by a crash; links whose layer is gone."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ...store.container_records import ContainerRecords
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .inflight import InFlight
 from .model import Container
 from .table import ContainerTable
@@ -17,10 +19,12 @@ class Service(Protocol):
     layers: WritableLayers
     runtimes: dict[str, Any]
     containers: ContainerTable
+    records: ContainerRecords
     name_index: dict[str, str]
     in_flight: InFlight
     default_log_config: dict[str, Any]
     networks: Any
+    dns_settings: DnsSettings
 
     def get(self, ref: str) -> Container: ...
 

@@ -2,6 +2,7 @@
 defaults; written last, so a crash before it leaves nothing a record names."""
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -10,6 +11,7 @@ from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
+from ..networks import etc_files
 from . import mounts, names, options, restart
 from .context import Service
 from .model import Container, fresh_state
@@ -34,6 +36,7 @@ async def create(service: Service, body: dict[str, Any], name: str | None
                                                 service.default_log_config)
     from ...oci.spec import validate
     validate(host_config)
+    etc_files.validate(host_config)
     mount_points = mounts.mount_points(host_config)
     host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
@@ -73,12 +76,12 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     service.in_flight.add(cid)
     try:
         os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
-        container = Container(record, directory)
+        container = Container(record, directory, service.records)
         overlay = service.layers.prepare(cid, image.id)
         record["GraphDriver"]["Data"] = {
             "LowerDir": ":".join(overlay.lowerdirs), "UpperDir": overlay.upperdir,
             "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
-        container.save()
+        await asyncio.wrap_future(container.save())     # durable before the answer
     except BaseException:
         service.layers.remove(cid)
         shutil.rmtree(directory, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The container record: Docker's container JSON, persisted as config.v2.json.
+"""The container record: Docker's container JSON, persisted as a row of the metadata
+database (store/container_records.py).
 
 The record is the single source of truth for inspect and ps; runtime-only state (the monitor
 connection, waiters, attached clients) lives on the Container object next to it.
@@ -8,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from concurrent.futures import Future
 from typing import Any
 
-from ...linux import atomic
+from ...store.container_records import ContainerRecords
 from ...units import human_duration
 from ...timeutil import ZERO_TIME, parse_rfc3339, rfc3339nano
 from ..networks.ports import ports_list
 from .monitor import ShimLink
-
-RECORD_FILE = "config.v2.json"
 
 DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
@@ -49,9 +49,11 @@ def fresh_state() -> dict[str, Any]:
 class Container:
     """A container record plus the daemon's live bookkeeping for it."""
 
-    def __init__(self, record: dict[str, Any], directory: str) -> None:
+    def __init__(self, record: dict[str, Any], directory: str,
+                 records: ContainerRecords) -> None:
         self.record = record
         self.dir = directory
+        self.records = records
         self.control: Any = None                  # monitor connection task
         self.shim = ShimLink()                    # stdin, resizes, signals to the monitor
         self.subscribers: set[asyncio.Queue[tuple[int, bytes] | None]] = set()
@@ -105,20 +107,21 @@ class Container:
     def exit_file(self) -> str:
         return os.path.join(self.dir, "exit.json")
 
-    def save(self) -> None:
-        if not self.dropped:
-            atomic.write_json(os.path.join(self.dir, RECORD_FILE), self.record)
+    def save(self) -> Future[None]:
+        """Queue the record's write (never blocks the event loop); await the result with
+        asyncio.wrap_future where the answer must wait until the row is durable."""
+        if self.dropped:
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        return self.records.save(self.record)
 
-    def drop_record(self) -> None:
-        """The commit point of a removal: with the record gone, what is left of the
-        container is named by nothing and goes at the next start; no later save brings the
-        record back."""
+    def drop_record(self) -> Future[None]:
+        """The commit point of a removal: with the row gone, what is left of the container
+        is named by nothing and goes at the next start; no later save brings the record
+        back. Await the result before removing its files."""
         self.dropped = True
-        try:
-            os.unlink(os.path.join(self.dir, RECORD_FILE))
-        except FileNotFoundError:
-            return
-        atomic.fsync_dir(self.dir)
+        return self.records.delete(self.id)
 
     # --- state transitions ------------------------------------------------------------------------
     def mark_running(self, pid: int) -> None:

@@ -2,7 +2,6 @@
 again (live restore), boot restarts; at shutdown containers keep running."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -10,7 +9,7 @@ from ...errors import DockyardError
 from ...shim import launcher
 from . import exits, health, leftovers, monitor, restart, starting
 from .context import Service
-from .model import RECORD_FILE, Container
+from .model import Container
 
 log = logging.getLogger(__name__)
 
@@ -19,16 +18,10 @@ async def restore(service: Service) -> None:
     """Reload records; reconnect to monitors of running containers (live restore).
     What a crash left of a create or rm (a directory or writable layer without a
     record) is removed first."""
-    leftovers.remove_unrecorded(service.root, service.layers)
-    for cid in sorted(os.listdir(service.root)):
-        path = os.path.join(service.root, cid, RECORD_FILE)
-        try:
-            with open(path, "rb") as f:
-                record = json.load(f)
-        except (OSError, ValueError):
-            log.warning("skipping container %s: no readable record", cid[:12])
-            continue
-        container = Container(record, os.path.join(service.root, cid))
+    records = service.records.load()
+    leftovers.remove_unrecorded(service.root, service.layers, service.records.ids())
+    for cid, record in sorted(records.items()):
+        container = Container(record, os.path.join(service.root, cid), service.records)
         service.containers[cid] = container
         service.name_index[container.name] = cid
         if container.state["Status"] == "removing":

@@ -14,12 +14,15 @@ from typing import Any, Coroutine
 
 from ...errors import Conflict, DockyardError, InvalidParameter, no_such_container
 from ...filters import check_keys, match_kv
+from ...store.container_records import ContainerRecords
+from ...store.db import Database
 from ...timeutil import parse_rfc3339, parse_timestamp
 from . import creating, exits, listing, names, options, starting
 from . import restore as restore_mod
 from .execs import ExecManager
 from .inflight import InFlight
 from ..images.layers import WritableLayers
+from ..networks.etc_files import DnsSettings
 from .model import Container
 from .table import ContainerTable
 
@@ -35,9 +38,11 @@ class ContainerService:
                  runtimes: dict[str, Any],
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
+                 dns_settings: DnsSettings | None = None, *, db: Database,
                  networks: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
+        self.records = ContainerRecords(db, self.root)
         self.images = images
         self.layers = layers
         self.events = events
@@ -47,6 +52,7 @@ class ContainerService:
         self.name_index: dict[str, str] = {}
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
+        self.dns_settings = dns_settings or DnsSettings()
         self.networks = networks   # engine/networks' NetworkService
 
     create = creating.create
@@ -221,7 +227,7 @@ class ContainerService:
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
-            container.drop_record()
+            await asyncio.wrap_future(container.drop_record())
             self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:

@@ -12,6 +12,7 @@ from typing import Any
 from ...errors import Conflict, DockyardError, no_such_container
 from ...linux import syscalls
 from ...shim import launcher
+from ..networks import etc_files
 from ..volumes import anonymous
 from . import health, monitor, mounts
 from .context import Service
@@ -63,7 +64,7 @@ async def run(service: Service, container: Container) -> None:
         await asyncio.to_thread(syscalls.mount, "overlay", container.rootfs, "overlay", 0,
                                 overlay.options())
         mounted = True
-        write_etc_files(container)
+        write_etc_files(service, container)
         user_mounts = mounts.parse_all(hc)
         await asyncio.to_thread(mounts.prepare_sources, user_mounts)
         await asyncio.to_thread(anonymous.make_directories, container.rootfs,
@@ -151,24 +152,11 @@ def log_settings(container: Container) -> launcher.LogSettings:
     return settings(container.record, container.dir)
 
 
-def write_etc_files(container: Container) -> None:
-    hostname = container.config["Hostname"]
-    host_mode = container.host_config["NetworkMode"] == "host"
-    write_plain(container.record["HostnamePath"], f"{hostname}\n".encode())
-    if host_mode:
-        with open("/etc/hosts", "rb") as f:
-            hosts = f.read()
-    else:
-        hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                 "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-                 "ff02::2\tip6-allrouters\n").encode()
-    write_plain(container.record["HostsPath"], hosts)
-    try:
-        with open("/etc/resolv.conf", "rb") as f:
-            resolv = f.read()
-    except OSError:
-        resolv = b""
-    write_plain(container.record["ResolvConfPath"], resolv)
+def write_etc_files(service: Service, container: Container) -> list[etc_files.ExtServer]:
+    """hostname, hosts and resolv.conf; returns the embedded resolver's upstreams. Until
+    the network service supplies a container's endpoints (its addresses, whether it is on
+    a user-defined network), every container gets the legacy files with no own address."""
+    return etc_files.write(container.record, service.dns_settings, etc_files.Endpoints())
 
 
 def unmount(container: Container) -> None:

@@ -141,18 +141,17 @@ def _load_one(images: ImageRecords, item: archive.ArchiveImage) -> Iterator[str]
         chains.append(info.chain_id)
         parent_chain = info.chain_id
     parent = item.parent if item.parent in images.meta.images else ""
-    image_id = images.store_image(config, chains, parent, item.config_raw,
-                                  pending=bool(targets))
     messages = []
     with images.lock:
-        for target in targets:
-            previous = images.meta.get_ref(target)
-            if previous is not None and previous != image_id:
-                messages.append(f"The image {target.familiar_string()} already exists, "
-                                f"renaming the old one with ID {previous} to empty string")
-            images.meta.set_ref(target, image_id)
-            messages.append(f"Loaded image: {target.familiar_string()}")
-        images.settle(image_id)
+        with images.meta.transaction():          # the record and its tags: one commit
+            image_id = images.store_image(config, chains, parent, item.config_raw)
+            for target in targets:
+                previous = images.meta.get_ref(target)
+                if previous is not None and previous != image_id:
+                    messages.append(f"The image {target.familiar_string()} already exists, "
+                                    f"renaming the old one with ID {previous} to empty string")
+                images.meta.set_ref(target, image_id)
+                messages.append(f"Loaded image: {target.familiar_string()}")
         if not targets:
             messages.append(f"Loaded image ID: {image_id}")
         images.emit("load", image_id, image_id, images.image(image_id).labels)

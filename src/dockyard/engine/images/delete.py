@@ -70,7 +70,8 @@ def remove(images: ImageRecords, ref: str, force: bool = False,
     a container using the image's last name needs force; a running container can't be
     forced; several names need force when deleting by ID. Besides "Untagged" and
     "Deleted: <image ID>" the answer lists the layers (chain IDs) removed."""
-    return _remove(images, ref, force, noprune, {})
+    with images.lock, images.meta.transaction():     # every untag and delete: one commit
+        return _remove(images, ref, force, noprune, {})
 
 
 def _remove(images: ImageRecords, ref: str, force: bool, noprune: bool,
@@ -170,7 +171,7 @@ def prune(images: ImageRecords, dangling_only: bool | dict | None = None,
     until = until_ns(filters["until"]) if filters.get("until") else None
     deleted: list[dict[str, str]] = []
     freed: dict[str, int] = {}
-    with images.lock:
+    with images.lock, images.meta.transaction():     # the whole prune: one commit
         children = images.children()
         candidates = []
         for image_id in list(images.meta.images):

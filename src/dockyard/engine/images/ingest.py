@@ -44,10 +44,11 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
                 stream.close()
         config = archive.import_config(layer.diff_id, rfc3339nano(), origin, message,
                                        changes, platform, __version__)
-        image_id = images.store_image(config, [layer.chain_id], pending=target is not None)
         with images.lock:
-            if target is not None:
-                images.set_tag(image_id, target)
+            with images.meta.transaction():          # the record and its tag: one commit
+                image_id = images.store_image(config, [layer.chain_id])
+                if target is not None:
+                    images.set_tag(image_id, target)
             images.emit("import", image_id, image_id, images.image(image_id).labels)
     return image_id
 
@@ -72,8 +73,8 @@ def create_image(images: ImageRecords, config: dict[str, Any], layers: Iterable[
             chains.append(layer.chain_id)
         rootfs["diff_ids"] = diff_ids
         targets = [reference.parse(t) for t in tags]
-        image_id = images.store_image(config, chains, parent, pending=bool(targets))
-        with images.lock:
+        with images.lock, images.meta.transaction():   # the record and its tags: one commit
+            image_id = images.store_image(config, chains, parent)
             for target in targets:
                 images.set_tag(image_id, target)
     return image_id
@@ -84,14 +85,14 @@ def add_pulled(images: ImageRecords, config_raw: bytes, chains: list[str],
     """Record a pulled image (config verified, layers unpacked) and point its tag and
     repo digest at it. Returns (image ID, whether a reference was created or moved)."""
     config = json.loads(config_raw)
-    image_id = images.store_image(config, chains, "", config_raw, pending=True)
     changed = False
     with images.lock:
-        for target in targets:
-            if images.meta.get_ref(target) != image_id:
-                images.meta.set_ref(target, image_id)
-                changed = True
-        images.settle(image_id)
+        with images.meta.transaction():          # the record and its references: one commit
+            image_id = images.store_image(config, chains, "", config_raw)
+            for target in targets:
+                if images.meta.get_ref(target) != image_id:
+                    images.meta.set_ref(target, image_id)
+                    changed = True
         images.emit("pull", targets[0].familiar_string(), targets[0].familiar,
                     images.image(image_id).labels)
     return image_id, changed

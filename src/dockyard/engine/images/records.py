@@ -3,9 +3,9 @@ snapshotter, one re-entrant lock, the config cache) and the primitives they buil
 with Docker's rules, naming, recording a new image, events, and garbage collection.
 
 Write order makes every step crash safe: layer blobs and unpacked layers, then the config
-blob, then the image record (`pending` while its references are to follow), then references;
-deletion runs the other way round, and whatever a crash leaves unreferenced is collected when
-the service starts (`recover`). Methods block (disk work); the API calls them through
+blob, then the image's rows (record and references in one transaction of the metadata
+database); deletion runs the other way round, and whatever a crash leaves unreferenced is
+collected when the service starts (`recover`). Methods block (disk work); the API calls them through
 asyncio.to_thread. Slow unpacking runs outside the lock, and garbage collection waits until no
 import, load, pull or save is in flight (`ingest`).
 """
@@ -25,6 +25,7 @@ from ...reference import Reference
 from ...store import check as store_check
 from ...store.archive import LOAD_PREFIX
 from ...store.content import ContentStore
+from ...store.db import FILENAME as DB_FILENAME, Database
 from ...store.metadata import MetadataStore
 from ...store.snapshots import Snapshotter
 from ...timeutil import rfc3339nano
@@ -48,54 +49,67 @@ def _nobody(image_id: str) -> list[tuple[str, bool]]:
 
 class ImageRecords:
     def __init__(self, data_root: str, events: EventSink | None = None,
-                 containers_using: ContainersUsing = _nobody) -> None:
+                 containers_using: ContainersUsing = _nobody,
+                 db: Database | None = None) -> None:
         self.root = data_root
         self.events = events
         self.content = ContentStore(data_root)
-        self.meta = MetadataStore(data_root)
+        self.db = db if db is not None else Database(os.path.join(data_root, DB_FILENAME))
+        self.meta = MetadataStore(data_root, self.db)
         self.snapshots = Snapshotter(data_root, self.content)
         self.containers_using = containers_using
         self.lock = threading.RLock()
         self._configs: dict[str, dict[str, Any]] = {}
         self._busy = 0
         self._gc_pending = False
+        self._doomed: set[str] = set()        # layers collect() chose, removed at commit
+        self._sweep_queued = False
         with self.lock:
             self.recover()
 
     # --- start-up -------------------------------------------------------------------------------
     def recover(self) -> None:
-        """Drop what a crash may have left half done, then collect unreferenced data."""
+        """Drop what a crash may have left half done (one transaction), then collect
+        unreferenced data."""
         atomic.remove_temp_entries(self.meta.dir, (LOAD_PREFIX,))
         held = {info.get("image") for info in self.snapshots.list_rw().values()}
-        for image_id, record in list(self.meta.images.items()):
-            broken = not self.content.exists(image_id) or \
-                any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
-            if broken:
-                log.warning("repaired: dropped image %s: its config or layers are missing",
-                            image_id)
-                self.meta.delete_image(image_id)
-            elif record.get("pending"):
-                if self.meta.refs_for(image_id) or image_id in held:
-                    self.settle(image_id)    # its operation got as far as naming it
-                else:
-                    log.warning("repaired: dropped image %s: the import, load, pull or commit "
-                                "that was recording it was interrupted", image_id)
-                    self.meta.delete_image(image_id)
-        stale = [text for text, image_id in self.meta.refs.items()
-                 if image_id not in self.meta.images or
-                 self.meta.images[image_id].get("removed")]
-        if stale:
-            for text in stale:
-                log.warning("repaired: dropped reference %s: its image has no record", text)
-                del self.meta.refs[text]
-            self.meta.save_refs()
+        with self.meta.transaction():
+            for image_id, record in list(self.meta.images.items()):
+                broken = not self.content.exists(image_id) or \
+                    any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
+                if broken:
+                    log.warning("repaired: dropped image %s: its config or layers are "
+                                "missing", image_id)
+                    self._forget(image_id)
+                elif record.get("pending"):       # only the JSON layout's records have it
+                    if self.meta.refs_for(image_id) or image_id in held:
+                        self.settle(image_id)    # its operation got as far as naming it
+                    else:
+                        log.warning("repaired: dropped image %s: the import, load, pull or "
+                                    "commit that was recording it was interrupted", image_id)
+                        self._forget(image_id)
+                elif record.get("removed"):
+                    self._forget(image_id, keep_record=True)
+            for text, image_id in sorted(self.meta.refs.items()):
+                if image_id not in self.meta.images:     # written without foreign keys
+                    log.warning("repaired: dropped reference %s: its image has no record",
+                                text)
+                    self.meta.delete_ref(reference.parse_normalized_named(text))
         self.collect()
+
+    def _forget(self, image_id: str, keep_record: bool = False) -> None:
+        for ref in self.meta.refs_for(image_id):
+            log.warning("repaired: dropped reference %s: its image is gone", ref)
+            self.meta.delete_ref(ref)
+        if not keep_record:
+            self.meta.delete_image(image_id)
 
     def check(self, busy_containers: Any = frozenset()) -> list[store_check.Finding]:
         """The store's consistency findings (store/check.py); what an import, load, pull or
         commit in flight has not recorded yet is not reported."""
         with self.lock:
-            return store_check.check(self.root, self._busy > 0, busy_containers, os.getpid())
+            return store_check.check(self.root, self._busy > 0, busy_containers, os.getpid(),
+                                     self.db)
 
     # --- events ---------------------------------------------------------------------------------
     def emit(self, action: str, actor: str, name: str | None,
@@ -203,11 +217,12 @@ class ImageRecords:
         return image_id
 
     def set_tag(self, image_id: str, target: Reference) -> str | None:
-        previous = self.meta.set_ref(target, image_id)
-        record = dict(self.meta.images[image_id])
-        record["last_tag_time"] = rfc3339nano()
-        record.pop("pending", None)
-        self.meta.put_image(record)
+        with self.meta.transaction():
+            previous = self.meta.set_ref(target, image_id)
+            record = dict(self.meta.images[image_id])
+            record["last_tag_time"] = rfc3339nano()
+            record.pop("pending", None)
+            self.meta.put_image(record)
         self.emit("tag", image_id, target.familiar_string(), self.image(image_id).labels)
         return previous
 
@@ -239,7 +254,9 @@ class ImageRecords:
     def collect(self, order: Iterable[str] = ()) -> list[tuple[str, int]]:
         """Remove hidden records no container needs any more, layers no image or container
         uses and blobs nothing names. Returns the removed layers (chain ID, size), those in
-        `order` first, topmost first."""
+        `order` first, topmost first. Inside a transaction (rmi, prune) the files go once it
+        has committed, and only then: rows never name a layer already deleted, and the
+        database is not held while directories are removed."""
         with self.lock:
             if self._busy:
                 self._gc_pending = True
@@ -247,46 +264,54 @@ class ImageRecords:
             self._gc_pending = False
             rw = self.snapshots.list_rw().values()
             held_images = {info.get("image") for info in rw}
-            for image_id, record in list(self.meta.images.items()):
-                if record.get("removed") and image_id not in held_images:
-                    self.meta.delete_image(image_id)
+            with self.meta.transaction():
+                for image_id, record in list(self.meta.images.items()):
+                    if record.get("removed") and image_id not in held_images:
+                        self.meta.delete_image(image_id)
             for image_id in list(self._configs):
                 if image_id not in self.meta.images:
                     del self._configs[image_id]
-            keep = {c for r in self.meta.images.values() for c in r.get("chain_ids") or []}
-            removed = self.snapshots.garbage_collect(keep, tuple(order))
+            removed = [(chain, size) for chain, size in
+                       self.snapshots.unused(self.meta.used_layers(), tuple(order))
+                       if chain not in self._doomed]
+            self._doomed.update(chain for chain, _ in removed)
+            if not self._sweep_queued:
+                self._sweep_queued = True
+                self.db.when_done(self._sweep)
+            return removed
+
+    def _sweep(self, committed: bool) -> None:
+        """The file part of `collect`, once the rows are settled: the doomed layers, then
+        the blobs that neither an image row nor a remaining layer names."""
+        with self.lock:
+            doomed, self._doomed, self._sweep_queued = self._doomed, set(), False
+            if not committed:
+                return
+            for chain in doomed:
+                self.snapshots.remove_layer(chain)
             blobs = set(self.meta.images)
             blobs |= {self.snapshots.diff_id(c) for c in self.snapshots.list_layers()}
             for digest in list(self.content.list()):
                 if digest not in blobs:
                     self.content.delete(digest)
-            return removed
 
     def hold(self) -> contextlib.AbstractContextManager[None]:
         """Keeps garbage collection away while a pull assembles an image's layers."""
         return self.ingest()
 
-
     def settle(self, image_id: str) -> None:
-        """The image's references are written: it is no longer pending."""
+        """A record of the JSON layout marked `pending` whose references were written."""
         record = self.meta.images.get(image_id)
         if record is not None and record.get("pending"):
             record = dict(record)
             del record["pending"]
             self.meta.put_image(record)
 
-    def add_repo_digest(self, image_id: str, target: Reference) -> None:
-        """After a push: the image is also known as name@digest (RepoDigests)."""
-        with self.lock:
-            if self.live(image_id) and self.meta.get_ref(target) != image_id:
-                self.meta.set_ref(target, image_id)
-
-
     def store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
-                    raw: bytes | None = None, pending: bool = False) -> str:
-        """Config blob, then record (its layers must be unpacked already). A new record
-        is `pending` when references are to follow: one a crash leaves without them is an
-        interrupted operation's, dropped at the next start (see _recover)."""
+                    raw: bytes | None = None) -> str:
+        """Config blob, then record (its layers must be unpacked already). Callers that
+        name the image call this inside `meta.transaction()` with the naming, so the record
+        and its references commit together."""
         if raw is None:
             raw = json.dumps(config, separators=(",", ":")).encode()
         image_id = self.content.write(raw)
@@ -303,8 +328,6 @@ class ImageRecords:
                     "size": sum(self.snapshots.size(c) for c in chains),
                     "created": config.get("created") or rfc3339nano(),
                     "last_tag_time": previous.get("last_tag_time", "")}
-                if pending:
-                    record["pending"] = True
                 self.meta.put_image(record)
             self._configs[image_id] = config
         return image_id
