@@ -148,6 +148,15 @@ def test_containers_on_a_user_bridge_reach_each_other(net_daemon: Daemon,
     assert "02:11:22:33:44:55" in out and "mtu 1500" in out
     assert "default via 10.231.3.1 dev eth0" in out
     assert out.strip().endswith(info["Config"]["Hostname"])
+    # by name and by alias through the embedded DNS (the user network has it)
+    for name in ("server", "web", "server.talk"):
+        assert d.ok("run", "--rm", "--network", "talk", "busybox", "sh", "-c",
+                    f"timeout 3 wget -qO- http://{name}/hostname; exit $?").strip() == \
+            info["Config"]["Hostname"], name
+    resolv = d.ok("run", "--rm", "--network", "talk", "busybox", "cat", "/etc/resolv.conf")
+    assert "nameserver 127.0.0.11" in resolv
+    hosts = d.ok("run", "--rm", "--network", "talk", "busybox", "cat", "/etc/hosts")
+    assert "10.231.3.3\t" in hosts   # the container's own address, as Docker writes it
     members = json.loads(d.ok("network", "inspect", "talk"))[0]["Containers"]
     assert [m["Name"] for m in members.values()] == ["server"]
     assert members[info["Id"]]["IPv4Address"] == "10.231.3.2/24"
@@ -330,6 +339,9 @@ def test_restart_keeps_networking_and_stop_leaves_nothing(busybox_tar: str) -> N
         wait_for(lambda: _get(f"http://127.0.0.1:{port}/hostname").strip() == cid[:12])
         assert d.ok("run", "--rm", "--network", "kept", "busybox", "sh", "-c",
                 "timeout 3 wget -qO- http://10.231.12.2/hostname; exit $?").strip() == cid[:12]
+        # the embedded DNS serves the running container's name again
+        assert d.ok("run", "--rm", "--network", "kept", "busybox", "sh", "-c",
+                    "timeout 3 wget -qO- http://survivor/hostname; exit $?").strip() == cid[:12]
         members = json.loads(d.ok("network", "inspect", "kept"))[0]["Containers"]
         assert list(members) == [cid]
         assert f"dnat to 10.231.12.2:80" in _nft(d)

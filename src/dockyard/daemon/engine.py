@@ -15,6 +15,7 @@ from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
 from ..engine.networks.dns import Resolver
+from ..engine.networks.dnshook import DnsHook
 from ..engine.networks.etc_files import DnsSettings
 from ..engine.networks.service import NetworkService
 from ..errors import InvalidParameter
@@ -57,6 +58,7 @@ class Engine:
                                            dns_settings, db=self.db, networks=self.networks)
         self.networks.container_lookup = self.containers.get
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
+        self.networks.endpoint_hooks.append(DnsHook(self.dns_resolver, self.networks))
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
 

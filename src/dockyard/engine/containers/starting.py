@@ -120,6 +120,7 @@ async def run(service: Service, container: Container) -> None:
         lambda code, ns: service.on_exit(container, code, ns), container.shim)
     try:
         await service.networks.join(container, launched.pid)
+        write_etc_files(service, container)
         container.save()
     except BaseException as exc:
         # No network, no start: the init never ran the user's command.
@@ -153,10 +154,11 @@ def log_settings(container: Container) -> launcher.LogSettings:
 
 
 def write_etc_files(service: Service, container: Container) -> list[etc_files.ExtServer]:
-    """hostname, hosts and resolv.conf; returns the embedded resolver's upstreams. Until
-    the network service supplies a container's endpoints (its addresses, whether it is on
-    a user-defined network), every container gets the legacy files with no own address."""
-    return etc_files.write(container.record, service.dns_settings, etc_files.Endpoints())
+    """hostname, hosts and resolv.conf; returns the embedded resolver's upstreams. Written
+    before the launch (resolv.conf as the embedded DNS needs it) and again once the
+    endpoints have their addresses (the hosts file's own lines)."""
+    return etc_files.write(container.record, service.dns_settings,
+                           service.networks.etc_endpoints(container))
 
 
 def unmount(container: Container) -> None:

@@ -13,7 +13,8 @@ import secrets
 from typing import Any, Callable
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
-from . import ipam, plumbing, ports
+from . import etc_files, ipam, plumbing, ports
+from .dnsnames import endpoint_dns_names
 from .firewall import BridgeNet, Forward
 from .proxy import Proxies, port_free
 from .records import Endpoint, Network, PortBinding
@@ -98,6 +99,14 @@ class Endpoints:
         return out
 
     # --- start and stop ---------------------------------------------------------------------
+    def etc_endpoints(self, container: Any) -> etc_files.Endpoints:
+        """What /etc/hosts and resolv.conf need of the container's networks: its addresses
+        (known once joined) and whether a user-defined network gives it the embedded DNS."""
+        networks = container.record["NetworkSettings"].get("Networks") or {}
+        addresses = tuple(s["IPAddress"] for s in networks.values() if s.get("IPAddress"))
+        user = any(name not in ("bridge", "host", "none") for name in networks)
+        return etc_files.Endpoints(addresses=addresses, internal_dns=user)
+
     def shared_netns(self, container: Any) -> str | None:
         """For `--network container:<x>`: the namespace to join, x's, which must run."""
         other_ref = shared_with(container.host_config.get("NetworkMode", "default"))
@@ -174,8 +183,8 @@ class Endpoints:
             raise DockyardError(f"failed to set up container networking: {exc}") from None
         settings.update(EndpointID=ep.id, Gateway=net.gateway, IPAddress=ep.ipv4,
                         IPPrefixLen=subnet.prefixlen, MacAddress=ep.mac, NetworkID=net.id,
-                        DNSNames=None if net.name == "bridge" else
-                        [container.name, *ep.aliases, container.id[:12]])
+                        DNSNames=None if net.name == "bridge" else endpoint_dns_names(
+                            container.name, container.id, ep.hostname, ep.aliases))
         self.emit_network(net, "connect", container=container.id)
         if net.name == "bridge":
             container.record["NetworkSettings"].update(
