@@ -424,6 +424,12 @@ def test_daemon_json_bip_pools_and_no_proxy(busybox_tar: str) -> None:
             probe.bind(("127.0.0.1", port))
         wait_for(lambda: _answer(f"http://127.0.0.1:{port}/hostname") == cid[:12])
         assert inspect(d, "natonly")["NetworkSettings"]["IPAddress"].startswith("10.231.20.")
+        # hairpin: the container reaches its own published port through the host's address
+        wide = _free_port()
+        own = _httpd(d, "hairpin", "-p", f"{wide}:80")
+        assert d.ok("exec", "hairpin", "sh", "-c",
+                    f"timeout 3 wget -qO- http://10.231.20.1:{wide}/hostname; exit $?"
+                    ).strip() == own[:12]
     finally:
         d.cleanup()
 

@@ -167,7 +167,8 @@ class Endpoints:
                 if on_bridge:
                     plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
                                     subnet.prefixlen, net.gateway, ep.mac, self.mtu,
-                                    gateway_needed)
+                                    gateway_needed,
+                                    hairpin=not self.userland_proxy)  # type: ignore[attr-defined]
                 else:
                     plumbing.attach_sub(netns, net.driver, net.options["parent"],
                                         net.options.get(f"{net.driver}_mode", ""), ifname,

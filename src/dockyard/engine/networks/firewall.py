@@ -164,6 +164,11 @@ class Firewall:
             expr.append(_eq(_field(fwd.proto, "dport"), fwd.host_port))
             expr.append({"dnat": {"addr": fwd.container_ip, "port": fwd.container_port}})
             out.append(rule("ports", *expr))
+            if not self.userland_proxy:   # hairpin: a container reaching its own mapping
+                out.append(rule("postrouting", _eq(_field("ip", "saddr"), fwd.container_ip),
+                                _eq(_field("ip", "daddr"), fwd.container_ip),
+                                _eq(_field(fwd.proto, "dport"), fwd.container_port),
+                                {"masquerade": None}))
         return out
 
     def _bridge_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:

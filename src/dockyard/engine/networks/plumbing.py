@@ -119,7 +119,8 @@ def links_with_prefix(prefix: str) -> list[str]:
 
 
 def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address: str,
-           prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool) -> None:
+           prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool,
+           hairpin: bool = False) -> None:
     """A veth pair: `host_ifname` on the bridge, its peer made inside the namespace as
     `ifname` with its MAC and MTU (made there, not moved: a move waits for an RCU grace
     period, ~20 ms), then its address and (for the first network) the default route."""
@@ -129,8 +130,10 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
             ipr.link("add", ifname=host_ifname, kind="veth", mtu=mtu,
                      peer={"ifname": ifname, "mtu": mtu, "address": mac, "net_ns_fd": ns_fd})
             try:
-                ipr.link("set", index=link_index(ipr, host_ifname),
-                         master=link_index(ipr, bridge), state="up")
+                host_index = link_index(ipr, host_ifname)
+                ipr.link("set", index=host_index, master=link_index(ipr, bridge), state="up")
+                if hairpin:   # DNAT back to the port a packet came in on (no proxy)
+                    ipr.brport("set", index=host_index, mode=1)
             except BaseException:
                 delete_link(host_ifname)
                 raise
