@@ -118,6 +118,9 @@ def test_network_commands_flags_filters_and_errors(net_daemon: Daemon, nets: lis
     d.ok("network", "create", "--subnet", "10.231.2.0/24", "unused")
     pruned = d.ok("network", "prune", "-f")
     assert "Deleted Networks:\nunused\n" in pruned and "netone" not in pruned
+    d.ok("network", "create", "--subnet", "10.231.2.0/24", "unused2")
+    pruned = d.ok("system", "prune", "-f")
+    assert "Deleted Networks:\nunused2\n" in pruned and "netone" not in pruned
     d.ok("rm", "-f", "holder")
     assert d.ok("network", "rm", "netone").strip() == "netone"
     nets.remove("netone")
@@ -126,7 +129,7 @@ def test_network_commands_flags_filters_and_errors(net_daemon: Daemon, nets: lis
                   "--filter", "type=network",
                   "--format", "{{.Action}} {{.Actor.Attributes.name}}")
     for action in ("create netone", "connect netone", "disconnect netone",
-                   "destroy netone", "destroy unused"):
+                   "destroy netone", "destroy unused", "destroy unused2"):
         assert action in events, events
 
 

@@ -195,6 +195,7 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
 
     if not o.force:
         print("WARNING! This will remove:\n  - all stopped containers\n"
+              "  - all networks not used by at least one container\n"
               + ("  - all images without at least one container associated to them\n"
                  if o.all else "  - all dangling images\n"))
         if not confirm("Are you sure you want to continue?"):
@@ -206,6 +207,11 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
     reclaimed += result.get("SpaceReclaimed") or 0
     if result.get("ContainersDeleted"):
         print("Deleted Containers:\n" + "\n".join(result["ContainersDeleted"]) + "\n")
+    from ..client import networks as api_networks
+    deleted = api_networks.prune(api, {k: v for k, v in flt.items() if k != "dangling"}
+                                 or None).get("NetworksDeleted") or []
+    if deleted:
+        print("Deleted Networks:\n" + "\n".join(deleted) + "\n")
     image_filters = dict(flt)
     if o.all:
         image_filters["dangling"] = ["false"]
