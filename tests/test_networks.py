@@ -612,3 +612,29 @@ def test_macvlan_and_ipvlan_on_a_dummy_parent(net_daemon: Daemon, nets: list[str
         nets.remove(f"{driver}net")
     finally:
         subprocess.run(["ip", "link", "del", parent], capture_output=True)
+
+
+def test_legacy_links_on_the_default_bridge(net_daemon: Daemon) -> None:
+    d = net_daemon
+    cid = _httpd(d, "linked", "-e", "SECRET=s3", "--expose", "80")
+    ip = inspect(d, "linked")["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    try:
+        out = d.ok("run", "--rm", "--link", "linked:db", "busybox", "sh", "-c",
+                   "env | sort; cat /etc/hosts; wget -qO- http://db/hostname")
+        for line in (f"DB_PORT=tcp://{ip}:80", f"DB_PORT_80_TCP=tcp://{ip}:80",
+                     f"DB_PORT_80_TCP_ADDR={ip}", "DB_PORT_80_TCP_PORT=80",
+                     "DB_PORT_80_TCP_PROTO=tcp", "DB_ENV_SECRET=s3"):
+            assert line in out.splitlines(), line
+        assert any(l.startswith("DB_NAME=/") and l.endswith("/db") for l in out.splitlines())
+        assert f"{ip}\tdb {cid[:12]} linked" in out
+        assert out.strip().endswith(cid[:12])
+        stored = d.ok("create", "--name", "linker", "--link", "linked:db", "busybox", "true")
+        assert inspect(d, stored.strip())["HostConfig"]["Links"] == ["/linked:/linker/db"]
+        missing = d.cli("create", "--link", "nosuch:x", "busybox", "true")
+        assert "could not get container for nosuch" in missing.stderr
+        d.ok("stop", "-t", "0", "linked")
+        refused = d.cli("start", "linker")
+        assert "Cannot link to a non running container: /linked AS /linker/db" in \
+            refused.stderr
+    finally:
+        d.cli("rm", "-f", "linked", "linker")

@@ -80,6 +80,7 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     Str("--ip", "IPv4 address (e.g., 172.30.100.104)"),
     Str("--mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     List("--network-alias", "Add network-scoped alias for the container"),
+    List("--link", "Add link to another container"),
     List("--add-host", "Add a custom host-to-IP mapping", check=extra_host_flag),
     List("--dns", "Set custom DNS servers", check=dns_flag),
     List("--dns-option", "Set DNS options"),
@@ -185,7 +186,7 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
         "LogConfig": {"Type": o.log_driver or "", "Config": _pairs(o.log_opt)},
         "Sysctls": _pairs(o.sysctl) or None,
         "GroupAdd": list(o.group_add) or None, "OomScoreAdj": o.oom_score_adj or 0,
-        "Init": True if o.init else None,
+        "Init": True if o.init else None, "Links": list(o.link) or None,
         "ExtraHosts": list(o.add_host) or None, "Dns": list(o.dns),
         "DnsOptions": list(o.dns_option), "DnsSearch": list(o.dns_search),
     }

@@ -34,7 +34,8 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "ID": cid, "Image": image, "Command": json.dumps(command, ensure_ascii=False),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c["Created"])),
         "RunningFor": f"{human_duration(now - c['Created'])} ago",
-        "Ports": displayable_ports(c.get("Ports") or []), "State": c.get("State", ""), "Status": c.get("Status", ""),
+        "Ports": displayable_ports(c.get("Ports") or []), "State": c.get("State", ""),
+        "Status": c.get("Status", ""),
         "Names": ",".join(n.lstrip("/") for n in c.get("Names", [])),
         "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
         "Size": "", "Mounts": ",".join(

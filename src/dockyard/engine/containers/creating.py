@@ -43,12 +43,12 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     config = options.merge_config(config, image.config)
     options.parse_signal(config.get("StopSignal"), signal.SIGTERM)   # Docker's check
     path, args = options.command_of(config)
-    networks_of_new = service.networks.networks_for_create(
-        host_config["NetworkMode"], body.get("NetworkingConfig"), host_config, config)
     cid = secrets.token_hex(32)
     while cid in service.containers or cid[:12].isdigit():
         cid = secrets.token_hex(32)
     name = name or names.generate(set(service.name_index))
+    networks_of_new = service.networks.networks_for_create(
+        host_config["NetworkMode"], body.get("NetworkingConfig"), host_config, config, name)
     if not config.get("Hostname"):
         config["Hostname"] = cid[:12] if host_config["NetworkMode"] != "host" \
             else os.uname().nodename

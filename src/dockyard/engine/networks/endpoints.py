@@ -13,7 +13,7 @@ import secrets
 from typing import Any, Callable
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
-from . import etc_files, ipam, plumbing, ports
+from . import etc_files, ipam, links, plumbing, ports
 from .dnsnames import endpoint_dns_names
 from .firewall import BridgeNet, Forward
 from .proxy import Proxies, port_free
@@ -55,8 +55,8 @@ class Endpoints:
 
     # --- create -----------------------------------------------------------------------------
     def networks_for_create(self, mode: str, networking: Any,
-                            host_config: dict[str, Any],
-                            config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+                            host_config: dict[str, Any], config: dict[str, Any],
+                            name: str = "") -> dict[str, dict[str, Any]]:
         """NetworkSettings.Networks of a new container; unknown networks, bad addresses and
         bad port specifications refused before anything is written."""
         ports.wanted(host_config, config)
@@ -75,6 +75,12 @@ class Endpoints:
                                        "mode")
             return {}
         primary = "bridge" if mode == "default" else mode
+        if host_config.get("Links"):
+            if primary != "bridge":
+                raise InvalidParameter("legacy links are only supported on the default "
+                                       "bridge network")
+            host_config["Links"] = links.normalise(host_config["Links"], name,
+                                                   self._container)
         out: dict[str, dict[str, Any]] = {}
         for name in [primary, *[n for n in wanted if n != primary]]:
             net = self.get(name)
@@ -99,6 +105,10 @@ class Endpoints:
         return out
 
     # --- start and stop ---------------------------------------------------------------------
+    def links_for_start(self, container: Any) -> tuple[list[str], list[str]]:
+        """`--link`: (environment, /etc/hosts lines) from the running targets."""
+        return links.for_start(container, self._container)
+
     def etc_endpoints(self, container: Any) -> etc_files.Endpoints:
         """What /etc/hosts and resolv.conf need of the container's networks: its addresses
         (known once joined) and whether a user-defined network gives it the embedded DNS."""
