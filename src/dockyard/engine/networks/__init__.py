@@ -5,8 +5,10 @@ restore after a daemon restart, published ports, the DNS hooks and name lookups)
 database; `ipam.py` address pools and allocations; `plumbing.py` bridges, veths and
 macvlan/ipvlan links over netlink (pyroute2); `firewall.py` our nftables tables (NAT,
 isolation, published ports); `ports.py` published ports; `proxy.py` the userland port
-proxy; `modes.py` HostConfig.NetworkMode.
+proxy; `links.py` legacy --link; `dnshook.py` the embedded DNS as an endpoint hook;
+`modes.py` HostConfig.NetworkMode.
 
-Still to come: IPv6, --link. The embedded DNS (`dns.py`, `etc_files.py`) is another part's;
-it plugs into `NetworkService.endpoint_hooks`.
+Still to come: IPv6. The embedded DNS (`dns.py`, `dnsnames.py`) and the /etc files
+(`etc_files.py`) are another part's; `dnshook.py` plugs them into
+`NetworkService.endpoint_hooks`.
 """
