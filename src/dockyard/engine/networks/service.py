@@ -41,8 +41,12 @@ class NetworkService(Connecting):
         self.userland_proxy = bool(raw.get("userland-proxy", True))
         self.icc = bool(raw.get("icc", True))           # the default bridge's, as dockerd
         self.ip_masq = bool(raw.get("ip-masq", True))
-        self.firewall = Firewall(str(raw.get("nftables-table") or "dockyard"),
-                                 self.userland_proxy) if raw.get("iptables", True) else None
+        try:
+            self.firewall = Firewall(str(raw.get("nftables-table") or "dockyard"),
+                                     self.userland_proxy) if raw.get("iptables", True) else None
+        except DockyardError as exc:   # no libnftables: say so, as dockerd does without iptables
+            raise SystemExit(f"failed to start the network service: {exc.message} (or set "
+                             "\"iptables\": false)") from None
         Endpoints.__init__(self)
 
     # --- start-up ---------------------------------------------------------------------------
