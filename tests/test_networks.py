@@ -638,3 +638,39 @@ def test_legacy_links_on_the_default_bridge(net_daemon: Daemon) -> None:
             refused.stderr
     finally:
         d.cli("rm", "-f", "linked", "linker")
+
+
+def test_ipv6_networks(net_daemon: Daemon, nets: list[str]) -> None:
+    """--ipv6 beside IPv4: addresses from the given subnet (or a random ULA /64), --ip6,
+    the default route, inspect's fields, AAAA through the embedded DNS."""
+    d = net_daemon
+    if not os.path.exists("/proc/sys/net/ipv6"):
+        pytest.skip("SKIPPED LOUDLY: this kernel has no IPv6")
+    d.ok("network", "create", "--ipv6", "--subnet", "10.231.18.0/24", "--subnet",
+         "fd00:231:18::/64", "six")
+    d.ok("network", "create", "--ipv6", "--subnet", "10.231.19.0/24", "ula")
+    nets += ["six", "ula"]
+    config = json.loads(d.ok("network", "inspect", "six"))[0]
+    assert config["EnableIPv6"] and config["IPAM"]["Config"][1] == {
+        "Subnet": "fd00:231:18::/64", "Gateway": "fd00:231:18::1"}
+    ula = json.loads(d.ok("network", "inspect", "ula"))[0]["IPAM"]["Config"][1]["Subnet"]
+    assert ula.startswith("fd") and ula.endswith("::/64")
+    cid = _httpd(d, "v6srv", "--network", "six", "--ip6", "fd00:231:18::99")
+    endpoint = inspect(d, "v6srv")["NetworkSettings"]["Networks"]["six"]
+    assert endpoint["GlobalIPv6Address"] == "fd00:231:18::99"
+    assert endpoint["GlobalIPv6PrefixLen"] == 64
+    assert endpoint["IPv6Gateway"] == "fd00:231:18::1"
+    out = d.ok("run", "--rm", "--network", "six", "busybox", "sh", "-c",
+               "ip -6 route; ip -6 -o addr show eth0; "
+               "timeout 3 wget -qO- http://[fd00:231:18::99]/hostname; exit $?")
+    assert "default via fd00:231:18::1 dev eth0" in out and "fd00:231:18::2/64" in out
+    assert out.strip().endswith(cid[:12])
+    aaaa = d.ok("run", "--rm", "--network", "six", "busybox", "nslookup", "-type=AAAA",
+                "v6srv")
+    assert "fd00:231:18::99" in aaaa
+    members = json.loads(d.ok("network", "inspect", "six"))[0]["Containers"]
+    assert members[cid]["IPv6Address"] == "fd00:231:18::99/64"
+    refused = d.cli("run", "--rm", "--network", "six", "--ip6", "fd00:999::1", "busybox",
+                    "true")
+    assert refused.returncode == 125
+    d.ok("rm", "-f", "v6srv")

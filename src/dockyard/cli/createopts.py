@@ -78,6 +78,7 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     Bool("-P, --publish-all", "Publish all exposed ports to random ports"),
     List("--expose", "Expose a port or a range of ports"),
     Str("--ip", "IPv4 address (e.g., 172.30.100.104)"),
+    Str("--ip6", "IPv6 address (e.g., 2001:db8::33)"),
     Str("--mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
     List("--network-alias", "Add network-scoped alias for the container"),
     List("--link", "Add link to another container"),

@@ -67,8 +67,9 @@ def apply(o: Any, body: dict[str, Any], host_config: dict[str, Any]) -> None:
         body["ExposedPorts"] = exposed
     host_config["PublishAllPorts"] = bool(o.publish_all)
     endpoint: dict[str, Any] = {}
-    if o.ip:
-        endpoint["IPAMConfig"] = {"IPv4Address": o.ip}
+    if o.ip or o.ip6:
+        endpoint["IPAMConfig"] = {k: v for k, v in (("IPv4Address", o.ip),
+                                                     ("IPv6Address", o.ip6)) if v}
     if o.network_alias:
         endpoint["Aliases"] = list(o.network_alias)
     if o.mac_address:

@@ -8,7 +8,7 @@ isolation, published ports); `ports.py` published ports; `proxy.py` the userland
 proxy; `links.py` legacy --link; `dnshook.py` the embedded DNS as an endpoint hook;
 `modes.py` HostConfig.NetworkMode.
 
-Still to come: IPv6. The embedded DNS (`dns.py`, `dnsnames.py`) and the /etc files
+Still to come: IPv6 published ports. The embedded DNS (`dns.py`, `dnsnames.py`) and the /etc files
 (`etc_files.py`) are another part's; `dnshook.py` plugs them into
 `NetworkService.endpoint_hooks`.
 """

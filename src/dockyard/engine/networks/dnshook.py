@@ -32,7 +32,8 @@ class DnsHook:
             return
         names = endpoint_dns_names(container.name, container.id, endpoint.hostname,
                                    endpoint.aliases)
-        self.table.add(network.name, container.id, container.name, names, [endpoint.ipv4])
+        self.table.add(network.name, container.id, container.name, names,
+                       [a for a in (endpoint.ipv4, endpoint.ipv6) if a])
         if container.id not in self.resolver.attached():
             lookup, reverse = self.table.resolvers_for(container.id)
             await self.resolver.attach(container.id, netns_path, lookup, reverse,

@@ -113,9 +113,11 @@ class Endpoints:
         """What /etc/hosts and resolv.conf need of the container's networks: its addresses
         (known once joined) and whether a user-defined network gives it the embedded DNS."""
         networks = container.record["NetworkSettings"].get("Networks") or {}
-        addresses = tuple(s["IPAddress"] for s in networks.values() if s.get("IPAddress"))
+        addresses = tuple(a for s in networks.values()
+                          for a in (s.get("IPAddress"), s.get("GlobalIPv6Address")) if a)
         user = any(name not in ("bridge", "host", "none") for name in networks)
-        return etc_files.Endpoints(addresses=addresses, internal_dns=user)
+        ipv6 = any(s.get("GlobalIPv6Address") for s in networks.values())
+        return etc_files.Endpoints(addresses=addresses, internal_dns=user, ipv6=ipv6)
 
     def shared_netns(self, container: Any) -> str | None:
         """For `--network container:<x>`: the namespace to join, x's, which must run."""
@@ -154,6 +156,11 @@ class Endpoints:
                       netns: str, ifname: str) -> Endpoint:
         subnet = ipaddress.IPv4Network(net.subnet)
         requested = (settings.get("IPAMConfig") or {}).get("IPv4Address") or ""
+        requested6 = (settings.get("IPAMConfig") or {}).get("IPv6Address") or ""
+        subnet6 = ipaddress.IPv6Network(net.subnet6) if net.subnet6 else None
+        if requested6 and subnet6 is None:
+            raise InvalidParameter("user specified IPv6 address is supported only on networks "
+                                   "with IPv6 enabled")
         gateway_needed = not net.internal and not any(
             not self.records.network(e.network_id).internal
             for e in self.records.endpoints(container_id=container.id))
@@ -165,20 +172,30 @@ class Endpoints:
                 taken = self.records.allocated(net.id)
                 address = ipam.requested(subnet, requested, taken) if requested else \
                     ipam.next_free(subnet, net.ip_range, taken)
+                address6 = ""
+                if subnet6 is not None:
+                    address6 = ipam.requested(subnet6, requested6, taken) if requested6 \
+                        else ipam.next_free(subnet6, "", taken)
                 ep = Endpoint(id=ep_id, network_id=net.id, container_id=container.id,
                               container_name=container.name,
                               hostname=container.config.get("Hostname") or "",
                               ifname=ifname, host_ifname="veth" + secrets.token_hex(4)[:7]
                               if on_bridge else "",
                               mac=settings.get("MacAddress") or ipam.mac_for(address),
-                              ipv4=address, aliases=list(settings.get("Aliases") or []))
+                              ipv4=address, aliases=list(settings.get("Aliases") or []),
+                              ipv6=address6)
                 self.records.allocate(conn, net.id, address, "container", ep_id)
+                if address6:
+                    self.records.allocate(conn, net.id, address6, "container", ep_id)
                 self.records.add_endpoint(conn, ep)
                 if on_bridge:
                     plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
                                     subnet.prefixlen, net.gateway, ep.mac, self.mtu,
                                     gateway_needed,
-                                    hairpin=not self.userland_proxy)  # type: ignore[attr-defined]
+                                    hairpin=not self.userland_proxy,  # type: ignore[attr-defined]
+                                    address6=address6,
+                                    prefixlen6=subnet6.prefixlen if subnet6 else 0,
+                                    gateway6=net.gateway6)
                 else:
                     plumbing.attach_sub(netns, net.driver, net.options["parent"],
                                         net.options.get(f"{net.driver}_mode", ""), ifname,
@@ -195,7 +212,9 @@ class Endpoints:
         settings.update(EndpointID=ep.id, Gateway=net.gateway, IPAddress=ep.ipv4,
                         IPPrefixLen=subnet.prefixlen, MacAddress=ep.mac, NetworkID=net.id,
                         DNSNames=None if net.name == "bridge" else endpoint_dns_names(
-                            container.name, container.id, ep.hostname, ep.aliases))
+                            container.name, container.id, ep.hostname, ep.aliases),
+                        GlobalIPv6Address=ep.ipv6, IPv6Gateway=net.gateway6 if ep.ipv6 else "",
+                        GlobalIPv6PrefixLen=subnet6.prefixlen if ep.ipv6 and subnet6 else 0)
         self.emit_network(net, "connect", container=container.id)
         if net.name == "bridge":
             container.record["NetworkSettings"].update(
@@ -280,7 +299,8 @@ class Endpoints:
         for settings in (ns.get("Networks") or {}).values():
             if settings.get("EndpointID"):
                 settings.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0,
-                                DNSNames=None,
+                                DNSNames=None, GlobalIPv6Address="", IPv6Gateway="",
+                                GlobalIPv6PrefixLen=0,
                                 MacAddress=(settings.get("MacAddress")
                                             if _user_mac(container, settings) else ""))
 
@@ -344,7 +364,7 @@ class Endpoints:
                     for b in self.records.port_bindings() if b.container_id in first_ep]
         self.firewall.apply([BridgeNet(n.bridge, n.subnet, n.internal, n.icc,
                                        [e.host_ifname for e in eps if e.network_id == n.id],
-                                       n.masquerade)
+                                       n.masquerade, n.subnet6)
                              for n in bridges.values()], forwards)
 
     # --- names for the embedded DNS ---------------------------------------------------------

@@ -30,8 +30,9 @@ class BridgeNet:
     subnet: str
     internal: bool
     icc: bool
-    ports: list[str]
-    masquerade: bool = True      # host ends of its endpoints' veths (bridge ports)
+    ports: list[str]             # host ends of its endpoints' veths (bridge ports)
+    masquerade: bool = True
+    subnet6: str = ""
 
 
 @dataclass
@@ -88,7 +89,8 @@ class Firewall:
 
     def apply(self, nets: list[BridgeNet], forwards: list[Forward]) -> None:
         """Replace both tables with the rules these networks and forwards need."""
-        self.nft.run(self._reset() + self._ip_table(nets, forwards) + self._bridge_table(nets))
+        self.nft.run(self._reset() + self._ip_table(nets, forwards) + self._ip6_table(nets) +
+                     self._bridge_table(nets))
 
     def remove(self) -> None:
         self.nft.run(self._reset())
@@ -100,7 +102,7 @@ class Firewall:
 
     def _reset(self) -> list[dict[str, Any]]:
         out = []
-        for family in ("ip", "bridge"):
+        for family in ("ip", "ip6", "bridge"):
             table = {"family": family, "name": self.table}
             out += [{"add": {"table": table}}, {"delete": {"table": table}}]
         return out
@@ -169,6 +171,27 @@ class Firewall:
                                 _eq(_field("ip", "daddr"), fwd.container_ip),
                                 _eq(_field(fwd.proto, "dport"), fwd.container_port),
                                 {"masquerade": None}))
+        return out
+
+    def _ip6_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:
+        """IPv6 is routed, not NATed (dockerd's default before ip6tables NAT): only the
+        isolation between networks and of internal ones, as for IPv4."""
+        if not any(n.subnet6 for n in nets):
+            return []
+        rule = lambda *e: self._rule("ip6", "forward", *e)  # noqa: E731
+        out = [{"add": {"table": {"family": "ip6", "name": self.table}}},
+               self._chain("ip6", "forward", type="filter", hook="forward", prio=0)]
+        bridges = [n.bridge for n in nets]
+        for net in nets:
+            others = [b for b in bridges if b != net.bridge]
+            if net.internal:
+                out.append(rule(_eq(_meta("iifname"), net.bridge),
+                                _ne(_meta("oifname"), net.bridge), {"drop": None}))
+                out.append(rule(_eq(_meta("oifname"), net.bridge),
+                                _ne(_meta("iifname"), net.bridge), {"drop": None}))
+            elif others:
+                out.append(rule(_eq(_meta("iifname"), net.bridge),
+                                _eq(_meta("oifname"), {"set": others}), {"drop": None}))
         return out
 
     def _bridge_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ DEFAULT_POOLS = [{"base": "172.17.0.0/16", "size": 16}, {"base": "172.18.0.0/16"
                  {"base": "192.168.0.0/16", "size": 20}]
 
 IPv4Net = ipaddress.IPv4Network
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @contextmanager
@@ -72,14 +73,34 @@ def pick_subnet(pools: list[dict[str, Any]], used: list[IPv4Net]) -> IPv4Net:
                         "among the defaults to assign to the network")
 
 
-def parse_config(entry: dict[str, Any]) -> tuple[IPv4Net | None, str, str, dict[str, str]]:
+def split_configs(configs: list[dict[str, Any]]
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """IPAM.Config → (the IPv4 entry, the IPv6 entry); at most one of each."""
+    v4: list[dict[str, Any]] = []
+    v6: list[dict[str, Any]] = []
+    for entry in configs:
+        subnet = entry.get("Subnet") or ""
+        (v6 if ":" in subnet else v4).append(entry)
+    if len(v4) > 1 or len(v6) > 1:
+        raise InvalidParameter("dockyard supports one IPv4 and one IPv6 pool per network")
+    return (v4[0] if v4 else {}), (v6[0] if v6 else {})
+
+
+def random_ula() -> ipaddress.IPv6Network:
+    """A /64 of a random RFC 4193 prefix (fd + 40 random bits), as dockerd picks one for an
+    IPv6 network given no subnet."""
+    prefix = (0xfd << 120) | (int.from_bytes(os.urandom(5), "big") << 80)
+    return ipaddress.IPv6Network((prefix, 64))
+
+
+def parse_config(entry: dict[str, Any]) -> tuple[Net | None, str, str, dict[str, str]]:
     """One IPAM.Config entry: (subnet, gateway, ip range, aux addresses), checked as dockerd
     checks them."""
     subnet_text = entry.get("Subnet") or ""
     subnet = None
     if subnet_text:
         try:
-            subnet = IPv4Net(subnet_text, strict=False)
+            subnet = ipaddress.ip_network(subnet_text, strict=False)
         except ValueError:
             raise InvalidParameter(f"invalid CIDR address: {subnet_text}") from None
     gateway = entry.get("Gateway") or ""
@@ -91,10 +112,11 @@ def parse_config(entry: dict[str, Any]) -> tuple[IPv4Net | None, str, str, dict[
         _inside(subnet, gateway, "gateway")  # type: ignore[arg-type]
     if ip_range:
         try:
-            rng = IPv4Net(ip_range, strict=False)
+            rng = ipaddress.ip_network(ip_range, strict=False)
         except ValueError:
             raise InvalidParameter(f"invalid CIDR address: {ip_range}") from None
-        if not rng.subnet_of(subnet):  # type: ignore[arg-type]
+        if rng.version != subnet.version or \
+                not rng.subnet_of(subnet):  # type: ignore[arg-type,union-attr]
             raise InvalidParameter(f"Invalid address range {ip_range}: it does not belong "
                                    f"to the pool {subnet}")
     for name, address in aux.items():
@@ -102,9 +124,9 @@ def parse_config(entry: dict[str, Any]) -> tuple[IPv4Net | None, str, str, dict[
     return subnet, gateway, ip_range, dict(aux)
 
 
-def _inside(subnet: IPv4Net, address: str, what: str) -> None:
+def _inside(subnet: Net, address: str, what: str) -> None:
     try:
-        ip = ipaddress.IPv4Address(address)
+        ip = ipaddress.ip_address(address)
     except ValueError:
         raise InvalidParameter(f"invalid {what} address: {address}") from None
     if ip not in subnet:
@@ -112,33 +134,38 @@ def _inside(subnet: IPv4Net, address: str, what: str) -> None:
                                f"{subnet}")
 
 
-def first_host(subnet: IPv4Net) -> str:
+def first_host(subnet: Net) -> str:
     return str(subnet.network_address + 1)
 
 
-def next_free(subnet: IPv4Net, ip_range: str, taken: set[str]) -> str:
+def next_free(subnet: Net, ip_range: str, taken: set[str]) -> str:
     """The lowest free address (dockerd hands them out in order from the range, whose own
     first address counts: only the subnet's network and broadcast addresses are skipped)."""
-    pool = IPv4Net(ip_range, strict=False) if ip_range else subnet
+    pool = ipaddress.ip_network(ip_range, strict=False) if ip_range else subnet
     for ip in pool:
         text = str(ip)
-        if text not in taken and ip not in (subnet.network_address, subnet.broadcast_address):
+        if text not in taken and ip not in (subnet.network_address,
+                                            subnet.broadcast_address):
             return text
-    raise DockyardError(f"no available IPv4 addresses on this network's address pools: "
-                        f"{subnet}")
+    raise DockyardError(f"no available IPv{subnet.version} addresses on this network's "
+                        f"address pools: {subnet}")
 
 
-def requested(subnet: IPv4Net, address: str, taken: set[str]) -> str:
-    """A container's `--ip`: inside the subnet and not in use (dockerd's texts)."""
+def requested(subnet: Net, address: str, taken: set[str]) -> str:
+    """A container's `--ip`/`--ip6`: inside the subnet and not in use (dockerd's texts)."""
     try:
-        ip = ipaddress.IPv4Address(address)
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        raise InvalidParameter(f"invalid IPv4 address: {address}") from None
-    if ip not in subnet or ip in (subnet.network_address, subnet.broadcast_address):
+        raise InvalidParameter(f"invalid IPv{subnet.version} address: {address}") from None
+    if ip.version != subnet.version:
+        raise InvalidParameter(f"no configured subnet or ip-range contain the IP address "
+                               f"{address}")
+    if ip not in subnet or ip in (subnet.network_address,  # type: ignore[operator]
+                                  subnet.broadcast_address):
         raise InvalidParameter(f"no configured subnet or ip-range contain the IP address "
                                f"{address}")
     if address in taken:
-        raise DockyardError(f"Address already in use")
+        raise DockyardError("Address already in use")
     return address
 
 

@@ -21,6 +21,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 CLONE_NEWNET = 0x40000000
+IFA_F_NODAD = 0x02        # no duplicate address detection: the address is usable at once
 _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
 
@@ -81,9 +82,10 @@ def link_index(ipr: IPRoute, name: str) -> int | None:
     return found[0] if found else None
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> None:
-    """The bridge up with the gateway address (created when missing; kept as it is when a
-    restart finds it)."""
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int, gateway6: str = "",
+                  prefixlen6: int = 0) -> None:
+    """The bridge up with the gateway addresses (created when missing; kept as it is when a
+    restart finds it). IPv6 only on networks that have it."""
     with IPRoute() as ipr:
         index = link_index(ipr, name)
         if index is None:
@@ -97,8 +99,14 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int) -> None:
                 for a in ipr.get_addr(index=index, family=socket.AF_INET)}
         if gateway and (gateway, prefixlen) not in have:
             ipr.addr("add", index=index, address=gateway, prefixlen=prefixlen)
+        _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "0" if gateway6 else "1")
+        if gateway6:
+            have6 = {a.get("IFA_ADDRESS") for a in ipr.get_addr(index=index,
+                                                                family=socket.AF_INET6)}
+            if gateway6 not in have6:
+                ipr.addr("add", index=index, address=gateway6, prefixlen=prefixlen6,
+                         flags=IFA_F_NODAD)
         ipr.link("set", index=index, state="up")
-    _write_sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "1")
 
 
 def delete_link(name: str) -> None:
@@ -120,7 +128,8 @@ def links_with_prefix(prefix: str) -> list[str]:
 
 def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address: str,
            prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool,
-           hairpin: bool = False) -> None:
+           hairpin: bool = False, address6: str = "", prefixlen6: int = 0,
+           gateway6: str = "") -> None:
     """A veth pair: `host_ifname` on the bridge, its peer made inside the namespace as
     `ifname` with its MAC and MTU (made there, not moved: a move waits for an RCU grace
     period, ~20 ms), then its address and (for the first network) the default route."""
@@ -140,15 +149,21 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
     finally:
         os.close(ns_fd)
     try:
-        with netns_route(netns_path, lambda: _container_sysctls(ifname)) as nsr:
+        with netns_route(netns_path, lambda: _container_sysctls(ifname, bool(address6))) as nsr:
             index = link_index(nsr, ifname)
             nsr.addr("add", index=index, address=address, prefixlen=prefixlen)
+            if address6:
+                nsr.addr("add", index=index, address=address6, prefixlen=prefixlen6,
+                         flags=IFA_F_NODAD)
             nsr.link("set", index=index, state="up")
             lo = link_index(nsr, "lo")
             if lo is not None:
                 nsr.link("set", index=lo, state="up")
             if default_route and gateway:
                 nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
+            if default_route and gateway6:
+                nsr.route("replace", dst="::/0", gateway=gateway6, oif=index,
+                          family=socket.AF_INET6)
     except BaseException:
         delete_link(host_ifname)
         raise
@@ -203,12 +218,12 @@ def free_ifname(netns_path: str) -> str:
     return f"eth{n}"
 
 
-def _container_sysctls(ifname: str) -> None:
+def _container_sysctls(ifname: str, ipv6: bool = False) -> None:
     """What Docker sets inside a container's namespace (unprivileged ping and low ports, no
     IPv6 without an IPv6 network). Written on the thread that entered the namespace."""
     _write_sysctl("/proc/sys/net/ipv4/ping_group_range", "0 2147483647")
     _write_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0")
-    _write_sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "1")
+    _write_sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "0" if ipv6 else "1")
 
 
 def _write_sysctl(path: str, value: str) -> None:

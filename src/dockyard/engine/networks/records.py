@@ -38,6 +38,10 @@ CREATE TABLE port_bindings (
     host_ip TEXT NOT NULL, host_port INTEGER NOT NULL, container_ip TEXT NOT NULL,
     PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
 );
+""", """
+ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';
+ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';
+ALTER TABLE endpoints ADD COLUMN ipv6 TEXT NOT NULL DEFAULT '';
 """]
 
 
@@ -58,6 +62,8 @@ class Network:
     labels: dict[str, str] = field(default_factory=dict)
     ipam_options: dict[str, str] = field(default_factory=dict)
     ipam_config: list[dict[str, Any]] = field(default_factory=list)  # as the user asked
+    subnet6: str = ""            # with --ipv6
+    gateway6: str = ""
 
     @property
     def icc(self) -> bool:
@@ -85,6 +91,7 @@ class Endpoint:
     mac: str
     ipv4: str                    # the address without its prefix length
     aliases: list[str]
+    ipv6: str = ""
 
 
 @dataclass

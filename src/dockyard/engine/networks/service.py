@@ -56,7 +56,8 @@ class NetworkService(Connecting):
         for net in self.records.networks():
             if net.bridge:
                 await asyncio.to_thread(plumbing.ensure_bridge, net.bridge, net.gateway,
-                                        ipaddress.IPv4Network(net.subnet).prefixlen, self.mtu)
+                                        ipaddress.IPv4Network(net.subnet).prefixlen, self.mtu,
+                                        net.gateway6, _prefix(net.subnet6))
                 self._localnet(net)
         if self.firewall is not None:
             plumbing.set_host_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
@@ -136,21 +137,20 @@ class NetworkService(Connecting):
             raise Forbidden(f'only one instance of "{driver}" network is allowed')
         if driver not in DRIVERS:
             raise NotFound(f'plugin "{driver}" not found')
-        if body.get("EnableIPv6"):
-            raise InvalidParameter("IPv6 networks are not supported by dockyard yet")
         ipam_body = body.get("IPAM") or {}
         if ipam_body.get("Driver") not in (None, "", "default"):
             raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
         configs = ipam_body.get("Config") or []
-        if len(configs) > 1:
-            raise InvalidParameter("dockyard supports one IPv4 pool per network")
+        v4, v6 = ipam.split_configs(configs)
+        if v6 and not body.get("EnableIPv6"):
+            raise InvalidParameter("an IPv6 subnet needs --ipv6 (EnableIPv6)")
         net_id = secrets.token_hex(32)
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
         if driver in SUB_INTERFACES:
             await asyncio.to_thread(_check_parent, driver, options)
         net = Network(id=net_id, name=name, driver=driver, created=rfc3339nano(),
                       internal=bool(body.get("Internal")),
-                      attachable=bool(body.get("Attachable")),
+                      attachable=bool(body.get("Attachable")), ipv6=bool(body.get("EnableIPv6")),
                       bridge="" if driver in SUB_INTERFACES else
                       options.get("com.docker.network.bridge.name") or f"br-{net_id[:12]}",
                       options=options, labels=dict(body.get("Labels") or {}),
@@ -158,13 +158,27 @@ class NetworkService(Connecting):
                       ipam_config=[dict(c) for c in configs])
         if len(net.bridge) > 15:
             raise InvalidParameter(f"invalid bridge name {net.bridge}: longer than 15 bytes")
-        await asyncio.to_thread(self._plumb_new, net, configs[0] if configs else {})
+        await asyncio.to_thread(self._plumb_new, net, v4, v6)
         self.emit_network(net, "create")
         return {"Id": net_id, "Warning": ""}
 
-    def _plumb_new(self, net: Network, config: dict[str, Any]) -> None:
+    def _plumb_new(self, net: Network, config: dict[str, Any],
+                   config6: dict[str, Any] | None = None) -> None:
         """Pick the subnet and bring the bridge up under the host-wide lock, then record."""
         subnet, gateway, ip_range, aux = ipam.parse_config(config)
+        if subnet is not None and subnet.version != 4:
+            raise InvalidParameter(f"invalid IPv4 subnet: {subnet}")
+        if net.ipv6:
+            subnet6, gateway6, _, aux6 = ipam.parse_config(config6 or {})
+            ours6 = [ipaddress.ip_network(n.subnet6) for n in self.records.networks()
+                     if n.subnet6]
+            if subnet6 is None:
+                subnet6 = ipam.random_ula()
+            elif ipam.overlaps(subnet6, ours6):
+                raise Forbidden("Pool overlaps with other one on this address space")
+            net.subnet6 = str(subnet6)
+            net.gateway6 = gateway6 or ipam.first_host(subnet6)
+            aux = {**aux, **aux6}
         with ipam.host_lock():
             ours = [ipaddress.IPv4Network(n.subnet) for n in self.records.networks()
                     if n.subnet]
@@ -176,14 +190,17 @@ class NetworkService(Connecting):
             net.subnet, net.ip_range = str(subnet), ip_range
             net.gateway = gateway or ipam.first_host(subnet)
             if net.bridge:
-                plumbing.ensure_bridge(net.bridge, net.gateway, subnet.prefixlen, self.mtu)
+                plumbing.ensure_bridge(net.bridge, net.gateway, subnet.prefixlen, self.mtu,
+                                       net.gateway6, _prefix(net.subnet6))
                 self._localnet(net)
             try:
                 with self.db.transaction() as conn:
                     self.records.add_network(conn, net)
                     self.records.allocate(conn, net.id, net.gateway, "gateway")
+                    if net.gateway6:
+                        self.records.allocate(conn, net.id, net.gateway6, "gateway")
                     for address in aux.values():
-                        if address != net.gateway:
+                        if address not in (net.gateway, net.gateway6):
                             self.records.allocate(conn, net.id, address, "aux")
             except BaseException:
                 if net.bridge:
@@ -235,7 +252,8 @@ class NetworkService(Connecting):
             prefix = ipaddress.IPv4Network(net.subnet).prefixlen
             containers[ep.container_id] = {
                 "Name": ep.container_name, "EndpointID": ep.id, "MacAddress": ep.mac,
-                "IPv4Address": f"{ep.ipv4}/{prefix}", "IPv6Address": ""}
+                "IPv4Address": f"{ep.ipv4}/{prefix}",
+                "IPv6Address": f"{ep.ipv6}/{_prefix(net.subnet6)}" if ep.ipv6 else ""}
         return {**self._summary(net), "Containers": containers}
 
     def list(self, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
@@ -281,6 +299,8 @@ class NetworkService(Connecting):
             if aux:
                 entry["AuxiliaryAddresses"] = aux
             config.append(entry)
+        if net.subnet6:
+            config.append({"Subnet": net.subnet6, "Gateway": net.gateway6})
         return {"Name": net.name, "Id": net.id, "Created": net.created, "Scope": "local",
                 "Driver": net.driver, "EnableIPv4": True, "EnableIPv6": net.ipv6,
                 "IPAM": {"Driver": "default", "Options": net.ipam_options or None,
@@ -321,6 +341,10 @@ def _check_parent(driver: str, options: dict[str, str]) -> None:
     if mode not in allowed:
         raise InvalidParameter(f"requested {driver} mode '{mode}' is not valid, "
                                f"'{allowed[1]}' mode is the {driver} driver default")
+
+
+def _prefix(cidr: str) -> int:
+    return ipaddress.ip_network(cidr).prefixlen if cidr else 0
 
 
 def _text(flag: bool) -> str:
