@@ -1,5 +1,6 @@
-"""Connect and disconnect of a container (running or not) and a rename's effect on its
-endpoints: mixed into NetworkService beside endpoints.py, whose attach and drop they use."""
+"""Connect and disconnect of a container (running or not), a rename's effect on its
+endpoints, and the name lookups the embedded DNS may use: mixed into NetworkService beside
+endpoints.py, whose attach and drop they use."""
 from __future__ import annotations
 
 import asyncio
@@ -77,3 +78,23 @@ class Connecting(Endpoints):
                 self.records.rename_endpoints(conn, container.id, container.name)
         if self.records.endpoints(container_id=container.id):
             await asyncio.to_thread(rename)
+
+    # --- names for the embedded DNS ---------------------------------------------------------
+    def lookup(self, network_ids: list[str], name: str) -> list[str]:
+        """IPv4s of containers on these networks whose name, short ID, hostname or alias is
+        `name` (case-insensitive, as DNS)."""
+        name = name.lower().rstrip(".")
+        found = []
+        for net_id in network_ids:
+            for ep in self.records.endpoints(network_id=net_id):
+                names = {ep.container_name, ep.container_id[:12], ep.hostname, *ep.aliases}
+                if name in {n.lower() for n in names if n} and ep.ipv4 not in found:
+                    found.append(ep.ipv4)
+        return found
+
+    def reverse(self, network_ids: list[str], ip: str) -> str | None:
+        for net_id in network_ids:
+            for ep in self.records.endpoints(network_id=net_id):
+                if ep.ipv4 == ip:
+                    return ep.container_name
+        return None

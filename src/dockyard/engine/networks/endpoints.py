@@ -1,6 +1,6 @@
 """Endpoints: a container joined to its networks before its process runs, left when it
-stops, kept across a daemon restart; its ports published; the DNS helper's hooks and name
-lookups. Connect and disconnect are connecting.py's.
+stops, kept across a daemon restart; its ports published; the DNS helper's hooks. Connect,
+disconnect and the name lookups are connecting.py's.
 
 The container is duck-typed (id, name, record, config, host_config, running, state, save,
 lifecycle): the network service never imports the container service, which calls it."""
@@ -366,26 +366,6 @@ class Endpoints:
                                        [e.host_ifname for e in eps if e.network_id == n.id],
                                        n.masquerade, n.subnet6)
                              for n in bridges.values()], forwards)
-
-    # --- names for the embedded DNS ---------------------------------------------------------
-    def lookup(self, network_ids: list[str], name: str) -> list[str]:
-        """IPv4s of containers on these networks whose name, short ID, hostname or alias is
-        `name` (case-insensitive, as DNS)."""
-        name = name.lower().rstrip(".")
-        found = []
-        for net_id in network_ids:
-            for ep in self.records.endpoints(network_id=net_id):
-                names = {ep.container_name, ep.container_id[:12], ep.hostname, *ep.aliases}
-                if name in {n.lower() for n in names if n} and ep.ipv4 not in found:
-                    found.append(ep.ipv4)
-        return found
-
-    def reverse(self, network_ids: list[str], ip: str) -> str | None:
-        for net_id in network_ids:
-            for ep in self.records.endpoints(network_id=net_id):
-                if ep.ipv4 == ip:
-                    return ep.container_name
-        return None
 
     async def _hook(self, method: str, container: Any, net: Network | None,
                     *args: Any) -> None:
