@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -84,3 +85,35 @@ def test_shares_to_weight_matches_runc() -> None:
     assert shares_to_weight(2) == 1
     assert shares_to_weight(1024) == 39
     assert shares_to_weight(262144) == 10000
+
+
+@pytest.mark.skipif(not v1.hierarchies(), reason="SKIPPED LOUDLY: no cgroup v1 hierarchies")
+def test_v1_create_survives_the_parent_being_removed_meanwhile() -> None:
+    """Another daemon's clean-up removes the shared parent group whenever it finds it empty;
+    a create that races it makes the parent again instead of failing the start."""
+    parent = f"/dockyard-race-{os.getpid()}"
+    stop = threading.Event()
+
+    def remover() -> None:
+        while not stop.is_set():
+            for d in v1.V1Manager(parent).directories().values():
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=remover)
+    thread.start()
+    try:
+        for n in range(150):
+            manager = v1.V1Manager(f"{parent}/c{n}")
+            manager.create({})
+            manager.destroy()
+    finally:
+        stop.set()
+        thread.join()
+        for d in v1.V1Manager(parent).directories().values():
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass

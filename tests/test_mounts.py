@@ -93,9 +93,10 @@ def test_docker_cli_errors_leave_nothing(daemon: Daemon, tmp_path) -> None:
         (["--mount", "type=bind,source=/no/such/dir,target=/x"],
          'invalid mount config for type "bind": bind source path does not exist: '
          "/no/such/dir"),
-        (["-v", "myvol:/data"], "volumes are not supported yet"),
-        (["--mount", "type=volume,source=myvol,target=/data"],
-         'invalid mount config for type "volume": volumes are not supported yet'),
+        (["-v", "my@vol:/data"], '"my@vol" includes invalid characters for a local volume '
+         "name"),
+        (["--mount", "type=volume,source=my@vol,target=/data"],
+         '"my@vol" includes invalid characters for a local volume name'),
         (["-v", f"{tmp_path}:relative"],
          f"invalid volume specification: '{tmp_path}:relative'"),
         (["--mount", f"type=bind,source={tmp_path},target=relative"],
@@ -120,12 +121,12 @@ def test_docker_cli_errors_leave_nothing(daemon: Daemon, tmp_path) -> None:
         in result.stderr
 
 
-def test_named_volume_refused_via_api(daemon: Daemon, docker_client) -> None:
+def test_bad_volume_name_refused_via_api(daemon: Daemon, docker_client) -> None:
     import docker
     with pytest.raises(docker.errors.APIError) as info:
-        docker_client.containers.create("busybox", "true", volumes={"named": {"bind": "/d"}})
+        docker_client.containers.create("busybox", "true", volumes={"a": {"bind": "/d"}})
     assert info.value.status_code == 400
-    assert "volumes are not supported yet" in str(info.value)
+    assert "create a: volume name is too short" in str(info.value)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -271,19 +272,21 @@ def _cli(daemon: Daemon) -> list[str]:
     return [sys.executable, "-m", "dockyard.cli"]
 
 
-def test_anonymous_volume_is_a_rootfs_directory(daemon: Daemon) -> None:
-    """Volumes are not built yet: `-v /path` (and an image's VOLUME) is a plain directory
-    of the container's rootfs, with no mount and nothing in inspect's Mounts."""
+def test_anonymous_volume_is_a_mount(daemon: Daemon) -> None:
+    """`-v /path` is an anonymous volume mounted there, listed in inspect's Mounts
+    (more in test_volumes.py)."""
     for run in (daemon.docker, daemon.cli):
         name = _name()
         result = run("run", "--name", name, "-v", "/anon/dir", "busybox", "sh", "-c",
-                     "test -d /anon/dir && grep -c ' /anon' /proc/mounts")
+                     "test -d /anon/dir && grep -c ' /anon/dir ' /proc/mounts")
         try:
-            assert result.stdout.strip() == "0", result.stderr
+            assert result.stdout.strip() == "1", result.stderr
             data = inspect(daemon, name)
-            assert data["Mounts"] == [] and "/anon/dir" in data["Config"]["Volumes"]
+            assert [m["Destination"] for m in data["Mounts"]] == ["/anon/dir"]
+            assert data["Mounts"][0]["Type"] == "volume"
+            assert "/anon/dir" in data["Config"]["Volumes"]
         finally:
-            daemon.cli("rm", "-f", name)
+            daemon.cli("rm", "-f", "-v", name)
 
 
 def test_mount_create_mountpoint_option(daemon: Daemon, docker_client, tmp_path) -> None:

@@ -112,7 +112,8 @@ async def wait(request: web.Request) -> web.StreamResponse:
 
 @routes.delete("/containers/{id}")
 async def remove(request: web.Request) -> web.Response:
-    await _containers(request).remove(request.match_info["id"], force=qbool(request, "force"))
+    await _containers(request).remove(request.match_info["id"], force=qbool(request, "force"),
+                                      volumes=qbool(request, "v"))
     return web.Response(status=204)
 
 

@@ -107,10 +107,13 @@ RESTART = _obj("container.RestartPolicy", "Name", STR, MaximumRetryCount=INT)
 _MOUNT = Obj("mount.Mount", {
     "Type": STR, "Source": STR, "Target": STR, "ReadOnly": BOOL, "Consistency": STR,
     "BindOptions": _obj("mount.BindOptions", "Propagation", STR, NonRecursive=BOOL),
-    "VolumeOptions": _obj("mount.VolumeOptions", "NoCopy", BOOL, Labels=STRMAP,
+    "VolumeOptions": _obj("mount.VolumeOptions", "NoCopy", BOOL, Labels=STRMAP, Subpath=STR,
                           DriverConfig=_obj("mount.Driver", "Name", STR, Options=STRMAP)),
     "TmpfsOptions": _obj("mount.TmpfsOptions", "SizeBytes", INT64, Mode=UINT32),
 })
+
+VOLUME_CREATE = _obj("volume.CreateOptions", "Name Driver", STR, DriverOpts=STRMAP,
+                     Labels=STRMAP)
 
 HOST_CONFIG = Obj("container.HostConfig", {
     **RESOURCES,

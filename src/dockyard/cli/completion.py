@@ -51,8 +51,12 @@ def _load(target: str) -> Command:
 
 
 def _names(ctx: Context, kind: str) -> list[str]:
-    """Container names or image references the daemon knows (none if it is unreachable)."""
+    """Container names, volume names or image references the daemon knows (none if it is
+    unreachable)."""
     try:
+        if kind == "volume":
+            answer = ctx.api.get("/volumes") or {}
+            return [v["Name"] for v in answer.get("Volumes") or []]
         if kind == "container":
             items = ctx.api.get("/containers/json", {"all": True}) or []
             return [n.lstrip("/") for c in items for n in c.get("Names") or []]

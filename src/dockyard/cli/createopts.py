@@ -123,6 +123,8 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     List("--mount", "Attach a filesystem mount to the container", meta="mount",
          check=_mount),
     List("--tmpfs", "Mount a tmpfs directory"),
+    List("--volumes-from", "Mount volumes from the specified container(s)"),
+    Str("--volume-driver", "Optional volume driver for the container"),
 )
 
 
@@ -205,6 +207,10 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
         "AttachStdin": o.interactive, "AttachStdout": True, "AttachStderr": True,
         "HostConfig": host_config,
     }
+    if o.volumes_from:
+        host_config["VolumesFrom"] = list(o.volumes_from)
+    if o.volume_driver:
+        host_config["VolumeDriver"] = o.volume_driver
     if o.volume or o.mount or o.tmpfs:
         from .mounts import apply as apply_mounts
         apply_mounts(tuple(o.volume), list(o.mount), tuple(o.tmpfs), body, host_config)

@@ -64,8 +64,8 @@ def image_rows(images: list[dict[str, Any]], no_trunc: bool = False, digests: bo
             "CreatedAt": _go_time(created),
             "Size": human_size(size),
             "VirtualSize": human_size(int(image.get("VirtualSize") or size), 4),
-            "SharedSize": "N/A" if shared == -1 else human_size(shared),
-            "UniqueSize": "N/A" if shared == -1 else human_size(size - shared),
+            "SharedSize": "N/A" if shared == -1 else human_size(shared, 4),
+            "UniqueSize": "N/A" if shared == -1 else human_size(size - shared, 4),
             "Containers": "N/A" if containers == -1 else str(containers),
         }
         tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]

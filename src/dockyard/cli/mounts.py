@@ -67,8 +67,20 @@ def parse_mount_flag(value: str) -> dict[str, Any]:
                 tmpfs["Mode"] = int(val, 8)
             except ValueError:
                 raise MountFlagError(f"invalid value for {key}: {val}") from None
-        elif key.startswith("volume-"):
-            volume[key] = val
+        elif key == "volume-nocopy":
+            volume["NoCopy"] = _bool(key, val)
+        elif key == "volume-driver":
+            volume.setdefault("DriverConfig", {})["Name"] = val
+        elif key == "volume-subpath":
+            volume["Subpath"] = val
+        elif key in ("volume-label", "volume-opt"):
+            name, eq, data = val.partition("=")
+            if not eq:
+                raise MountFlagError(f"invalid value for '{key}': {val}")
+            if key == "volume-label":
+                volume.setdefault("Labels", {})[name] = data
+            else:
+                volume.setdefault("DriverConfig", {}).setdefault("Options", {})[name] = data
         else:
             raise MountFlagError(f"unexpected key '{key}' in '{item}'")
     if not mount.get("Type"):

@@ -1,5 +1,5 @@
-"""version, info, inspect (any object, containers, images), events, system df,
-system prune and system check."""
+"""version, info, inspect (any object, containers, images), events, system prune and
+system check; system df is in diskusage.py."""
 from __future__ import annotations
 
 import json
@@ -82,9 +82,9 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
     failed = False
     for ref in refs:
         obj = None
-        for candidate in ([kind] if kind else ["container", "image"]):
-            path = {"container": f"/containers/{ref}/json",
-                    "network": f"/networks/{ref}"}.get(candidate, f"/images/{ref}/json")
+        for candidate in ([kind] if kind else ["container", "image", "volume"]):
+            path = {"container": f"/containers/{ref}/json", "image": f"/images/{ref}/json",
+                    "volume": f"/volumes/{ref}", "network": f"/networks/{ref}"}[candidate]
             try:
                 obj = api.get(path)
                 break
@@ -111,8 +111,8 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
          Str("--type", "Only inspect objects of the given type"),
          args=(1, None), complete="container")
 def inspect(ctx: Context, o: Opts, args: list[str]) -> None:
-    if o.type not in (None, "", "container", "image"):
-        fail(f'unknown type: "{o.type}": must be one of "container", "image"')
+    if o.type not in (None, "", "container", "image", "volume"):
+        fail(f'unknown type: "{o.type}": must be one of "container", "image", "volume"')
     inspect_objects(ctx, args, o.format, o.type or None)
 
 
@@ -144,44 +144,6 @@ def events(ctx: Context, o: Opts, args: list[str]) -> None:
               f"{event['Actor']['ID']} ({attrs})", flush=True)
 
 
-@command("[OPTIONS]", Str("--format", "Format output using a custom template"),
-         Bool("-v, --verbose", "Show detailed information on space usage"))
-def df(ctx: Context, o: Opts, args: list[str]) -> None:
-    from ..units import human_size
-    from .format.tabwriter import render_table
-
-    data = ctx.api.get("/system/df")
-    images, containers = data["Images"] or [], data["Containers"] or []
-    image_size = sum(i["Size"] for i in images)
-    unused_images = sum(i["Size"] for i in images if not i.get("Containers"))
-    running = [c for c in containers if c["State"] == "running"]
-    rw = sum(c.get("SizeRw", 0) for c in containers)
-    rw_reclaimable = sum(c.get("SizeRw", 0) for c in containers if c["State"] != "running")
-
-    def pct(part: int, whole: int) -> str:
-        return f"{human_size(part)} ({int(part * 100 / whole) if whole else 0}%)"
-
-    rows = [
-        {"Type": "Images", "TotalCount": str(len(images)),
-         "Active": str(sum(1 for i in images if i.get("Containers"))),
-         "Size": human_size(image_size), "Reclaimable": pct(unused_images, image_size)},
-        {"Type": "Containers", "TotalCount": str(len(containers)), "Active": str(len(running)),
-         "Size": human_size(rw), "Reclaimable": pct(rw_reclaimable, rw)},
-        {"Type": "Local Volumes", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
-        {"Type": "Build Cache", "TotalCount": "0", "Active": "0", "Size": "0B",
-         "Reclaimable": "0B"},
-    ]
-    if o.format:
-        from .format.template import render_template
-        for r in rows:
-            print(render_template(o.format, r))
-        return
-    print(render_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
-                       [[r["Type"], r["TotalCount"], r["Active"], r["Size"], r["Reclaimable"]]
-                        for r in rows]), end="")
-
-
 @command("[OPTIONS]",
          Bool("-a, --all", "Remove all unused images not just dangling ones"),
          List("--filter", 'Provide filter values (e.g. "label=<key>=<value>")', meta="filter",
@@ -193,14 +155,18 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client import images as api_images
     from ..units import human_size
 
+    flt = filters(o.filter)
+    if o.volumes and "until" in flt:
+        fail('ERROR: The "until" filter is not supported with "--volumes"')
     if not o.force:
         print("WARNING! This will remove:\n  - all stopped containers\n"
               "  - all networks not used by at least one container\n"
+              + ("  - all anonymous volumes not used by at least one container\n"
+                 if o.volumes else "")
               + ("  - all images without at least one container associated to them\n"
                  if o.all else "  - all dangling images\n"))
         if not confirm("Are you sure you want to continue?"):
             return
-    flt = filters(o.filter)
     api = ctx.api
     reclaimed = 0
     result = api_containers.prune(api, flt or None)
@@ -212,6 +178,12 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
                                  or None).get("NetworksDeleted") or []
     if deleted:
         print("Deleted Networks:\n" + "\n".join(deleted) + "\n")
+    if o.volumes:
+        from ..client import volumes as api_volumes
+        result = api_volumes.prune(api, flt or None)
+        reclaimed += result.get("SpaceReclaimed") or 0
+        if result.get("VolumesDeleted"):
+            print("Deleted Volumes:\n" + "\n".join(result["VolumesDeleted"]) + "\n")
     image_filters = dict(flt)
     if o.all:
         image_filters["dangling"] = ["false"]

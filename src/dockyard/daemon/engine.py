@@ -14,6 +14,8 @@ from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
 from ..engine.events import Events
 from ..engine.images import ImageService
+from ..engine.volumes import plugins
+from ..engine.volumes.service import VolumeService
 from ..engine.networks.dns import Resolver
 from ..engine.networks.dnshook import DnsHook
 from ..engine.networks.etc_files import DnsSettings
@@ -50,12 +52,16 @@ class Engine:
         runtimes = {"dockyard": get_runtime("dockyard", state_root)}
         if shutil.which("runc"):
             runtimes["runc"] = get_runtime("runc", state_root)
+        plugin_dirs = config.raw.get("plugin-dirs")       # dockyard's own key, for tests
+        self.volumes = VolumeService(self.db, root, self.events, plugins.Registry(
+            plugin_dirs if isinstance(plugin_dirs, list) else plugins.DEFAULT_DIRS))
         dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
                                    tuple(config.dns_opts), tuple(config.host_gateway_ips))
         self.networks = NetworkService(self.db, self.events, config.raw)
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           dns_settings, db=self.db, networks=self.networks)
+                                           dns_settings, db=self.db, volumes=self.volumes,
+                                           networks=self.networks)
         self.networks.container_lookup = self.containers.get
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.networks.endpoint_hooks.append(DnsHook(self.dns_resolver, self.networks))
@@ -66,6 +72,9 @@ class Engine:
         self.events.bind(asyncio.get_running_loop())
         await self.networks.start()
         await self.containers.restore()
+        containers = self.containers.containers
+        await asyncio.to_thread(self.volumes.reconcile, set(containers),
+                                {cid for cid, c in containers.items() if c.running})
         await self.networks.restored(self._running())
 
     async def stop(self) -> None:
@@ -81,7 +90,10 @@ class Engine:
         """The store's consistency findings (GET /dockyard/check); containers created or
         removed while the check runs are left out."""
         with self.containers.in_flight.watch() as busy:
+            mounts = {cid: list(c.record.get("Mounts") or [])
+                      for cid, c in self.containers.containers.items()}
             findings = await asyncio.to_thread(self.images.check, busy)
+            findings += await asyncio.to_thread(self.volumes.check, mounts, busy)
         return [finding.to_json() for finding in findings]
 
     def disk_usage(self) -> dict[str, Any]:
@@ -99,7 +111,7 @@ class Engine:
             image["Containers"] = used_by.get(image["Id"], 0)
             image["SharedSize"] = 0
         return {"LayersSize": sum(i["Size"] for i in images), "Images": images,
-                "Containers": containers, "Volumes": [], "BuildCache": []}
+                "Containers": containers, "Volumes": self.volumes.usage(), "BuildCache": []}
 
     def info(self) -> dict[str, Any]:
         containers = self.containers.containers.values()
@@ -116,7 +128,8 @@ class Engine:
             "DriverStatus": [["Backing Filesystem", _backing_fs(self.config.data_root)],
                              ["Supports d_type", "true"], ["Using metacopy", "false"],
                              ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
+            "Plugins": {"Volume": ["local", *self.volumes.plugins.active()],
+                        "Network": ["bridge", "host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,

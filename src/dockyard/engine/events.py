@@ -97,7 +97,8 @@ class Events:
 
 
 def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
-    """Docker's event filters: type, event, container, image (ID prefix or name), label."""
+    """Docker's event filters: type, event, container, image (ID prefix or name), volume
+    (its name), label."""
     actor = event["Actor"]
     attributes = actor.get("Attributes") or {}
     for key, values in filters.items():
@@ -107,6 +108,8 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
             return False
         if key in ("container", "image") and (event["Type"] != key or not any(
                 actor["ID"].startswith(v) or attributes.get("name") == v for v in values)):
+            return False
+        if key == "volume" and (event["Type"] != key or actor["ID"] not in values):
             return False
         if key == "label" and not match_kv(values, attributes):
             return False

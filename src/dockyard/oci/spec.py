@@ -123,7 +123,8 @@ def with_bind_files(files: dict[str, str], readonly_root: bool) -> SpecOpt:
 def with_mounts(mounts: list[dict[str, Any]]) -> SpecOpt:
     """The user's binds and tmpfs mounts (-v, --mount, --tmpfs), already in OCI form: each
     replaces a default mount at the same destination, and parents go before children (as
-    Docker sorts them), so `/a` never covers `/a/b`."""
+    Docker sorts them), so `/a` never covers `/a/b`. Shared or slave binds set the root's
+    propagation."""
     def opt(spec: dict[str, Any]) -> None:
         if not mounts:
             return
@@ -132,6 +133,13 @@ def with_mounts(mounts: list[dict[str, Any]]) -> SpecOpt:
                                                     if p]))
         spec["mounts"] = [m for m in spec["mounts"] if m["destination"] not in taken] + \
             [dict(m, options=list(m["options"])) for m in ordered]
+        # as moby: a shared bind needs the root rshared, a slave one rslave, for host mounts
+        # to propagate in (and, shared, the container's out)
+        options = {o for m in mounts for o in m.get("options") or []}
+        if options & {"shared", "rshared"}:
+            spec["linux"]["rootfsPropagation"] = "rshared"
+        elif options & {"slave", "rslave"}:
+            spec["linux"]["rootfsPropagation"] = "rslave"
     return opt
 
 

@@ -183,14 +183,14 @@ def _init(spec: dict[str, Any], bundle: str, fifo: str, cgroups: Any, caps: tupl
             syscalls.sethostname(spec["hostname"])
             if spec.get("domainname"):
                 syscalls.setdomainname(spec["domainname"])
-        syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
         root = spec["root"]["path"]
         if not os.path.isabs(root):
             root = os.path.join(bundle, root)
-        syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
+        rootfs.prepare_root(root, spec["linux"].get("rootfsPropagation") or "")
         rootfs.mount_all(root, spec, cgroups)
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         rootfs.pivot(root)
+        rootfs.apply_root_propagation(spec["linux"].get("rootfsPropagation") or "")
         if console is not None:
             terminal.attach_terminal(console, spec["process"].get("consoleSize"))
         for key, value in (spec["linux"].get("sysctl") or {}).items():

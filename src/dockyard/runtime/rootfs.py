@@ -7,8 +7,9 @@ import os
 import stat
 from typing import Any
 
-from ..linux import syscalls
+from ..linux import mountinfo, syscalls
 from ..linux.securejoin import secure_join
+from . import process
 from .cgroups.base import CgroupManager
 
 _FLAGS = {"ro": syscalls.MS_RDONLY, "nosuid": syscalls.MS_NOSUID, "nodev": syscalls.MS_NODEV,
@@ -26,6 +27,30 @@ _DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
 _DEV_LINKS = [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
               ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
               ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")]
+
+
+def _propagation_flag(mode: str) -> int:
+    return _PROPAGATION[mode.lstrip("r")] | (syscalls.MS_REC if mode.startswith("r") else 0)
+
+
+def prepare_root(root: str, propagation: str) -> None:
+    """The namespace's mounts made rprivate, or as `linux.rootfsPropagation` says (runc's
+    order): rshared/rslave keep the copies of host mounts peers or slaves of the host's, so
+    a shared or slave bind taken from them really propagates. The mount holding the rootfs
+    is made private and the rootfs bound onto itself, as pivot_root wants neither
+    shared."""
+    if propagation.lstrip("r") not in _PROPAGATION:
+        propagation = "rprivate"
+    syscalls.mount(None, "/", None, _propagation_flag(propagation))
+    if propagation != "rprivate":
+        syscalls.mount(None, mountinfo.holding(root).point, None, syscalls.MS_PRIVATE)
+    syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
+
+
+def apply_root_propagation(propagation: str) -> None:
+    """After pivot_root: the new root takes the configured propagation (as runc)."""
+    if propagation.lstrip("r") in _PROPAGATION:
+        syscalls.mount(None, "/", None, _propagation_flag(propagation))
 
 
 def parse_options(options: list[str]) -> tuple[int, str]:
@@ -49,8 +74,34 @@ def _ensure_target(target: str, source: str | None) -> None:
         os.makedirs(target, exist_ok=True)
 
 
+# what runc lets a mount cover inside /proc (the files lxcfs emulates)
+_PROC_ALLOWED = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                 "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo",
+                 "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"}
+
+
+def check_proc_mount(m: dict[str, Any]) -> None:
+    """runc's rule: nothing is mounted inside /proc but the few files it allows, and only
+    a proc filesystem on /proc itself (a user's bind there would hide the container's
+    view of its processes, or worse, the host's /proc/sys)."""
+    destination = os.path.normpath(m["destination"])
+    if destination != "/proc" and not destination.startswith("/proc/"):
+        return
+    if destination == "/proc":
+        if m.get("type") == "proc":
+            return
+        reason = f'"{destination}" cannot be mounted because it is not of type proc'
+    elif destination in _PROC_ALLOWED:
+        return
+    else:
+        reason = f'"{destination}" cannot be mounted because it is inside /proc'
+    raise process.ExecError(f'error mounting "{m.get("source") or ""}" to rootfs at '
+                            f'"{destination}": {reason}', 128)
+
+
 def mount_all(rootfs: str, spec: dict[str, Any], cgroups: CgroupManager) -> None:
     for m in spec.get("mounts") or []:
+        check_proc_mount(m)
         target = secure_join(rootfs, m["destination"])
         kind = m.get("type") or ("bind" if "bind" in (m.get("options") or []) or
                                  "rbind" in (m.get("options") or []) else "")
@@ -76,8 +127,7 @@ def mount_all(rootfs: str, spec: dict[str, Any], cgroups: CgroupManager) -> None
 def _set_propagation(target: str, options: list[str]) -> None:
     """A bind's propagation (`rprivate` unless the spec says otherwise, as Docker)."""
     mode = next((o for o in options if o.lstrip("r") in _PROPAGATION), "rprivate")
-    flag = _PROPAGATION[mode.lstrip("r")] | (syscalls.MS_REC if mode.startswith("r") else 0)
-    syscalls.mount(None, target, None, flag)
+    syscalls.mount(None, target, None, _propagation_flag(mode))
 
 
 def _mount_cgroup(target: str, flags: int, cgroups: CgroupManager) -> None:

@@ -52,7 +52,8 @@ async def _run(service: ContainerService, container: Container, job: fsview.Job,
 def _binds(container: Container) -> list[dict[str, Any]]:
     """The container's bind mounts (inspect's `Mounts`), parents first as the runtime
     mounts them."""
-    binds = [m for m in container.record.get("Mounts") or [] if m.get("Type") == "bind"]
+    binds = [m for m in container.record.get("Mounts") or []
+             if m.get("Type") in ("bind", "volume")]
     return sorted(binds, key=lambda m: len([p for p in m["Destination"].split("/") if p]))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
 from ..networks import etc_files
-from . import mounts, names, options, restart
+from . import mounts, names, options, restart, volumemounts
 from .context import Service
 from .model import Container, fresh_state
 
@@ -37,7 +37,8 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     from ...oci.spec import validate
     validate(host_config)
     etc_files.validate(host_config)
-    mount_points = mounts.mount_points(host_config)
+    specs = mounts.parse_all(host_config)
+    mount_points = mounts.mount_points(specs)
     host_config["RestartPolicy"] = restart.validate(host_config.get("RestartPolicy"))
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
     config = options.merge_config(config, image.config)
@@ -75,6 +76,8 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     # layer no record names, which restore() removes.
     service.in_flight.add(cid)
     try:
+        record["Mounts"] = mount_points + await asyncio.to_thread(
+            volumemounts.claim, service, cid, host_config, config, specs)
         os.makedirs(os.path.join(directory, "bundle", "rootfs"), mode=0o710)
         container = Container(record, directory, service.records)
         overlay = service.layers.prepare(cid, image.id)
@@ -83,6 +86,7 @@ async def create(service: Service, body: dict[str, Any], name: str | None
             "WorkDir": overlay.workdir, "MergedDir": container.rootfs}
         await asyncio.wrap_future(container.save())     # durable before the answer
     except BaseException:
+        await asyncio.to_thread(service.volumes.release, cid, True)
         service.layers.remove(cid)
         shutil.rmtree(directory, ignore_errors=True)
         raise

@@ -7,7 +7,7 @@ import logging
 
 from ...errors import DockyardError, NotFound
 from ...timeutil import parse_rfc3339
-from . import restart, starting
+from . import restart, starting, volumemounts
 from .context import Service
 from .model import Container
 
@@ -23,6 +23,7 @@ async def on_exit(service: Service, container: Container, code: int,
         container.health_task = None
     runtime = service.runtimes.get(container.host_config["Runtime"])
     starting.unmount(container)
+    await asyncio.to_thread(volumemounts.stop_mounts, service, container)
     if runtime is not None:
         try:
             await asyncio.to_thread(runtime.delete, container.id, container.bundle,
@@ -42,7 +43,7 @@ async def on_exit(service: Service, container: Container, code: int,
         return
     if container.host_config.get("AutoRemove") and container.id in service.containers:
         try:
-            await service.remove(container.id, force=True)
+            await service.remove(container.id, force=True, volumes=True)
         except NotFound:  # a client's rm got there first
             pass
         except DockyardError:

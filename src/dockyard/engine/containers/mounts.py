@@ -1,9 +1,10 @@
-"""A container's bind and tmpfs mounts, from HostConfig.Binds, Mounts and Tmpfs.
+"""A container's bind, tmpfs and named volume mounts, from HostConfig.Binds, Mounts and
+Tmpfs.
 
 One parse with moby's rules and error texts serves create (validation, the inspect
-`Mounts` list), start (missing `-v` sources are made, the OCI mounts are built) and cp
-(binds seen through, read-only ones refused). Named and anonymous volumes are not built
-yet: named ones are refused; an anonymous one (`-v /path`) is just part of the rootfs.
+`Mounts` list, the named volumes to claim) and start (missing `-v` sources are made, the OCI
+mounts are built). Volumes (named, anonymous, --volumes-from) are the container side of the
+volume service: volumemounts.py; an anonymous one (`-v /path`) is not parsed here.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import InvalidParameter
+from ...errors import DockyardError, InvalidParameter
+from ...linux import mountinfo
 
 DEFAULT_PROPAGATION = "rprivate"
 PROPAGATIONS = {"private", "rprivate", "shared", "rshared", "slave", "rslave"}
@@ -27,13 +29,12 @@ _TMPFS_FLAGS = {"ro": "rw", "rw": "ro", "exec": "noexec", "noexec": "exec", "sui
                 "sync": "async", "async": "sync", "dirsync": "", "mand": "nomand",
                 "nomand": "mand"}
 _TMPFS_DATA = {"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"}
-VOLUMES_UNSUPPORTED = "volumes are not supported yet"
 
 
 @dataclass
 class MountSpec:
-    """One mount of the container (a bind or a tmpfs)."""
-    kind: str                       # "bind" | "tmpfs"
+    """One mount of the container (a bind, a tmpfs or a volume)."""
+    kind: str                       # "bind" | "tmpfs" | "volume"
     destination: str
     source: str = ""
     readonly: bool = False
@@ -43,9 +44,19 @@ class MountSpec:
     create_source: bool = False     # -v makes a missing host directory; --mount does not
     tmpfs_options: list[str] = field(default_factory=list)
     in_inspect: bool = True         # --tmpfs mounts are not MountPoints in Docker
+    name: str = ""                  # a volume's name ("" before an anonymous one is made)
+    driver: str = ""                # a volume's driver ("" for HostConfig.VolumeDriver)
+    driver_options: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    nocopy: bool = False            # no copy-up of the image's content into a new volume
+    subpath: str = ""               # mount this path of the volume (API 1.45)
 
     def mount_point(self) -> dict[str, Any]:
         """The entry of inspect's (and ps's) `Mounts`."""
+        if self.kind == "volume":
+            return {"Type": "volume", "Name": self.name, "Source": self.source,
+                    "Destination": self.destination, "Driver": self.driver or "local",
+                    "Mode": self.mode, "RW": not self.readonly, "Propagation": ""}
         return {"Type": self.kind, "Source": self.source, "Destination": self.destination,
                 "Mode": self.mode, "RW": not self.readonly, "Propagation": self.propagation}
 
@@ -57,7 +68,7 @@ class MountSpec:
         options = ["rbind" if self.recursive else "bind"]
         if self.readonly:
             options.append("ro")
-        options.append(self.propagation or DEFAULT_PROPAGATION)
+        options.append(self.propagation or DEFAULT_PROPAGATION)    # volumes: rprivate
         return {"destination": self.destination, "type": "bind", "source": self.source,
                 "options": options}
 
@@ -106,11 +117,15 @@ def parse_bind(raw: str) -> MountSpec | None:
         mode = parts[2]
     if not _valid_mode(mode):
         raise InvalidParameter(f"invalid mode: {mode}")
-    if not source.startswith("/"):
-        raise InvalidParameter(f"{invalid}: {VOLUMES_UNSUPPORTED} (named volume \"{source}\"); "
-                               "use a bind mount of an absolute host path")
-    _wrap(invalid, lambda: _check_target("bind", target))
     flags = mode.split(",") if mode else []
+    if not source.startswith("/"):
+        _wrap(invalid, lambda: _check_target("volume", target))
+        if any(f in PROPAGATIONS for f in flags):
+            raise InvalidParameter(f"{invalid}: propagation mode is only valid for bind "
+                                   "mounts")
+        return MountSpec("volume", posixpath.normpath(target), name=source,
+                         readonly="ro" in flags, mode=mode, nocopy="nocopy" in flags)
+    _wrap(invalid, lambda: _check_target("bind", target))
     propagation = next((f for f in flags if f in PROPAGATIONS), DEFAULT_PROPAGATION)
     return MountSpec("bind", posixpath.normpath(target), posixpath.normpath(source),
                      readonly="ro" in flags, propagation=propagation, mode=mode,
@@ -134,8 +149,7 @@ def parse_mount(m: dict[str, Any]) -> MountSpec:
     readonly = bool(m.get("ReadOnly"))
     _check_target(kind, target)
     if kind == "volume":
-        raise _config_error(kind, f"{VOLUMES_UNSUPPORTED}; use type=bind with an absolute "
-                                  "host path")
+        return _parse_volume_mount(m, target, source, readonly)
     if kind == "bind":
         if not source:
             raise _config_error(kind, "field Source must not be empty")
@@ -175,6 +189,35 @@ def parse_mount(m: dict[str, Any]) -> MountSpec:
         return MountSpec("tmpfs", posixpath.normpath(target),
                          tmpfs_options=merge_tmpfs_options(_TMPFS_DEFAULTS + data))
     raise _config_error(kind, "mount type unknown")
+
+
+def _parse_volume_mount(m: dict[str, Any], target: str, source: str, readonly: bool
+                        ) -> MountSpec:
+    kind = "volume"
+    if m.get("BindOptions"):
+        raise _config_error(kind, "field BindOptions must not be specified")
+    if m.get("TmpfsOptions"):
+        raise _config_error(kind, "field TmpfsOptions must not be specified")
+    if source.startswith("/"):
+        raise _config_error(kind, f"invalid mount path: '{source}' mount path must not be "
+                                  "absolute for a volume")
+    options = m.get("VolumeOptions") or {}
+    if not isinstance(options, dict):
+        raise _config_error(kind, "VolumeOptions must be an object")
+    driver = options.get("DriverConfig") or {}
+    subpath = str(options.get("Subpath") or "")
+    if subpath:
+        if not source:
+            raise _config_error(kind, "must not set Subpath when Source is empty")
+        if subpath.startswith("/") or ".." in subpath.split("/"):
+            raise _config_error(kind, f"subpath must be a relative path within the volume: "
+                                      f"{subpath}")
+    return MountSpec("volume", posixpath.normpath(target), name=source, readonly=readonly,
+                     driver=str(driver.get("Name") or ""),
+                     driver_options={str(k): str(v) for k, v in
+                                     (driver.get("Options") or {}).items()},
+                     labels={str(k): str(v) for k, v in (options.get("Labels") or {}).items()},
+                     nocopy=bool(options.get("NoCopy")), subpath=subpath)
 
 
 def _size_text(size: int) -> str:
@@ -243,13 +286,25 @@ def parse_all(host_config: dict[str, Any]) -> list[MountSpec]:
     return result
 
 
-def mount_points(host_config: dict[str, Any]) -> list[dict[str, Any]]:
-    """inspect's `Mounts`: binds and `--mount` entries (not `--tmpfs`), as Docker lists."""
-    return [m.mount_point() for m in parse_all(host_config) if m.in_inspect]
+def mount_points(specs: list[MountSpec]) -> list[dict[str, Any]]:
+    """inspect's `Mounts` of binds and `--mount` tmpfs (not `--tmpfs`), as Docker lists;
+    the volumes' entries come from the volume service (volumemounts.claim)."""
+    return [m.mount_point() for m in specs if m.in_inspect and m.kind != "volume"]
 
 
 def prepare_sources(specs: list[MountSpec]) -> None:
-    """At start, as Docker: a missing `-v` host path becomes a directory."""
+    """At start, as Docker: a missing `-v` host path becomes a directory; a shared bind
+    needs a shared source mount, a slave one a shared or slave one."""
     for spec in specs:
         if spec.kind == "bind" and spec.create_source and not os.path.exists(spec.source):
             os.makedirs(spec.source, mode=0o755, exist_ok=True)
+        mode = spec.propagation.lstrip("r")
+        if spec.kind != "bind" or mode not in ("shared", "slave"):
+            continue
+        holder = mountinfo.holding(spec.source)
+        if mode == "shared" and not holder.shared:
+            raise DockyardError(f"path {spec.source} is mounted on {holder.point} but it is "
+                                "not a shared mount")
+        if mode == "slave" and not (holder.shared or holder.slave):
+            raise DockyardError(f"path {spec.source} is mounted on {holder.point} but it is "
+                                "not a shared or slave mount")

@@ -39,7 +39,7 @@ class ContainerService:
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
                  dns_settings: DnsSettings | None = None, *, db: Database,
-                 networks: Any = None):
+                 volumes: Any = None, networks: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.records = ContainerRecords(db, self.root)
@@ -53,6 +53,7 @@ class ContainerService:
         self.execs = ExecManager(self)
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
         self.dns_settings = dns_settings or DnsSettings()
+        self.volumes = volumes          # engine/volumes/service.VolumeService
         self.networks = networks   # engine/networks' NetworkService
 
     create = creating.create
@@ -194,16 +195,18 @@ class ContainerService:
         container.exit_waiters.append(future)
         await future
 
-    async def remove(self, ref: str, force: bool = False) -> None:
+    async def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         """Waits for a start in progress (whose files and mounts it would pull away), then
-        removes; a second remove that waited finds the container gone (404)."""
+        removes; a second remove that waited finds the container gone (404). `volumes`
+        (rm -v, --rm) removes its anonymous volumes too."""
         container = self.get(ref)
         async with container.lifecycle:
             if container.id not in self.containers:
                 raise no_such_container(ref)
-            await self.remove_locked(container, force)
+            await self.remove_locked(container, force, volumes)
 
-    async def remove_locked(self, container: Container, force: bool) -> None:
+    async def remove_locked(self, container: Container, force: bool,
+                            volumes: bool = False) -> None:
         if container.restart_task is not None:
             if not force:
                 raise Conflict(f"cannot remove container \"/{container.name}\": container is "
@@ -218,16 +221,19 @@ class ContainerService:
             await self.send_signal(container, signal.SIGKILL)
             await container.exit_event.wait()
         container.state["Status"] = "removing"
-        await self.destroy(container)
+        await self.destroy(container, volumes)
 
-    async def destroy(self, container: Container) -> None:
-        """Unmount, delete the record (the commit point), then the writable layer and the
-        directory: a crash after the record is gone leaves only unnamed files, which
-        restore() removes; a crash before it leaves the container as it was."""
+    async def destroy(self, container: Container, volumes: bool = False) -> None:
+        """Unmount, delete the record (the commit point), then the volume references, the
+        writable layer and the directory: a crash after the record is gone leaves only
+        unnamed files and references of no container, which restore() removes; a crash
+        before it leaves the container as it was."""
         self.in_flight.add(container.id)
         try:
             starting.unmount(container)
             await asyncio.wrap_future(container.drop_record())
+            if self.volumes is not None:
+                await asyncio.to_thread(self.volumes.release, container.id, volumes)
             self.layers.remove(container.id)
             await asyncio.to_thread(shutil.rmtree, container.dir, True)
         finally:

@@ -13,8 +13,7 @@ from ...errors import Conflict, DockyardError, no_such_container
 from ...linux import syscalls
 from ...shim import launcher
 from ..networks import etc_files
-from ..volumes import anonymous
-from . import health, monitor, mounts
+from . import health, monitor, mounts, volumemounts
 from .context import Service
 from .model import Container
 
@@ -57,7 +56,7 @@ async def run(service: Service, container: Container) -> None:
 
     hc = container.host_config
     runtime = service.runtimes[hc["Runtime"]]
-    mounted = False
+    mounted = volumes_mounted = False
     spec: dict[str, Any] = {}
     try:
         overlay = service.layers.prepare(container.id, container.record["Image"])
@@ -67,9 +66,9 @@ async def run(service: Service, container: Container) -> None:
         write_etc_files(service, container)
         user_mounts = mounts.parse_all(hc)
         await asyncio.to_thread(mounts.prepare_sources, user_mounts)
-        await asyncio.to_thread(anonymous.make_directories, container.rootfs,
-                                anonymous.paths(hc, container.config,
-                                                {m.destination for m in user_mounts}))
+        volumes_mounted = True
+        user_mounts = await asyncio.to_thread(volumemounts.start_mounts, service, container,
+                                              user_mounts)
         shared_netns = service.networks.shared_netns(container)
         link_env, link_hosts = service.networks.links_for_start(container)
         image = service.images.resolve(container.record["Image"])
@@ -104,6 +103,8 @@ async def run(service: Service, container: Container) -> None:
     except BaseException as exc:
         if mounted:
             unmount(container)
+        if volumes_mounted:
+            await asyncio.to_thread(volumemounts.stop_mounts, service, container)
         try:
             runtime.delete(container.id, container.bundle, spec)
         except Exception:  # noqa: BLE001 - best effort clean-up of a failed start
@@ -148,7 +149,7 @@ async def after_failed_start(service: Service, container: Container) -> None:
     Docker, whose CLI waits for that removal). The caller holds the lifecycle lock."""
     container.wake_exit_waiters()
     if container.host_config.get("AutoRemove"):
-        await service.remove_locked(container, force=True)
+        await service.remove_locked(container, force=True, volumes=True)
 
 
 def log_settings(container: Container) -> launcher.LogSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ...errors import InvalidParameter
 
@@ -32,6 +32,19 @@ def remove_dir(directory: str) -> None:
             if exc.errno != errno.EBUSY:
                 raise
             time.sleep(0.01)
+
+
+def retry_while_parent_vanishes(make: Callable[[], None]) -> None:
+    """Run a cgroup mkdir sequence again when it fails with ENOENT/ENODEV: the shared parent group
+    (`dockyard`) is removed by whoever finds it empty (another daemon's clean-up), and that
+    can land between its mkdir and the child's."""
+    for attempt in range(20):
+        try:
+            make()
+            return
+        except OSError as exc:   # ENODEV: a write into the group as it went
+            if exc.errno not in (errno.ENOENT, errno.ENODEV) or attempt == 19:
+                raise
 
 
 class CgroupManager:

@@ -5,7 +5,7 @@ import os
 from typing import Any
 
 from . import cpu, cpuset, devices, freezer, memory, pids
-from .base import CgroupManager
+from .base import CgroupManager, retry_while_parent_vanishes
 
 _APPLY = {"memory": memory.apply_v1, "cpu": cpu.apply_v1, "cpuset": cpuset.apply_v1,
           "pids": pids.apply_v1, "devices": devices.apply_v1}
@@ -32,18 +32,21 @@ class V1Manager(CgroupManager):
                 for name, mount in hierarchies().items()}
 
     def create(self, resources: dict[str, Any]) -> None:
-        dirs = self.directories()
-        for name, directory in dirs.items():
-            parent = os.path.dirname(directory)
-            if name == "cpuset" and not os.path.isdir(parent):
-                os.makedirs(parent, exist_ok=True)
-                cpuset.inherit_v1(parent)
-            os.makedirs(directory, exist_ok=True)
+        for name, directory in self.directories().items():
+            retry_while_parent_vanishes(lambda: self._make(name, directory))
         try:
             self.update(resources)
         except BaseException:
             self.destroy()
             raise
+
+    @staticmethod
+    def _make(name: str, directory: str) -> None:
+        parent = os.path.dirname(directory)
+        if name == "cpuset" and not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
+            cpuset.inherit_v1(parent)
+        os.makedirs(directory, exist_ok=True)
 
     def update(self, resources: dict[str, Any]) -> None:
         dirs = self.directories()

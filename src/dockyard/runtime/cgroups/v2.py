@@ -5,7 +5,7 @@ import os
 from typing import Any
 
 from . import cpu, cpuset, freezer, memory, pids
-from .base import CgroupManager, write
+from .base import CgroupManager, retry_while_parent_vanishes, write
 
 ROOT = "/sys/fs/cgroup"
 _WANTED = ("cpu", "cpuset", "memory", "pids", "io")
@@ -23,6 +23,14 @@ class V2Manager(CgroupManager):
         with open(os.path.join(self.root, "cgroup.controllers")) as f:
             available = set(f.read().split())
         enable = " ".join(f"+{c}" for c in _WANTED if c in available)
+        retry_while_parent_vanishes(lambda: self._make(enable))
+        try:
+            self.update(resources)
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _make(self, enable: str) -> None:
         current = self.root
         for part in self.path.strip("/").split("/"):
             if enable:
@@ -32,11 +40,6 @@ class V2Manager(CgroupManager):
                     pass
             current = os.path.join(current, part)
             os.makedirs(current, exist_ok=True)
-        try:
-            self.update(resources)
-        except BaseException:
-            self.destroy()
-            raise
 
     def update(self, resources: dict[str, Any]) -> None:
         directory = self.directories()["unified"]
