@@ -217,7 +217,11 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def new_daemon(busybox_tar: str | None) -> Daemon:
     daemon = Daemon(tempfile.mkdtemp(prefix="dy-", dir="/tmp"))
-    daemon.start()
+    try:
+        daemon.start()
+    except BaseException:   # a daemon that died starting may have made its bridge already
+        daemon.cleanup()
+        raise
     if busybox_tar:
         daemon.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
     return daemon
