@@ -137,7 +137,14 @@ def test_run_errors_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "\n  ls          List images\n" in out and "  list " not in out
     assert run(["--help"]) == 0
     out = capsys.readouterr().out
-    assert "Management Commands:\n  completion" in out and "  -H, --host list" in out
+    assert "Management Commands:\n  builder     Manage builds\n  completion" in out
+    assert "  -H, --host list" in out
+    assert "\n  ps          List containers\n  build       Build an image from a Dockerfile\n" \
+        in out
+    assert run(["builder"]) == 0
+    out = capsys.readouterr().out
+    assert "\n  build       Build an image from a Dockerfile\n  prune       Remove build " \
+           "cache\n" in out
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

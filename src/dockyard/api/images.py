@@ -14,11 +14,10 @@ from typing import Any, Iterator
 from aiohttp import web
 
 from ..errors import DockyardError, InvalidParameter
-from .request import engine_of, qbool, qfilters, stream_json_lines
+from .request import (BATCH, BodyReader, drain_body, engine_of, qbool, qfilters,
+                      stream_json_lines)
 
 routes = web.RouteTableDef()
-
-_BATCH = 1 << 20
 
 
 def _images(request: web.Request) -> Any:
@@ -34,37 +33,6 @@ def _version(request: web.Request) -> tuple[int, ...]:
         return (1, 45)
 
 
-class _BodyReader:
-    """The request body as a blocking file object for a worker thread."""
-
-    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
-        self.content = request.content
-        self.loop = loop
-        self.buffer = b""
-        self.eof = False
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            parts = [self.buffer]
-            self.buffer = b""
-            while not self.eof:
-                parts.append(self._fetch())
-            return b"".join(parts)
-        while not self.buffer and not self.eof:
-            self.buffer = self._fetch()
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
-
-    def _fetch(self) -> bytes:
-        chunk = asyncio.run_coroutine_threadsafe(self.content.read(_BATCH), self.loop).result()
-        if not chunk:
-            self.eof = True
-        return chunk
-
-    def close(self) -> None:
-        pass
-
-
 def _registry_auth(request: web.Request) -> Any:
     """X-Registry-Auth, decoded by the registry auth module (None when absent)."""
     header = request.headers.get("X-Registry-Auth")
@@ -74,21 +42,12 @@ def _registry_auth(request: web.Request) -> Any:
     return decode_registry_auth(header)
 
 
-async def _drain(request: web.Request) -> None:
-    """Read what is left of a body we failed on, so the client sees our answer."""
-    try:
-        while await request.content.read(_BATCH):
-            pass
-    except Exception:  # noqa: BLE001 - the client went away: nothing left to tell it
-        pass
-
-
 async def _with_body(request: web.Request, func: Any, *args: Any) -> Any:
-    body = _BodyReader(request, asyncio.get_running_loop())
+    body = BodyReader(request, asyncio.get_running_loop())
     try:
         return await asyncio.to_thread(func, body, *args)
     except BaseException:
-        await _drain(request)
+        await drain_body(request)
         raise
 
 
@@ -128,7 +87,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     service = _images(request)
     from_image = request.query.get("fromImage")
     if from_image:
-        await _drain(request)
+        await drain_body(request)
         messages = await engine_of(request).distribution.pull(
             from_image, request.query.get("tag") or None,
             request.query.get("platform") or None, _registry_auth(request))
@@ -144,7 +103,7 @@ async def create(request: web.Request) -> web.StreamResponse:
             request, lambda body: service.import_image(body, repo, tag, message, changes,
                                                        platform))
     else:
-        await _drain(request)
+        await drain_body(request)
         image_id = await asyncio.to_thread(service.import_image, source, repo, tag, message,
                                            changes, platform)
     return await _json_stream(request, [{"status": image_id}])
@@ -179,7 +138,7 @@ def _next_batch(chunks: Iterator[bytes]) -> bytes | None:
     for chunk in chunks:
         parts.append(chunk)
         size += len(chunk)
-        if size >= _BATCH:
+        if size >= BATCH:
             break
     if not parts:
         return None

@@ -2,6 +2,7 @@
 of query parameters and JSON bodies, and JSON-lines streams."""
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -82,3 +83,46 @@ async def stream_json_lines(request: web.Request, items: Any) -> web.StreamRespo
             await response.write(json.dumps(item).encode() + b"\r\n")
     await response.write_eof()
     return response
+
+
+BATCH = 1 << 20   # what a request body is read by
+
+
+class BodyReader:
+    """The request body as a blocking file object for a worker thread."""
+
+    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop) -> None:
+        self.content = request.content
+        self.loop = loop
+        self.buffer = b""
+        self.eof = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = [self.buffer]
+            self.buffer = b""
+            while not self.eof:
+                parts.append(self._fetch())
+            return b"".join(parts)
+        while not self.buffer and not self.eof:
+            self.buffer = self._fetch()
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def _fetch(self) -> bytes:
+        chunk = asyncio.run_coroutine_threadsafe(self.content.read(BATCH), self.loop).result()
+        if not chunk:
+            self.eof = True
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+async def drain_body(request: web.Request) -> None:
+    """Read what is left of a body we failed on, so the client sees our answer."""
+    try:
+        while await request.content.read(BATCH):
+            pass
+    except Exception:  # noqa: BLE001 - the client went away: nothing left to tell it
+        pass

@@ -18,6 +18,7 @@ Adding a subcommand is one row here plus its @command function, e.g.
 from __future__ import annotations
 
 GROUPS = {
+    "builder": "Manage builds",
     "container": "Manage containers",
     "image": "Manage images",
     "manifest": "Manage Docker image manifests and manifest lists",
@@ -27,10 +28,13 @@ GROUPS = {
     "completion": "Generate the autocompletion script for the specified shell",
 }
 
-COMMON = ("run", "exec", "ps", "pull", "push", "images", "login", "logout", "version",
-          "info")
+COMMON = ("run", "exec", "ps", "build", "pull", "push", "images", "login", "logout",
+          "version", "info")
 
 COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("image build", "build", "builder build"), "build:build",
+     "Build an image from a Dockerfile"),
+    (("builder prune",), "build:prune", "Remove build cache"),
     (("container attach", "attach"), "attach:attach",
      "Attach local standard input, output, and error streams to a running container"),
     (("container commit", "commit"), "commit:commit",

@@ -8,7 +8,12 @@ from typing import Any, Iterable, TextIO
 
 
 class StreamError(Exception):
-    """An error line in the stream ({"errorDetail": {...}, "error": ...})."""
+    """An error line in the stream ({"errorDetail": {...}, "error": ...}); `code` is the
+    detail's code (a failed build step's exit code), 1 without one."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _progress_text(detail: dict[str, Any], width: int) -> str:
@@ -42,7 +47,9 @@ def display(messages: Iterable[dict[str, Any]], out: TextIO | None = None,
     for message in messages:
         if message.get("errorDetail") or message.get("error"):
             detail = message.get("errorDetail") or {}
-            raise StreamError(detail.get("message") or message.get("error") or "")
+            code = detail.get("code")
+            raise StreamError(detail.get("message") or message.get("error") or "",
+                              code if isinstance(code, int) and code > 0 else 1)
         if "aux" in message:
             aux.append(message["aux"])
             continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import __version__
 from ..distribution.service import Distribution
+from ..engine.build.service import BuildService
 from ..engine.containers import ContainerService
 from ..engine.containers.logconfig import validate as validate_log_config
 from ..engine.containers.table import ContainerTable
@@ -67,6 +68,8 @@ class Engine:
         self.networks.endpoint_hooks.append(DnsHook(self.dns_resolver, self.networks))
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
+        self.build = BuildService(root, self.db, self.images, self.containers,
+                                  self.distribution)
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__, reference
 from ..errors import Conflict
-from ..store.changes import apply_changes
+from .build.config import apply_changes
 from ..store.difftar import write_upper_tar
 from ..timeutil import rfc3339nano
 from .containers import processes
@@ -49,7 +49,12 @@ def _target(repo: str, tag: str) -> str | None:
 
 async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: str = "",
                  author: str = "", comment: str = "", changes: list[str] | None = None,
-                 pause: bool = True, config: dict[str, Any] | None = None) -> str:
+                 pause: bool = True, config: dict[str, Any] | None = None,
+                 created_by: str | None = None, created: str | None = None,
+                 merge: bool = True, clamp: int | None = None) -> str:
+    """Returns the new image's ID. Build passes its own history line and time, and a
+    config it made whole (`merge=False`: a RUN container's build args stay out) and,
+    for a reproducible build, the time that clamps the layer's entries."""
     container = service.get(ref)
     if container.state["Status"] in ("removing", "dead"):
         raise Conflict(f"You cannot commit container {container.id} which is being removed "
@@ -57,7 +62,8 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     target = _target(repo, tag)
     new_config = apply_changes(config if config is not None else container.config,
                                changes or [])
-    new_config = merge_config(new_config, container.config)
+    if merge:
+        new_config = merge_config(new_config, container.config)
     images = service.images
     parent = images.resolve(container.record["Image"])
     overlay = service.layers.prepare(container.id, container.record["Image"])
@@ -73,7 +79,7 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
     try:
         try:
             entries = await asyncio.to_thread(write_upper_tar, overlay.upperdir, spool,
-                                              _MOUNT_TARGETS, overlay.lowerdirs)
+                                              _MOUNT_TARGETS, overlay.lowerdirs, clamp)
         finally:
             if paused_here and container.running and container.state["Paused"]:
                 try:
@@ -82,10 +88,11 @@ async def commit(service: ContainerService, ref: str, *, repo: str = "", tag: st
                     if container.running:
                         raise
         spool.seek(0)
-        created = rfc3339nano()
+        created = created or rfc3339nano()
         history = list(parent.config.get("history") or [])
-        entry: dict[str, Any] = {"created": created,
-                                 "created_by": " ".join(container.config.get("Cmd") or [])}
+        if created_by is None:
+            created_by = " ".join(container.config.get("Cmd") or [])
+        entry: dict[str, Any] = {"created": created, "created_by": created_by}
         if author:
             entry["author"] = author
         if comment:

@@ -31,7 +31,7 @@ from ..errors import InvalidParameter
 from ..linux.securejoin import secure_join
 from ..mediatypes import INDEXES, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
 from ..tarsafe import check_link
-from .changes import apply_changes, full_config
+from .containerconfig import full_config
 from .layers import clean_name
 
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
@@ -383,15 +383,15 @@ def import_platform(text: str | None) -> platforms.Platform:
 
 
 def import_config(diff_id: str, created: str, source: str, message: str = "",
-                  changes: list[str] | None = None, platform: str | None = None,
-                  docker_version: str = "") -> dict[str, Any]:
+                  container_config: dict[str, Any] | None = None,
+                  platform: str | None = None, docker_version: str = "") -> dict[str, Any]:
     """The image config `docker import` writes for a one-layer image."""
     target = import_platform(platform)
     os_, arch, variant = target.os, target.architecture, target.variant
     comment = message or f"Imported from {source}"
     config: dict[str, Any] = {
         "architecture": arch, "comment": comment,
-        "config": full_config(apply_changes({}, changes or [])), "created": created,
+        "config": full_config(container_config), "created": created,
         "docker_version": docker_version,
         "history": [{"created": created, "comment": comment}],
         "os": os_, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
@@ -400,11 +400,6 @@ def import_config(diff_id: str, created: str, source: str, message: str = "",
     if not docker_version:
         del config["docker_version"]
     return dict(sorted(config.items()))
-
-
-def check_changes(changes: list[str] | None) -> None:
-    """Fail early (before reading any layer) on invalid --change instructions."""
-    apply_changes({}, changes or [])
 
 
 def open_url(url: str, timeout: float = 60) -> BinaryIO:

@@ -47,8 +47,10 @@ def _lower_stat(lowerdirs: list[str], rel: str) -> os.stat_result | None:
 
 
 def write_upper_tar(upperdir: str, out: BinaryIO, skip: set[str] = frozenset(),
-                    lowerdirs: list[str] | None = None) -> int:
+                    lowerdirs: list[str] | None = None, clamp: int | None = None) -> int:
     """Write the layer tar; returns the number of entries (0: the layer is empty).
+    With `clamp` (SOURCE_DATE_EPOCH) no entry's time is later, so equal trees give
+    byte-equal tars (entries are always in sorted order).
 
     A directory the image already has, with unchanged owner and mode, is only written when
     something below it is (overlay copies such directories up just to hold a change)."""
@@ -62,9 +64,13 @@ def write_upper_tar(upperdir: str, out: BinaryIO, skip: set[str] = frozenset(),
     def add(info: tarfile.TarInfo, fileobj: BinaryIO | None = None) -> None:
         nonlocal entries
         for parent in pending:
+            if clamp is not None:
+                parent.mtime = min(parent.mtime, clamp)
             tar.addfile(parent)
             entries += 1
         pending.clear()
+        if clamp is not None:
+            info.mtime = min(info.mtime, clamp)
         tar.addfile(info, fileobj)
         entries += 1
 

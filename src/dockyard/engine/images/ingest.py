@@ -11,6 +11,7 @@ from ...reference import Reference
 from ...store import archive
 from ...store.snapshots import chain_ids
 from ...timeutil import rfc3339nano
+from ..build.config import apply_changes
 from .records import ImageRecords
 
 
@@ -26,7 +27,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
         if target.digest:
             raise InvalidParameter("cannot import digest reference")
         target = target.with_tag(tag) if tag else target.tag_name_only()
-    archive.check_changes(changes)
+    container_config = apply_changes({}, changes or [])   # fails before any layer is read
     archive.import_platform(platform)
     with images.ingest():
         if isinstance(source, str):
@@ -43,7 +44,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
             if isinstance(source, str):
                 stream.close()
         config = archive.import_config(layer.diff_id, rfc3339nano(), origin, message,
-                                       changes, platform, __version__)
+                                       container_config, platform, __version__)
         with images.lock:
             with images.meta.transaction():          # the record and its tag: one commit
                 image_id = images.store_image(config, [layer.chain_id])

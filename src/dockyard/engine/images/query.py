@@ -7,7 +7,7 @@ from typing import Any
 from ... import reference
 from ...errors import InvalidParameter
 from ...filters import check_keys, match_kv
-from ...store.changes import full_config
+from ...store.containerconfig import full_config
 from ...store.snapshots import chain_ids
 from ...timeutil import ZERO_TIME, parse_timestamp, rfc3339_ns
 from .model import Image
