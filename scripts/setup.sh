@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES="busybox-static runc gcc zlib1g-dev docker-registry skopeo apache2-utils debootstrap"
 # libseccomp2: compiles seccomp filters; libc6-dev: the seccomp tests build a static helper.
 PACKAGES="$PACKAGES libseccomp2 libc6-dev"
+# nftables: libnftables.so.1, through which the daemon writes its firewall tables.
+PACKAGES="$PACKAGES nftables"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null

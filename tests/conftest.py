@@ -34,14 +34,26 @@ class Daemon:
         self.config_file = os.path.join(base, "daemon.json")
         self.log_file = os.path.join(base, "daemon.log")
         self.proc: subprocess.Popen[bytes] | None = None
+        self.program = [sys.executable, "-m", "dockyard.daemon"]   # a test may wrap it
         if not os.path.exists(self.config_file):
-            with open(self.config_file, "w") as f:
-                f.write("{}")
+            self.write_config({})
+
+    @property
+    def suffix(self) -> str:
+        """Names this daemon's kernel objects (its bridge, its nftables table) so that
+        concurrent test daemons never share one."""
+        return "".join(c for c in os.path.basename(self.base) if c.isalnum())[-8:].lower()
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """daemon.json: the test's settings over this daemon's own bridge and table."""
+        with open(self.config_file, "w") as f:
+            json.dump({"bridge": f"dyb{self.suffix}", "nftables-table": f"dy_{self.suffix}",
+                       **config}, f)
 
     def start(self) -> None:
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.daemon", "-H", self.host, "--data-root",
+            [*self.program, "-H", self.host, "--data-root",
              self.root, "--pidfile", os.path.join(self.base, "d.pid"), "--config-file",
              self.config_file], stdout=log, stderr=log, start_new_session=True)
         log.close()
@@ -114,7 +126,31 @@ class Daemon:
         for cid in set(ids):
             _remove_cgroups(cid)
         _remove_empty_parent_cgroups()
+        self.remove_network_objects()
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def bridges(self) -> list[str]:
+        """The Linux bridges this daemon's networks own (from its records)."""
+        import sqlite3
+        path = os.path.join(self.root, "metadata.db")
+        if not os.path.exists(path):
+            return []
+        conn = sqlite3.connect(path)
+        try:
+            return [r[0] for r in conn.execute("SELECT bridge FROM networks WHERE bridge != ''")]
+        except sqlite3.Error:
+            return []
+        finally:
+            conn.close()
+
+    def remove_network_objects(self) -> None:
+        """Bridges and nftables tables of this daemon only (a daemon keeps its bridges when
+        it stops, and a killed one its table)."""
+        for bridge in {*self.bridges(), f"dyb{self.suffix}"}:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        for family in ("ip", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, f"dy_{self.suffix}"],
+                           capture_output=True)
 
 
 def _unmount_under(path: str) -> None:
@@ -181,7 +217,11 @@ def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def new_daemon(busybox_tar: str | None) -> Daemon:
     daemon = Daemon(tempfile.mkdtemp(prefix="dy-", dir="/tmp"))
-    daemon.start()
+    try:
+        daemon.start()
+    except BaseException:   # a daemon that died starting may have made its bridge already
+        daemon.cleanup()
+        raise
     if busybox_tar:
         daemon.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
     return daemon

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +35,10 @@ class InProcessAPI:
         from dockyard.daemon.config import DaemonConfig
         from dockyard.daemon.engine import Engine
 
-        engine = Engine(DaemonConfig(data_root=data_root, hosts=[]))
+        # its own bridge and no firewall: other daemons run beside it
+        self.bridge = f"dyi{os.getpid() % 100000}"
+        engine = Engine(DaemonConfig(data_root=data_root, hosts=[],
+                                     raw={"bridge": self.bridge, "iptables": False}))
         await engine.start()
         client = TestClient(TestServer(make_app(engine)))
         await client.start_server()
@@ -60,6 +64,8 @@ class InProcessAPI:
             await self.client.close()
             await self.engine.stop()
         self._await(shut())
+        from dockyard.engine.networks import plumbing
+        plumbing.delete_link(self.bridge)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()

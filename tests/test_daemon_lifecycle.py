@@ -105,9 +105,8 @@ def test_shutdown_timeout_bounds_a_stuck_shutdown() -> None:
     """An open `GET /events` stream keeps aiohttp's shutdown waiting; the watchdog ends the
     daemon `shutdown-timeout` seconds after SIGTERM."""
     base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
-    with open(os.path.join(base, "daemon.json"), "w") as f:
-        f.write('{"shutdown-timeout": 1}')
     d = Daemon(base)
+    d.write_config({"shutdown-timeout": 1})
     events = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         d.start()

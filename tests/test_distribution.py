@@ -390,9 +390,8 @@ def test_registry_mirror_serves_docker_hub_names(daemon: Daemon, busybox_tar: st
     try:
         daemon.ok("tag", "busybox", f"{mirror.host}/library/mirrored:latest")
         daemon.ok("push", f"{mirror.host}/library/mirrored:latest")
-        with open(d.config_file, "w") as f:
-            json.dump({"registry-mirrors": [mirror.url],
-                       "insecure-registries": ["10.9.0.0/16", "myregistry:5000"]}, f)
+        d.write_config({"registry-mirrors": [mirror.url],
+                        "insecure-registries": ["10.9.0.0/16", "myregistry:5000"]})
         d.start()
         info = json.loads(d.ok("info", "--format", "{{json .RegistryConfig}}"))
         assert info["Mirrors"] == [mirror.url]

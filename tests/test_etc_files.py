@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from typing import Iterator
 
@@ -29,6 +30,14 @@ def _body(resolv: str) -> str:
     return resolv.split("\n\n", 1)[1].split("\n# Based")[0]
 
 
+def _own(hosts: str, name: str) -> str:
+    """`hosts` without its last line, the container's own address and name (Docker writes
+    it for each address the container has on its networks), which must be there."""
+    head, _, last = hosts.rstrip("\n").rpartition("\n")
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+\t" + re.escape(name), last), hosts
+    return head + "\n"
+
+
 def _cat(daemon: Daemon, *args: str, path: str) -> str:
     return daemon.ok("run", "--rm", *args, "busybox", "cat", path)
 
@@ -37,10 +46,9 @@ def _cat(daemon: Daemon, *args: str, path: str) -> str:
 def configured(busybox_tar: str) -> Iterator[Daemon]:
     """A daemon whose daemon.json sets the DNS defaults and the host-gateway address."""
     base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
-    with open(os.path.join(base, "daemon.json"), "w") as f:
-        json.dump({"dns": ["10.77.0.1", "10.77.0.2"], "dns-search": ["corp.example"],
-                   "dns-opts": ["timeout:2"], "host-gateway-ip": "192.168.77.1"}, f)
     d = Daemon(base)
+    d.write_config({"dns": ["10.77.0.1", "10.77.0.2"], "dns-search": ["corp.example"],
+                    "dns-opts": ["timeout:2"], "host-gateway-ip": "192.168.77.1"})
     d.start()
     d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
     try:
@@ -54,7 +62,7 @@ def test_default_files(daemon: Daemon) -> None:
                     "cat /etc/hostname; echo ==; cat /etc/hosts; echo ==; cat /etc/resolv.conf")
     hostname, hosts, resolv = out.split("==\n")
     assert hostname == "box\n"
-    assert hosts == BASE_HOSTS
+    assert _own(hosts, "box") == BASE_HOSTS
     source = host_resolv_path()
     expected, _ = resolv_conf(_read(source), source, "legacy", [], [], [])
     assert resolv == expected
@@ -74,7 +82,7 @@ def test_add_host_and_dns_flags(daemon: Daemon) -> None:
         assert (hc["Dns"], hc["DnsSearch"], hc["DnsOptions"]) == \
             (["10.0.0.9", "fd00::53"], ["a.example"], ["ndots:2", "edns0"])
         hosts, resolv = daemon.ok("start", "-a", cid).split("==\n")
-        assert hosts == BASE_HOSTS + "10.0.0.5\tdb\nfd00::1\tv6\n"
+        assert _own(hosts, cid[:12]) == BASE_HOSTS + "10.0.0.5\tdb\nfd00::1\tv6\n"
         body = _body(resolv)
         assert body == ("nameserver 10.0.0.9\nnameserver fd00::53\nsearch a.example\n"
                         "options ndots:2 edns0\n")
@@ -155,8 +163,9 @@ def test_host_gateway_without_an_address_fails_the_start(daemon: Daemon) -> None
 
 
 def test_daemon_json_defaults_and_host_gateway(configured: Daemon) -> None:
-    hosts = _cat(configured, "--add-host", "gw:host-gateway", path="/etc/hosts")
-    assert hosts == BASE_HOSTS + "192.168.77.1\tgw\n"
+    hosts = _cat(configured, "--add-host", "gw:host-gateway", "--hostname", "gwbox",
+                 path="/etc/hosts")
+    assert _own(hosts, "gwbox") == BASE_HOSTS + "192.168.77.1\tgw\n"
     resolv = _cat(configured, path="/etc/resolv.conf")
     assert _body(resolv) == ("nameserver 10.77.0.1\nnameserver 10.77.0.2\n"
                                        "search corp.example\noptions timeout:2\n")
@@ -186,6 +195,6 @@ def test_files_rewritten_at_each_start(daemon: Daemon) -> None:
         daemon.ok("start", "-a", cid)
         with open(path, "a") as f:
             f.write("1.1.1.1\tstale\n")
-        assert daemon.ok("start", "-a", cid) == BASE_HOSTS + "10.0.0.5\tdb\n"
+        assert _own(daemon.ok("start", "-a", cid), cid[:12]) == BASE_HOSTS + "10.0.0.5\tdb\n"
     finally:
         daemon.cli("rm", "-f", cid)

@@ -56,9 +56,8 @@ def test_stop_timeout(daemon: Daemon) -> None:
 def configured_daemon(busybox_tar: str) -> Any:
     """A daemon whose daemon.json sets the default log driver."""
     base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
-    with open(os.path.join(base, "daemon.json"), "w") as f:
-        json.dump({"log-driver": "local", "log-opts": {"max-size": "1m"}}, f)
     d = Daemon(base)
+    d.write_config({"log-driver": "local", "log-opts": {"max-size": "1m"}})
     try:
         d.start()
         d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")

@@ -523,8 +523,7 @@ def plugin_daemon(busybox_tar: str, tmp_path):
     base = tempfile.mkdtemp(prefix="dy-", dir="/tmp")
     plugins = os.path.join(base, "plugins")
     os.makedirs(plugins)
-    with open(os.path.join(base, "daemon.json"), "w") as f:
-        json.dump({"plugin-dirs": [plugins]}, f)
+    Daemon(base).write_config({"plugin-dirs": [plugins]})   # with its own bridge and table
     data, log = tmp_path / "plugin-data", tmp_path / "plugin.log"
     data.mkdir()
     server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__),

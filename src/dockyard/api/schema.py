@@ -252,3 +252,15 @@ def check(body: Any, shape: Obj) -> None:
                  else "Go value")
         raise InvalidParameter(f"invalid JSON: json: cannot unmarshal {exc.value} into "
                                f"{where} of type {exc.go}") from None
+
+_IPAM_CONFIG = _obj("network.IPAMConfig", "Subnet IPRange Gateway", STR,
+                    AuxiliaryAddresses=STRMAP)
+NETWORK_CREATE = Obj("network.CreateRequest", {
+    **_obj("", "Name Driver Scope", STR).fields,
+    **_obj("", "CheckDuplicate EnableIPv4 EnableIPv6 Internal Attachable Ingress ConfigOnly",
+           BOOL).fields,
+    "IPAM": _obj("network.IPAM", "Driver", STR, Options=STRMAP, Config=ListOf(_IPAM_CONFIG)),
+    "Options": STRMAP, "Labels": STRMAP,
+})
+NETWORK_CONNECT = Obj("network.ConnectOptions", {"Container": STR, "EndpointConfig": _ENDPOINT})
+NETWORK_DISCONNECT = Obj("network.DisconnectOptions", {"Container": STR, "Force": BOOL})

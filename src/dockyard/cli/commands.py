@@ -5,6 +5,14 @@ A row is (names, "module:function", summary). The first name is the canonical pa
 ("container ls"), the others are aliases ("ps"); in a group's listing a command shows
 under its first name in that group. The function is a flags.Command in dockyard.cli.<module>.
 Adding a subcommand is one row here plus its @command function, e.g.
+    (("network connect",), "networks:connect", "Connect a container to a network"),
+    (("network create",), "networks:create", "Create a network"),
+    (("network disconnect",), "networks:disconnect", "Disconnect a container from a network"),
+    (("network inspect",), "networks:inspect",
+     "Display detailed information on one or more networks"),
+    (("network ls", "network list"), "networks:ls", "List networks"),
+    (("network prune",), "networks:prune", "Remove all unused networks"),
+    (("network rm", "network remove"), "networks:rm", "Remove one or more networks"),
     (("system check",), "system:check", "Check that the store is consistent (dockyard's own)"),
 """
 from __future__ import annotations
@@ -14,6 +22,7 @@ GROUPS = {
     "container": "Manage containers",
     "image": "Manage images",
     "manifest": "Manage Docker image manifests and manifest lists",
+    "network": "Manage networks",
     "system": "Manage dockyard",
     "volume": "Manage volumes",
     "completion": "Generate the autocompletion script for the specified shell",
@@ -83,6 +92,14 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("image tag", "tag"), "images:tag",
      "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     (("manifest inspect",), "manifest:inspect", "Display an image manifest, or manifest list"),
+    (("network connect",), "networks:connect", "Connect a container to a network"),
+    (("network create",), "networks:create", "Create a network"),
+    (("network disconnect",), "networks:disconnect", "Disconnect a container from a network"),
+    (("network inspect",), "networks:inspect",
+     "Display detailed information on one or more networks"),
+    (("network ls", "network list"), "networks:ls", "List networks"),
+    (("network prune",), "networks:prune", "Remove all unused networks"),
+    (("network rm", "network remove"), "networks:rm", "Remove one or more networks"),
     (("system check",), "system:check",
      "Check that the store is consistent (dockyard's own)"),
     (("system df",), "diskusage:df", "Show docker disk usage"),

@@ -74,6 +74,14 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     Bool("--read-only", "Mount the container's root filesystem as read only"),
     Str("--network", "Connect a container to a network", meta="network"),
     Str("--net", hidden=True, dest="network"),
+    List("-p, --publish", "Publish a container's port(s) to the host"),
+    Bool("-P, --publish-all", "Publish all exposed ports to random ports"),
+    List("--expose", "Expose a port or a range of ports"),
+    Str("--ip", "IPv4 address (e.g., 172.30.100.104)"),
+    Str("--ip6", "IPv6 address (e.g., 2001:db8::33)"),
+    Str("--mac-address", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    List("--network-alias", "Add network-scoped alias for the container"),
+    List("--link", "Add link to another container"),
     List("--add-host", "Add a custom host-to-IP mapping", check=extra_host_flag),
     List("--dns", "Set custom DNS servers", check=dns_flag),
     List("--dns-option", "Set DNS options"),
@@ -181,7 +189,7 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
         "LogConfig": {"Type": o.log_driver or "", "Config": _pairs(o.log_opt)},
         "Sysctls": _pairs(o.sysctl) or None,
         "GroupAdd": list(o.group_add) or None, "OomScoreAdj": o.oom_score_adj or 0,
-        "Init": True if o.init else None,
+        "Init": True if o.init else None, "Links": list(o.link) or None,
         "ExtraHosts": list(o.add_host) or None, "Dns": list(o.dns),
         "DnsOptions": list(o.dns_option), "DnsSearch": list(o.dns_search),
     }
@@ -206,6 +214,8 @@ def build_body(image: str, command: list[str], o: Opts) -> dict[str, Any]:
     if o.volume or o.mount or o.tmpfs:
         from .mounts import apply as apply_mounts
         apply_mounts(tuple(o.volume), list(o.mount), tuple(o.tmpfs), body, host_config)
+    from .portspec import apply as apply_ports
+    apply_ports(o, body, host_config)
     healthcheck = _healthcheck(o)
     if healthcheck:
         body["Healthcheck"] = healthcheck

@@ -34,7 +34,8 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "ID": cid, "Image": image, "Command": json.dumps(command, ensure_ascii=False),
         "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(c["Created"])),
         "RunningFor": f"{human_duration(now - c['Created'])} ago",
-        "Ports": "", "State": c.get("State", ""), "Status": c.get("Status", ""),
+        "Ports": displayable_ports(c.get("Ports") or []), "State": c.get("State", ""),
+        "Status": c.get("Status", ""),
         "Names": ",".join(n.lstrip("/") for n in c.get("Names", [])),
         "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
         "Size": "", "Mounts": ",".join(
@@ -43,6 +44,41 @@ def ps_row(c: dict[str, Any], no_trunc: bool, now: float) -> dict[str, str]:
         "Networks": ",".join(
             (c.get("NetworkSettings") or {}).get("Networks") or {}),
     }
+
+
+def displayable_ports(ports: list[dict[str, Any]]) -> str:
+    """The PORTS column as the docker CLI makes it: ports published on the same number (and
+    unpublished ones) folded into ranges per IP and protocol, first; then every other
+    mapping, "0.0.0.0:8080->80/tcp", in port order."""
+    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("PublicPort", 0),
+                                           p.get("Type", ""), p.get("IP", "")))
+    groups: dict[str, list[int]] = {}        # key → [first, last], in first-seen order
+    folded: list[str] = []
+    mappings: list[str] = []
+    for p in ordered:
+        private, kind, ip = p.get("PrivatePort", 0), p.get("Type", "tcp"), p.get("IP", "")
+        key = kind
+        if ip:
+            if p.get("PublicPort") != private:
+                mappings.append(f"{ip}:{p.get('PublicPort')}->{private}/{kind}")
+                continue
+            key = f"{ip}/{kind}"
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [private, private]
+        elif private == group[1] + 1:
+            group[1] = private
+        else:
+            folded.append(_port_group(key, *group))
+            groups[key] = [private, private]
+    folded += [_port_group(key, *group) for key, group in groups.items()]
+    return ", ".join(folded + mappings)
+
+
+def _port_group(key: str, first: int, last: int) -> str:
+    ip, _, kind = key.rpartition("/")
+    span = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{span}->{span}/{kind}" if ip else f"{span}/{kind}"
 
 
 @command("[OPTIONS]",

@@ -84,7 +84,7 @@ def inspect_objects(ctx: Context, refs: list[str], fmt: str | None, kind: str | 
         obj = None
         for candidate in ([kind] if kind else ["container", "image", "volume"]):
             path = {"container": f"/containers/{ref}/json", "image": f"/images/{ref}/json",
-                    "volume": f"/volumes/{ref}"}[candidate]
+                    "volume": f"/volumes/{ref}", "network": f"/networks/{ref}"}[candidate]
             try:
                 obj = api.get(path)
                 break
@@ -160,6 +160,7 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
         fail('ERROR: The "until" filter is not supported with "--volumes"')
     if not o.force:
         print("WARNING! This will remove:\n  - all stopped containers\n"
+              "  - all networks not used by at least one container\n"
               + ("  - all anonymous volumes not used by at least one container\n"
                  if o.volumes else "")
               + ("  - all images without at least one container associated to them\n"
@@ -172,6 +173,11 @@ def prune(ctx: Context, o: Opts, args: list[str]) -> None:
     reclaimed += result.get("SpaceReclaimed") or 0
     if result.get("ContainersDeleted"):
         print("Deleted Containers:\n" + "\n".join(result["ContainersDeleted"]) + "\n")
+    from ..client import networks as api_networks
+    deleted = api_networks.prune(api, {k: v for k, v in flt.items() if k != "dangling"}
+                                 or None).get("NetworksDeleted") or []
+    if deleted:
+        print("Deleted Networks:\n" + "\n".join(deleted) + "\n")
     if o.volumes:
         from ..client import volumes as api_volumes
         result = api_volumes.prune(api, flt or None)

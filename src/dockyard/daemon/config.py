@@ -35,7 +35,9 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "max-concurrent-downloads", "max-concurrent-uploads", "live-restore",
                "storage-driver", "exec-root", "experimental", "features", "group",
                "shutdown-timeout", "dns", "dns-search", "dns-opts", "host-gateway-ip",
-               "host-gateway-ips", "plugin-dirs"}
+               "host-gateway-ips", "plugin-dirs", "bridge", "bip", "default-address-pools",
+               "iptables", "nftables-table", "userland-proxy", "mtu", "ip-forward", "icc",
+               "ip-masq"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:

@@ -18,7 +18,9 @@ from ..engine.images import ImageService
 from ..engine.volumes import plugins
 from ..engine.volumes.service import VolumeService
 from ..engine.networks.dns import Resolver
+from ..engine.networks.dnshook import DnsHook
 from ..engine.networks.etc_files import DnsSettings
+from ..engine.networks.service import NetworkService
 from ..errors import InvalidParameter
 from ..linux import cgroupfs
 from ..runtime import get_runtime
@@ -56,10 +58,14 @@ class Engine:
             plugin_dirs if isinstance(plugin_dirs, list) else plugins.DEFAULT_DIRS))
         dns_settings = DnsSettings(tuple(config.dns), tuple(config.dns_search),
                                    tuple(config.dns_opts), tuple(config.host_gateway_ips))
+        self.networks = NetworkService(self.db, self.events, config.raw)
         self.containers = ContainerService(root, self.images, self.images.layers,
                                            self.events, runtimes, table, log_config,
-                                           dns_settings, db=self.db, volumes=self.volumes)
+                                           dns_settings, db=self.db, volumes=self.volumes,
+                                           networks=self.networks)
+        self.networks.container_lookup = self.containers.get
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
+        self.networks.endpoint_hooks.append(DnsHook(self.dns_resolver, self.networks))
         self.distribution = Distribution(self.images, self.images.content,
                                          self.images.snapshots, root, config.raw)
         self.build = BuildService(root, self.db, self.images, self.containers,
@@ -67,15 +73,21 @@ class Engine:
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
+        await self.networks.start()
         await self.containers.restore()
         containers = self.containers.containers
         await asyncio.to_thread(self.volumes.reconcile, set(containers),
                                 {cid for cid, c in containers.items() if c.running})
+        await self.networks.restored(self._running())
 
     async def stop(self) -> None:
         await self.containers.shutdown()
+        await self.networks.shutdown(self._running())
         await self.dns_resolver.close()
         self.db.close()
+
+    def _running(self) -> list[Any]:
+        return [c for c in self.containers.containers.values() if c.running]
 
     async def check(self) -> list[dict[str, str]]:
         """The store's consistency findings (GET /dockyard/check); containers created or
@@ -120,7 +132,7 @@ class Engine:
                              ["Supports d_type", "true"], ["Using metacopy", "false"],
                              ["Native Overlay Diff", "true"], ["userxattr", "false"]],
             "Plugins": {"Volume": ["local", *self.volumes.plugins.active()],
-                        "Network": ["host", "null"],
+                        "Network": ["bridge", "host", "null"],
                         "Log": ["json-file", "local", "none"]},
             "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
             "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,

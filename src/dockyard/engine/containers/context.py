@@ -23,6 +23,7 @@ class Service(Protocol):
     name_index: dict[str, str]
     in_flight: InFlight
     default_log_config: dict[str, Any]
+    networks: Any
     volumes: Any                # engine/volumes/service.VolumeService
     events: Any
     dns_settings: DnsSettings

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import Conflict, InvalidParameter
 from ...timeutil import rfc3339nano
-from ..networks import etc_files, modes as networks
+from ..networks import etc_files
 from . import mounts, names, options, restart, volumemounts
 from .context import Service
 from .model import Container, fresh_state
@@ -48,6 +48,8 @@ async def create(service: Service, body: dict[str, Any], name: str | None
     while cid in service.containers or cid[:12].isdigit():
         cid = secrets.token_hex(32)
     name = name or names.generate(set(service.name_index))
+    networks_of_new = service.networks.networks_for_create(
+        host_config["NetworkMode"], body.get("NetworkingConfig"), host_config, config, name)
     if not config.get("Hostname"):
         config["Hostname"] = cid[:12] if host_config["NetworkMode"] != "host" \
             else os.uname().nodename
@@ -67,7 +69,7 @@ async def create(service: Service, body: dict[str, Any], name: str | None
         "NetworkSettings": {
             "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-            "Networks": networks.initial_networks(host_config["NetworkMode"]),
+            "Networks": networks_of_new,
         },
     }
     # The record is written last: a crash before it leaves a directory and a writable

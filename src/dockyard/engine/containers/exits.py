@@ -30,6 +30,10 @@ async def on_exit(service: Service, container: Container, code: int,
                                     starting.load_spec(container.bundle))
         except Exception:  # noqa: BLE001
             log.exception("runtime delete failed for %s", container.id[:12])
+    try:
+        await service.networks.leave(container)
+    except Exception:  # noqa: BLE001 - the exit is recorded whatever networking says
+        log.exception("releasing the networks of %s failed", container.id[:12])
     container.mark_exited(code, finished_ns)
     container.control = None
     container.save()

@@ -51,6 +51,17 @@ def matches(service: Service, c: Container, filters: dict[str, list[str]]) -> bo
             return False
         if key == "volume" and not mount_names(c) & set(values):
             return False
+        if key == "network" and not any(
+                v == name or (v and (ep.get("NetworkID") or "").startswith(v))
+                for v in values
+                for name, ep in c.record["NetworkSettings"]["Networks"].items()):
+            return False
+        if key == "publish" and not any(_port_match(v, k) for v in values
+                                        for k, b in _ports(c).items() if b):
+            return False
+        if key == "expose" and not any(_port_match(v, k) for v in values
+                                       for k in c.config.get("ExposedPorts") or {}):
+            return False
         if key in ("before", "since") and values:    # {"since": []} filters nothing
             other = service.get(values[0])
             if key == "before" and not c.record["Created"] < other.record["Created"]:
@@ -58,6 +69,23 @@ def matches(service: Service, c: Container, filters: dict[str, list[str]]) -> bo
             if key == "since" and not c.record["Created"] > other.record["Created"]:
                 return False
     return True
+
+
+def _ports(c: Container) -> dict[str, Any]:
+    return c.record["NetworkSettings"].get("Ports") or {}
+
+
+def _port_match(wanted: str, key: str) -> bool:
+    """`publish`/`expose` filter values: "80", "80/tcp" or a range "8000-8080/tcp"."""
+    port, _, proto = wanted.partition("/")
+    have_port, _, have_proto = key.partition("/")
+    if proto and proto != have_proto:
+        return False
+    lo, _, hi = port.partition("-")
+    try:
+        return int(lo) <= int(have_port) <= int(hi or lo)
+    except ValueError:
+        return False
 
 
 def ancestor(service: Service, c: Container, ref: str) -> bool:

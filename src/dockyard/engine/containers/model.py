@@ -15,6 +15,7 @@ from typing import Any
 from ...store.container_records import ContainerRecords
 from ...units import human_duration
 from ...timeutil import ZERO_TIME, parse_rfc3339, rfc3339nano
+from ..networks.ports import ports_list
 from .monitor import ShimLink
 
 DEFAULT_HOST_CONFIG: dict[str, Any] = {
@@ -173,7 +174,8 @@ class Container:
         return {
             "Id": self.id, "Names": [self.record["Name"]], "Image": self.config.get("Image", ""),
             "ImageID": self.record["Image"], "Command": self.command(),
-            "Created": int(parse_rfc3339(self.record["Created"])), "Ports": [],
+            "Created": int(parse_rfc3339(self.record["Created"])),
+            "Ports": ports_list(self.record["NetworkSettings"].get("Ports") or {}),
             "Labels": self.config.get("Labels") or {}, "State": self.state["Status"],
             "Status": self.status_text(), "HostConfig": {"NetworkMode": network_mode},
             "NetworkSettings": {"Networks": self.record["NetworkSettings"]["Networks"]},

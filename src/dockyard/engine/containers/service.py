@@ -39,7 +39,7 @@ class ContainerService:
                  table: ContainerTable | None = None,
                  default_log_config: dict[str, Any] | None = None,
                  dns_settings: DnsSettings | None = None, *, db: Database,
-                 volumes: Any = None):
+                 volumes: Any = None, networks: Any = None):
         self.root = os.path.join(data_root, "containers")
         os.makedirs(self.root, mode=0o710, exist_ok=True)
         self.records = ContainerRecords(db, self.root)
@@ -54,6 +54,7 @@ class ContainerService:
         self.default_log_config = default_log_config or {"Type": "json-file", "Config": {}}
         self.dns_settings = dns_settings or DnsSettings()
         self.volumes = volumes          # engine/volumes/service.VolumeService
+        self.networks = networks   # engine/networks' NetworkService
 
     create = creating.create
     on_exit = exits.on_exit
@@ -259,6 +260,7 @@ class ContainerService:
         self.name_index[new_name] = container.id
         container.record["Name"] = "/" + new_name
         container.save()
+        await self.networks.renamed(container)
         self.emit(container, "rename", oldName="/" + old)
 
     async def prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:

@@ -69,6 +69,8 @@ async def run(service: Service, container: Container) -> None:
         volumes_mounted = True
         user_mounts = await asyncio.to_thread(volumemounts.start_mounts, service, container,
                                               user_mounts)
+        shared_netns = service.networks.shared_netns(container)
+        link_env, link_hosts = service.networks.links_for_start(container)
         image = service.images.resolve(container.record["Image"])
         spec = build_spec({**container.record, "Id": container.id}, image.config,
                           rootfs=container.rootfs, cgroups_path=f"/dockyard/{container.id}",
@@ -77,6 +79,12 @@ async def run(service: Service, container: Container) -> None:
                                  "/etc/resolv.conf": container.record["ResolvConfPath"]},
                           init_binary=launcher.INIT_BINARY,
                           mounts=[m.oci() for m in user_mounts])
+        # --link: the targets' variables first, so the container's own override them
+        spec["process"]["env"] = link_env + spec["process"]["env"]
+        if shared_netns:   # --network container:<x>: x's namespace, joined by path
+            for ns in spec["linux"]["namespaces"]:
+                if ns["type"] == "network":
+                    ns["path"] = shared_netns
         rows, cols = (list(hc.get("ConsoleSize") or []) + [0, 0])[:2]
         if container.config.get("Tty") and rows and cols:
             spec["process"]["consoleSize"] = {"height": int(rows), "width": int(cols)}
@@ -115,6 +123,17 @@ async def run(service: Service, container: Container) -> None:
         container.subscribers, container.exit_file, launched.control,
         lambda code, ns: service.on_exit(container, code, ns), container.shim)
     try:
+        await service.networks.join(container, launched.pid)
+        write_etc_files(service, container, link_hosts)
+        container.save()
+    except BaseException as exc:
+        # No network, no start: the init never ran the user's command.
+        await service.send_signal(container, signal.SIGKILL)
+        await container.exit_event.wait()
+        if isinstance(exc, DockyardError):
+            raise
+        raise DockyardError(f"failed to set up container networking: {exc}") from None
+    try:
         await asyncio.to_thread(runtime.start, container.id, container.bundle)
     except Exception as exc:
         # The init never ran the user's command: kill it; the monitor records the exit.
@@ -138,11 +157,17 @@ def log_settings(container: Container) -> launcher.LogSettings:
     return settings(container.record, container.dir)
 
 
-def write_etc_files(service: Service, container: Container) -> list[etc_files.ExtServer]:
-    """hostname, hosts and resolv.conf; returns the embedded resolver's upstreams. Until
-    the network service supplies a container's endpoints (its addresses, whether it is on
-    a user-defined network), every container gets the legacy files with no own address."""
-    return etc_files.write(container.record, service.dns_settings, etc_files.Endpoints())
+def write_etc_files(service: Service, container: Container,
+                    link_hosts: tuple[str, ...] | list[str] = ()) -> list[etc_files.ExtServer]:
+    """hostname, hosts and resolv.conf; returns the embedded resolver's upstreams. Written
+    before the launch (resolv.conf as the embedded DNS needs it) and again once the
+    endpoints have their addresses (the hosts file's own lines)."""
+    upstreams = etc_files.write(container.record, service.dns_settings,
+                                service.networks.etc_endpoints(container))
+    if link_hosts:   # --link targets, after what etc_files wrote (same inode: appended)
+        with open(container.record["HostsPath"], "a") as f:
+            f.write("".join(f"{line}\n" for line in link_hosts))
+    return upstreams
 
 
 def unmount(container: Container) -> None:

@@ -1,12 +1,14 @@
-"""Container networking. Today: the built-in network modes (`modes.py`: none, host, and the
-default, which gives a namespace with loopback only), the /etc files (`etc_files.py`) and
-the embedded resolver (`dns.py`, its name table `dnsnames.py`), which waits for networks.
+"""Container networking. `service.py` the network service (networks' records, create,
+inspect, list, remove, prune) with two mixins: `endpoints.py` (join at start, leave at exit,
+restore after a daemon restart, published ports, the DNS hooks) and `connecting.py`
+(connect/disconnect, rename, the name lookups). `records.py` its tables in the metadata
+database; `ipam.py` address pools and allocations; `plumbing.py` bridges, veths and
+macvlan/ipvlan links over netlink (pyroute2); `firewall.py` our nftables tables (NAT,
+isolation, published ports); `ports.py` published ports; `proxy.py` the userland port
+proxy; `links.py` legacy --link; `dnshook.py` the embedded DNS as an endpoint hook;
+`modes.py` HostConfig.NetworkMode.
 
-Where the rest goes (issue: bridge networks, ports, DNS): `service.py` the network service
-(create/inspect/list/remove/prune/connect/disconnect, its records in the metadata store),
-`ipam.py` address pools and allocations, `drivers/` one module per driver (bridge, host,
-null, macvlan, ipvlan), `plumbing.py` links, veths and addresses over netlink (pyroute2),
-`firewall.py` our nftables tables (NAT, isolation, published ports), `proxy.py` the userland
-port proxy, `dns.py` the embedded resolver at 127.0.0.11, `etc_files.py` /etc/hosts and
-resolv.conf as Docker writes them.
+Still to come: IPv6 published ports. The embedded DNS (`dns.py`, `dnsnames.py`) and the /etc files
+(`etc_files.py`) are another part's; `dnshook.py` plugs them into
+`NetworkService.endpoint_hooks`.
 """
