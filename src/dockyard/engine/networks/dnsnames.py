@@ -4,7 +4,9 @@ Each endpoint (a container on a network) brings its DNS names (EndpointSettings.
 the container's name, its --network-alias values, its short ID, its hostname) and its
 addresses. A container resolves the names of the networks it is on, bare or qualified with
 the network's name (`web.mynet`); a reverse lookup gives `<container name>.<network>`, as in
-Docker. The table lives in memory: the network service refills it from its records at
+Docker. An endpoint's own links (EndpointSettings.Links, "target:alias") make `alias` a name,
+seen only from that endpoint, of the container `target` on the same network, whenever the
+target joins (as libnetwork's per-endpoint aliases). The table lives in memory: the network service refills it from its records at
 start-up, before it re-attaches the resolver of each running container.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ class _Endpoint:
     container_name: str
     names: tuple[str, ...]        # lower-cased
     addresses: tuple[str, ...]
+    links: dict[str, str]         # lower-cased alias -> target container name
 
 
 class NameTable:
@@ -40,11 +43,14 @@ class NameTable:
         self._lock = threading.Lock()
 
     def add(self, network: str, container_id: str, container_name: str,
-            names: list[str], addresses: list[str]) -> None:
-        """Record (or replace) a container's endpoint on `network`."""
+            names: list[str], addresses: list[str],
+            links: list[tuple[str, str]] | None = None) -> None:
+        """Record (or replace) a container's endpoint on `network`; `links` are its
+        (target, alias) pairs."""
         endpoint = _Endpoint(container_name.lstrip("/"),
                              tuple(n.lower().rstrip(".") for n in names),
-                             tuple(str(ipaddress.ip_address(a)) for a in addresses))
+                             tuple(str(ipaddress.ip_address(a)) for a in addresses),
+                             {alias.lower(): target.lower() for target, alias in links or []})
         with self._lock:
             self._networks.setdefault(network, {})[container_id] = endpoint
 
@@ -75,8 +81,10 @@ class NameTable:
             suffix = "." + network.lower()
             if name.endswith(suffix):
                 bare = name[: -len(suffix)]
+            target = endpoints[container_id].links.get(bare)
             for endpoint in endpoints.values():
-                if name in endpoint.names or bare in endpoint.names:
+                if (name in endpoint.names or bare in endpoint.names
+                        or endpoint.container_name.lower() == target):
                     found += [a for a in endpoint.addresses if a not in found]
         random.shuffle(found)
         return found

@@ -88,6 +88,7 @@ class Endpoints:
                 raise InvalidParameter("conflicting options: cannot attach both user-defined "
                                        "and non-user-defined network-modes")
             settings = endpoint_settings(net.id, wanted.get(name) or wanted.get(net.id))
+            links.parse(settings["Links"])   # "target[:alias]" each, or Docker's 400
             if net.name in NON_BRIDGE:
                 settings["NetworkID"] = net.id
             address = (settings["IPAMConfig"] or {}).get("IPv4Address")
