@@ -74,7 +74,8 @@ class Endpoints:
                 raise InvalidParameter("conflicting options: mac-address and the network "
                                        "mode")
             return {}
-        primary = "bridge" if mode == "default" else mode
+        # a network named by ID (or ID prefix) keys its endpoint by the network's name
+        primary = self.get("bridge" if mode == "default" else mode).name
         if host_config.get("Links"):
             if primary != "bridge":
                 raise InvalidParameter("legacy links are only supported on the default "
