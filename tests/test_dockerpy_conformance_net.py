@@ -64,3 +64,57 @@ def test_endpoint_link_alias_resolves_a_target_that_joins_later(docker_client) -
         for cid in ids:
             api.remove_container(cid, force=True)
         net.remove()
+
+
+def _build(api, dockerfile: str, **kwargs) -> list[dict]:
+    import io
+
+    return list(api.build(fileobj=io.BytesIO(dockerfile.encode()), decode=True, **kwargs))
+
+
+def test_build_labels_are_a_last_step_even_on_scratch(docker_client) -> None:
+    api = docker_client.api
+    labels = {"test": "OK", "quote's": "it's $HOME"}
+    lines = _build(api, "FROM scratch", tag="dy-conf-labels", labels=labels)
+    try:
+        streams = [line.get("stream", "") for line in lines]
+        assert not [line for line in lines if "error" in line], lines
+        # one step per label, sorted, shown unquoted and never expanded
+        assert "Step 2/3 : LABEL quote's=it's $HOME\n" in streams, streams
+        assert "Step 3/3 : LABEL test=OK\n" in streams, streams
+        assert api.inspect_image("dy-conf-labels")["Config"]["Labels"] == labels
+    finally:
+        api.remove_image("dy-conf-labels")
+    lines = _build(api, "FROM scratch")
+    assert lines[-1]["error"] == "No image was generated. Is your Dockerfile empty?"
+
+
+def test_build_stderr_is_painted_red(docker_client) -> None:
+    lines = _build(docker_client.api, 'FROM busybox\nRUN sh -c ">&2 echo to-stderr; echo out"',
+                   nocache=True, rm=True)
+    streams = [line.get("stream") for line in lines]
+    assert "\x1b[91mto-stderr\n\x1b[0m" in streams, streams
+    assert "out\n" in streams
+
+
+def test_network_mode_by_id_for_run_and_build(docker_client) -> None:
+    api = docker_client.api
+    net = docker_client.networks.create("dy-conf-byid")
+    ids: list[str] = []
+    try:
+        target = api.create_container("busybox", ["sleep", "300"])
+        ids.append(target["Id"])
+        api.start(target)
+        api.connect_container_to_network(target, net.id, aliases=["pingtarget.dy"])
+        by_id = api.create_container("busybox", ["true"],
+                                     host_config=api.create_host_config(network_mode=net.id))
+        ids.append(by_id["Id"])
+        info = api.inspect_container(by_id)
+        assert list(info["NetworkSettings"]["Networks"]) == ["dy-conf-byid"]
+        lines = _build(api, "FROM busybox\nRUN ping -c1 -W2 pingtarget.dy",
+                       network_mode=net.id, nocache=True, rm=True)
+        assert not [line for line in lines if "error" in line], lines
+    finally:
+        for cid in ids:
+            api.remove_container(cid, force=True)
+        net.remove()
