@@ -118,3 +118,26 @@ def test_network_mode_by_id_for_run_and_build(docker_client) -> None:
         for cid in ids:
             api.remove_container(cid, force=True)
         net.remove()
+
+
+def test_remove_link_drops_the_parents_link_only(docker_client) -> None:
+    import docker
+
+    api = docker_client.api
+    target = api.create_container("busybox", ["sleep", "300"], name="dy-conf-lk-target")
+    parent = api.create_container(
+        "busybox", ["sleep", "300"], name="dy-conf-lk-parent",
+        host_config=api.create_host_config(links={"dy-conf-lk-target": "mylink"}))
+    try:
+        api.start(target)
+        api.start(parent)
+        api.remove_container("dy-conf-lk-parent/mylink", link=True)
+        assert not api.inspect_container(parent)["HostConfig"]["Links"]
+        assert {c["Id"] for c in api.containers()} >= {target["Id"], parent["Id"]}
+        for name, status in (("dy-conf-lk-parent/mylink", 404), ("dy-conf-lk-target", 409)):
+            with pytest.raises(docker.errors.APIError) as err:
+                api.remove_container(name, link=True)
+            assert err.value.status_code == status
+    finally:
+        api.remove_container(parent, force=True)
+        api.remove_container(target, force=True)
