@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import Daemon, inspect, wait_for
+from conftest import Daemon, inspect, remove_new_images, wait_for
 
 
 def _write(directory: Any, files: dict[str, str | bytes]) -> str:
@@ -58,17 +58,7 @@ def _config(daemon: Daemon, image: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _builds_leave_no_images(daemon: Daemon) -> Iterator[None]:
-    """The images built here are children of the shared daemon's busybox; left behind they
-    would change what later modules' rmi rules see ("has dependent child images")."""
-    before = set(daemon.ok("images", "-aq", "--no-trunc").split())
-    yield
-    for _ in range(5):      # newest first: children go before their parents
-        left = [i for i in daemon.ok("images", "-aq", "--no-trunc").split() if i not in before]
-        if not left:
-            break
-        for image in left:
-            daemon.cli("rmi", "-f", image)
-    daemon.cli("builder", "prune", "-af")
+    yield from remove_new_images(daemon)
 
 
 @pytest.fixture

@@ -2,7 +2,16 @@
 gap found by running docker-py's own integration suite (the fixes' regression tests)."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import pytest
+
+from conftest import Daemon, remove_new_images
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _builds_leave_no_images(daemon: Daemon) -> Iterator[None]:
+    yield from remove_new_images(daemon)
 
 
 def test_swarm_family_answers_as_a_node_outside_a_swarm(docker_client) -> None:
