@@ -80,8 +80,8 @@ def bench_dockyard(tar: str) -> dict[str, float]:
     base = tempfile.mkdtemp(prefix="dyb-", dir="/tmp")
     sock = f"{base}/d.sock"
     env = {**os.environ, "DOCKYARD_HOST": f"unix://{sock}", "DOCKER_HOST": f"unix://{sock}"}
-    with open(f"{base}/daemon.json", "w") as f:
-        f.write("{}")
+    with open(f"{base}/daemon.json", "w") as f:   # its own bridge and table, if one is made
+        f.write('{"bridge": "dybstart0", "nftables-table": "dybstart"}')
     daemon = subprocess.Popen([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}",
                                "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
                                "--config-file", f"{base}/daemon.json"],
@@ -94,11 +94,13 @@ def bench_dockyard(tar: str) -> dict[str, float]:
         wait_socket(sock, daemon, ours + ["version"], env)
         subprocess.run(ours + ["import", tar, "busybox:latest"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        result = {"cli": median_run(ours + ["run", "--rm", "busybox", "true"], env)}
+        # --network none on both sides: the private dockerd runs without a bridge
+        run = ["run", "--rm", "--network", "none", "busybox", "true"]
+        result = {"cli": median_run(ours + run, env)}
         if shutil.which("docker"):
-            result["docker_cli"] = median_run(["docker", "run", "--rm", "busybox", "true"], env)
-        cid = subprocess.run(ours + ["run", "-d", "busybox", "sleep", "60"], env=env,
-                             check=True, capture_output=True, text=True).stdout.strip()
+            result["docker_cli"] = median_run(["docker", *run], env)
+        cid = subprocess.run(ours + ["run", "-d", "--network", "none", "busybox", "sleep", "60"],
+                             env=env, check=True, capture_output=True, text=True).stdout.strip()
         try:
             time.sleep(0.5)
             result["exec_cli"] = median_run(ours + ["exec", cid, "true"], env)
