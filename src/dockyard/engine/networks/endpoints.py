@@ -167,7 +167,10 @@ class Endpoints:
         ep_id = secrets.token_hex(32)
         on_bridge = bool(net.bridge)
 
-        def plumb() -> Endpoint:
+        def record() -> Endpoint:
+            """The address chosen and the endpoint recorded in one short transaction, before
+            any plumbing: the database is never held while links are made, and a crash
+            after this leaves a record (dropped at restart) rather than an unknown veth."""
             with self.db.transaction() as conn:
                 taken = self.records.allocated(net.id)
                 address = ipam.requested(subnet, requested, taken) if requested else \
@@ -188,23 +191,35 @@ class Endpoints:
                 if address6:
                     self.records.allocate(conn, net.id, address6, "container", ep_id)
                 self.records.add_endpoint(conn, ep)
-                if on_bridge:
-                    plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
-                                    subnet.prefixlen, net.gateway, ep.mac, self.mtu,
-                                    gateway_needed,
-                                    hairpin=not self.userland_proxy,  # type: ignore[attr-defined]
-                                    address6=address6,
-                                    prefixlen6=subnet6.prefixlen if subnet6 else 0,
-                                    gateway6=net.gateway6)
-                else:
-                    plumbing.attach_sub(netns, net.driver, net.options["parent"],
-                                        net.options.get(f"{net.driver}_mode", ""), ifname,
-                                        address, subnet.prefixlen, net.gateway, ep.mac,
-                                        self.mtu, gateway_needed)
+            return ep
+
+        def plumb(ep: Endpoint) -> None:
+            if on_bridge:
+                plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, ep.ipv4,
+                                subnet.prefixlen, net.gateway, ep.mac, self.mtu,
+                                gateway_needed,
+                                hairpin=not self.userland_proxy,  # type: ignore[attr-defined]
+                                address6=ep.ipv6,
+                                prefixlen6=subnet6.prefixlen if subnet6 else 0,
+                                gateway6=net.gateway6)
+            else:
+                plumbing.attach_sub(netns, net.driver, net.options["parent"],
+                                    net.options.get(f"{net.driver}_mode", ""), ifname,
+                                    ep.ipv4, subnet.prefixlen, net.gateway, ep.mac,
+                                    self.mtu, gateway_needed)
+
+        def record_and_plumb() -> Endpoint:
+            ep = record()
+            try:
+                plumb(ep)
+            except BaseException:
+                with self.db.transaction() as conn:
+                    self.records.remove_endpoint(conn, ep.id)
+                raise
             return ep
 
         try:
-            ep = await asyncio.to_thread(plumb)
+            ep = await asyncio.to_thread(record_and_plumb)
         except DockyardError:
             raise
         except Exception as exc:  # netlink's errors, in dockerd's words
@@ -336,6 +351,7 @@ class Endpoints:
         for cid in {b.container_id for b in self.records.port_bindings()} - set(alive):
             with self.db.transaction() as conn:
                 self.records.remove_port_bindings(conn, cid)
+        await asyncio.to_thread(self._remove_unknown_veths)
         await asyncio.to_thread(self.apply_firewall)
         for container in running:
             try:
@@ -346,6 +362,13 @@ class Endpoints:
             for ep in self.records.endpoints(container_id=container.id):
                 await self._hook("joined", container, self.records.network(ep.network_id),
                                  netns)
+
+    def _remove_unknown_veths(self) -> None:
+        known = {ep.host_ifname for ep in self.records.endpoints() if ep.host_ifname}
+        for net in self.records.networks():
+            if net.bridge:
+                for name in plumbing.remove_unknown_ports(net.bridge, known):
+                    log.info("removed %s: on %s with no endpoint", name, net.bridge)
 
     # --- firewall ---------------------------------------------------------------------------
     def apply_firewall(self) -> None:
