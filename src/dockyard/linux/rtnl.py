@@ -17,7 +17,7 @@ import struct
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
 NLMSG_ERROR = 2
-RTM_NEWLINK, RTM_SETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 19, 20, 24
+RTM_NEWLINK, RTM_DELLINK, RTM_SETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 17, 19, 20, 24
 IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
 IFLA_LINKINFO, IFLA_NET_NS_FD = 18, 28
@@ -65,6 +65,11 @@ def veth(host_ifname: str, peer_ifname: str, mtu: int, master: int, peer_mac: st
         attr(IFLA_MTU, struct.pack("=I", mtu)) + attr(IFLA_MASTER, struct.pack("=I", master)) + \
         attr(IFLA_LINKINFO, info)
     return RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body
+
+
+def delete(ifname: str) -> tuple[int, int, bytes]:
+    """RTM_DELLINK by name (a veth's peer goes with it)."""
+    return RTM_DELLINK, 0, _ifinfo() + attr(IFLA_IFNAME, _name(ifname))
 
 
 def link_up(index: int) -> tuple[int, int, bytes]:

@@ -112,14 +112,12 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int, gateway6: s
 
 
 def delete_link(name: str) -> None:
-    with IPRoute() as ipr:
-        index = link_index(ipr, name)
-        if index is not None:
-            try:
-                ipr.link("del", index=index)
-            except NetlinkError as exc:
-                if exc.code != errno.ENODEV:
-                    raise
+    """Delete the link if it exists (one netlink request: this runs at every exit)."""
+    try:
+        rtnl.batch([rtnl.delete(name)])
+    except OSError as exc:
+        if exc.errno != errno.ENODEV:
+            raise
 
 
 def links_with_prefix(prefix: str) -> list[str]:
