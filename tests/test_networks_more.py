@@ -108,3 +108,44 @@ def test_restart_removes_veths_without_endpoint(net_daemon: Daemon) -> None:
             if os.path.exists(f"/sys/class/net/{name}"):
                 subprocess.run(["ip", "link", "del", name], capture_output=True)
         d.cli("rm", "-f", "kept")
+
+
+def _inspect_at(daemon: Daemon, version: str, ref: str) -> dict:
+    status, _, body = request(daemon, "GET", f"/v{version}/containers/{ref}/json")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_inspect_network_settings_per_api_version(net_daemon: Daemon) -> None:
+    """Below 1.52 the bridge endpoint is repeated at the top of NetworkSettings (empty off
+    the bridge and before a start); below 1.45 user-network Aliases also list the short ID
+    and hostname; the record itself never changes with the version asked."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.63.0/24", "viewnet")
+    try:
+        d.ok("create", "--name", "idle", "busybox", "sleep", "60")
+        for version in ("1.43", "1.45"):
+            ns = _inspect_at(d, version, "idle")["NetworkSettings"]
+            assert ns["IPAddress"] == "" and ns["Gateway"] == "" and ns["IPPrefixLen"] == 0
+            assert ns["HairpinMode"] is False and ns["SecondaryIPAddresses"] is None
+        d.ok("start", "idle")
+        on_bridge = d.ok("run", "-d", "--name", "onbridge", "busybox", "sleep", "60").strip()
+        cid = d.ok("run", "-d", "--name", "onuser", "--network", "viewnet",
+                   "--network-alias", "web", "busybox", "sleep", "60").strip()
+        for version in ("1.43", "1.45"):
+            ns = _inspect_at(d, version, on_bridge)["NetworkSettings"]
+            bridge = ns["Networks"]["bridge"]
+            assert bridge["IPAddress"].count(".") == 3
+            for field in ("IPAddress", "Gateway", "IPPrefixLen", "MacAddress", "EndpointID"):
+                assert ns[field] == bridge[field], field
+            user = _inspect_at(d, version, "onuser")["NetworkSettings"]
+            assert user["IPAddress"] == "" and user["EndpointID"] == ""
+            assert user["Networks"]["viewnet"]["IPAddress"] == "10.231.63.2"
+        old = _inspect_at(d, "1.43", "onuser")["NetworkSettings"]["Networks"]["viewnet"]
+        assert old["Aliases"] == ["web", cid[:12]]
+        new = _inspect_at(d, "1.45", "onuser")["NetworkSettings"]["Networks"]["viewnet"]
+        assert new["Aliases"] == ["web"]
+        assert set(new["DNSNames"]) >= {"onuser", "web", cid[:12]}
+    finally:
+        d.cli("rm", "-f", "idle", "onbridge", "onuser")
+        d.cli("network", "rm", "viewnet")

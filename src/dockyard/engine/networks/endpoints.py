@@ -231,10 +231,8 @@ class Endpoints:
                         GlobalIPv6Address=ep.ipv6, IPv6Gateway=net.gateway6 if ep.ipv6 else "",
                         GlobalIPv6PrefixLen=subnet6.prefixlen if ep.ipv6 and subnet6 else 0)
         self.emit_network(net, "connect", container=container.id)
-        if net.name == "bridge":
-            container.record["NetworkSettings"].update(
-                Gateway=net.gateway, IPAddress=ep.ipv4, IPPrefixLen=subnet.prefixlen,
-                MacAddress=ep.mac, EndpointID=ep.id, Bridge=net.bridge)
+        if net.name == "bridge":   # the top-level fields old APIs show: settings_view.py
+            container.record["NetworkSettings"]["Bridge"] = net.bridge
         return ep
 
     async def _publish(self, container: Any) -> None:
@@ -309,8 +307,7 @@ class Endpoints:
         if had_ports or icc:
             await asyncio.to_thread(self.apply_firewall)
         ns = container.record.get("NetworkSettings") or {}
-        ns.update(Ports={}, SandboxKey="", Gateway="", IPAddress="", IPPrefixLen=0,
-                  MacAddress="", EndpointID="", Bridge="")
+        ns.update(Ports={}, SandboxKey="", Bridge="")
         for settings in (ns.get("Networks") or {}).values():
             if settings.get("EndpointID"):
                 settings.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0,
