@@ -149,3 +149,28 @@ def test_inspect_network_settings_per_api_version(net_daemon: Daemon) -> None:
     finally:
         d.cli("rm", "-f", "idle", "onbridge", "onuser")
         d.cli("network", "rm", "viewnet")
+
+
+def test_connect_running_default_bridge_container_switches_to_embedded_dns(
+        net_daemon: Daemon) -> None:
+    """A running container on the default bridge keeps the host's resolvers until it joins
+    a user-defined network: then resolv.conf names 127.0.0.11 and names on that network
+    resolve; its --link line stays in /etc/hosts beside the new address."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.64.0/24", "dnsnet")
+    try:
+        d.ok("run", "-d", "--name", "target", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "peer", "--network", "dnsnet", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "legacy", "--link", "target:tgt", "busybox",
+             "sleep", "60")
+        assert "127.0.0.11" not in d.ok("exec", "legacy", "cat", "/etc/resolv.conf")
+        d.ok("network", "connect", "dnsnet", "legacy")
+        resolv = d.ok("exec", "legacy", "cat", "/etc/resolv.conf")
+        assert "nameserver 127.0.0.11" in resolv
+        hosts = d.ok("exec", "legacy", "cat", "/etc/hosts")
+        assert "\ttgt " in hosts and "10.231.64.3" in hosts
+        answer = d.ok("exec", "legacy", "nslookup", "peer")
+        assert "10.231.64.2" in answer
+    finally:
+        d.cli("rm", "-f", "legacy", "peer", "target")
+        d.cli("network", "rm", "dnsnet")

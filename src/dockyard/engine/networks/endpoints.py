@@ -52,6 +52,8 @@ class Endpoints:
         # `async left(container, network)`: the embedded DNS plugs in here
         self.endpoint_hooks: list[Any] = []
         self.container_lookup: Callable[[str], Any] | None = None  # set by the daemon
+        # the daemon's --dns settings, for rewriting a running container's files on connect
+        self.dns_settings: etc_files.DnsSettings = etc_files.DnsSettings()
 
     # --- create -----------------------------------------------------------------------------
     def networks_for_create(self, mode: str, networking: Any,
