@@ -174,3 +174,30 @@ def test_connect_running_default_bridge_container_switches_to_embedded_dns(
     finally:
         d.cli("rm", "-f", "legacy", "peer", "target")
         d.cli("network", "rm", "dnsnet")
+
+
+def test_link_on_user_network_is_a_dns_alias_for_the_linking_container(
+        net_daemon: Daemon) -> None:
+    """`--link db:database` on a user network: the linking container resolves `database`
+    to db's address through the embedded DNS; another container on the network does not;
+    no legacy variables are set."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.65.0/24", "linknet")
+    try:
+        d.ok("run", "-d", "--name", "db", "--network", "linknet", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "app", "--network", "linknet", "--link", "db:database",
+             "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "other", "--network", "linknet", "busybox",
+             "sleep", "60")
+        links = inspect(d, "app")["NetworkSettings"]["Networks"]["linknet"]["Links"]
+        assert links == ["db:database"]
+        assert "10.231.65.2" in d.ok("exec", "app", "nslookup", "database")
+        assert "10.231.65.2" in d.ok("exec", "app", "nslookup", "db")
+        assert d.cli("exec", "other", "nslookup", "database").returncode != 0
+        assert "DATABASE_NAME" not in d.ok("exec", "app", "env")
+        bad = d.cli("run", "--rm", "--network", "linknet", "--link", "nosuch:x", "busybox",
+                    "true")
+        assert bad.returncode != 0 and "could not get container for nosuch" in bad.stderr
+    finally:
+        d.cli("rm", "-f", "db", "app", "other")
+        d.cli("network", "rm", "linknet")

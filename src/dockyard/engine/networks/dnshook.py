@@ -12,6 +12,7 @@ from typing import Any
 from .dns import Resolver
 from .dnsnames import NameTable, endpoint_dns_names
 from .etc_files import read_upstreams
+from .links import parse as parse_links
 
 log = logging.getLogger(__name__)
 DEFAULT = "bridge"
@@ -34,6 +35,10 @@ class DnsHook:
                                    endpoint.aliases)
         self.table.add(network.name, container.id, container.name, names,
                        [a for a in (endpoint.ipv4, endpoint.ipv6) if a])
+        settings = (container.record["NetworkSettings"].get("Networks") or {}).get(
+            network.name) or {}
+        self.table.set_links(network.name, container.id, {
+            alias: target for target, alias in parse_links(settings.get("Links"))})
         if container.id not in self.resolver.attached():
             lookup, reverse = self.table.resolvers_for(container.id)
             await self.resolver.attach(container.id, netns_path, lookup, reverse,

@@ -37,6 +37,9 @@ class NameTable:
 
     def __init__(self) -> None:
         self._networks: dict[str, dict[str, _Endpoint]] = {}
+        # (network, container ID) -> {alias: target name}: `--link` on a user network, a
+        # name only that container resolves
+        self._links: dict[tuple[str, str], dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def add(self, network: str, container_id: str, container_name: str,
@@ -48,8 +51,18 @@ class NameTable:
         with self._lock:
             self._networks.setdefault(network, {})[container_id] = endpoint
 
+    def set_links(self, network: str, container_id: str, links: dict[str, str]) -> None:
+        """The container's `--link` aliases on `network` (alias -> target name)."""
+        with self._lock:
+            if links:
+                self._links[(network, container_id)] = {
+                    a.lower(): t.lower().lstrip("/") for a, t in links.items()}
+            else:
+                self._links.pop((network, container_id), None)
+
     def remove(self, network: str, container_id: str) -> None:
         with self._lock:
+            self._links.pop((network, container_id), None)
             endpoints = self._networks.get(network, {})
             endpoints.pop(container_id, None)
             if not endpoints:
@@ -61,22 +74,25 @@ class NameTable:
         for network in networks:
             self.remove(network, container_id)
 
-    def _scope(self, container_id: str) -> list[tuple[str, dict[str, _Endpoint]]]:
+    def _scope(self, container_id: str
+               ) -> list[tuple[str, dict[str, _Endpoint], dict[str, str]]]:
         with self._lock:
-            return [(n, dict(eps)) for n, eps in self._networks.items() if container_id in eps]
+            return [(n, dict(eps), dict(self._links.get((n, container_id)) or {}))
+                    for n, eps in self._networks.items() if container_id in eps]
 
     def lookup(self, container_id: str, name: str) -> list[str]:
         """Addresses of `name` as seen from `container_id`'s networks (shuffled, as
         Docker shuffles several answers); [] when no endpoint there has that name."""
         name = name.lower().rstrip(".")
         found: list[str] = []
-        for network, endpoints in self._scope(container_id):
+        for network, endpoints, links in self._scope(container_id):
             bare = name
             suffix = "." + network.lower()
             if name.endswith(suffix):
                 bare = name[: -len(suffix)]
+            wanted = {name, bare, links.get(bare, "")} - {""}
             for endpoint in endpoints.values():
-                if name in endpoint.names or bare in endpoint.names:
+                if wanted & set(endpoint.names):
                     found += [a for a in endpoint.addresses if a not in found]
         random.shuffle(found)
         return found
@@ -88,7 +104,7 @@ class NameTable:
             address = str(ipaddress.ip_address(address))
         except ValueError:
             return None
-        for network, endpoints in self._scope(container_id):
+        for network, endpoints, _ in self._scope(container_id):
             for endpoint in endpoints.values():
                 if address in endpoint.addresses:
                     return f"{endpoint.container_name}.{network}"

@@ -77,12 +77,16 @@ class Endpoints:
                                        "mode")
             return {}
         primary = "bridge" if mode == "default" else mode
+        user_links: list[str] | None = None
         if host_config.get("Links"):
-            if primary != "bridge":
+            if primary in NON_BRIDGE:
                 raise InvalidParameter("legacy links are only supported on the default "
                                        "bridge network")
-            host_config["Links"] = links.normalise(host_config["Links"], name,
-                                                   self._container)
+            if primary == "bridge":
+                host_config["Links"] = links.normalise(host_config["Links"], name,
+                                                       self._container)
+            else:   # on a user network a link is a DNS alias for this container only
+                user_links = links.endpoint_links(host_config["Links"], self._container)
         out: dict[str, dict[str, Any]] = {}
         for name in [primary, *[n for n in wanted if n != primary]]:
             net = self.get(name)
@@ -102,13 +106,23 @@ class Endpoints:
                 raise InvalidParameter("network-scoped alias is supported only for containers "
                                        "in user defined networks")
             out[net.name] = settings
+        for settings in out.values():
+            if settings["Links"] and settings is not out.get("bridge"):
+                settings["Links"] = links.endpoint_links(settings["Links"], self._container)
+        if user_links:
+            out[primary]["Links"] = list(dict.fromkeys((out[primary]["Links"] or []) +
+                                                       user_links))
         if not out[primary]["MacAddress"] and config.get("MacAddress"):
             out[primary]["MacAddress"] = config["MacAddress"]
         return out
 
     # --- start and stop ---------------------------------------------------------------------
     def links_for_start(self, container: Any) -> tuple[list[str], list[str]]:
-        """`--link`: (environment, /etc/hosts lines) from the running targets."""
+        """`--link` on the default bridge: (environment, /etc/hosts lines) from the running
+        targets. On a user network links are DNS aliases only (dnshook.py), as in Docker."""
+        mode = container.host_config.get("NetworkMode", "default")
+        if mode not in ("default", "bridge"):
+            return [], []
         return links.for_start(container, self._container)
 
     def etc_endpoints(self, container: Any) -> etc_files.Endpoints:

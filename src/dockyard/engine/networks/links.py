@@ -1,4 +1,6 @@
-"""Legacy `--link target[:alias]` on the default bridge: the target's address under the
+"""`--link target[:alias]`. On a user-defined network: a name only the linking container
+resolves through the embedded DNS (EndpointSettings.Links; dnshook.py). Legacy, on the
+default bridge: the target's address under the
 alias in /etc/hosts and Docker's environment variables (ALIAS_PORT_80_TCP=tcp://ip:80,
 ALIAS_NAME, ALIAS_ENV_*), as moby's links package makes them. Read at each start, from the
 running target."""
@@ -37,6 +39,19 @@ def normalise(links: Any, name: str, lookup: Callable[[str], Any]) -> list[str] 
         except NotFound:
             raise InvalidParameter(f"could not get container for {target}") from None
         out.append(f"/{other.name}:/{name}/{alias}")
+    return out or None
+
+
+def endpoint_links(links: Any, lookup: Callable[[str], Any]) -> list[str] | None:
+    """EndpointSettings.Links of a user-network endpoint: "target:alias", each target
+    checked to exist (its current name kept)."""
+    out = []
+    for target, alias in parse(links):
+        try:
+            other = lookup(target)
+        except NotFound:
+            raise InvalidParameter(f"could not get container for {target}") from None
+        out.append(f"{other.name}:{alias}")
     return out or None
 
 
