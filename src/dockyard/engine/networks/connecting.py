@@ -8,7 +8,8 @@ from typing import Any
 
 from ...errors import Forbidden, InvalidParameter
 from . import etc_files, links, plumbing
-from .endpoints import Endpoints, endpoint_settings
+from .createconfig import endpoint_settings
+from .endpoints import Endpoints
 from .modes import NON_BRIDGE, shared_with
 
 

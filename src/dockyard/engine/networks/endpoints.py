@@ -14,28 +14,18 @@ from typing import Any, Callable
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
 from . import etc_files, ipam, links, plumbing, ports
+from .createconfig import CreateConfig
 from .dnsnames import endpoint_dns_names
 from .firewall import BridgeNet, Forward
 from .proxy import Proxies, port_free
 from .records import Endpoint, Network, PortBinding
 
-log = logging.getLogger(__name__)
-
 from .modes import NON_BRIDGE, shared_with
 
-
-def endpoint_settings(net_id: str, wanted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """EndpointSettings as a container's record keeps it (the request's parts kept)."""
-    wanted = wanted or {}
-    return {"IPAMConfig": wanted.get("IPAMConfig") or None, "Links": wanted.get("Links"),
-            "Aliases": wanted.get("Aliases") or None,
-            "MacAddress": wanted.get("MacAddress") or "", "DriverOpts": wanted.get("DriverOpts"),
-            "NetworkID": net_id, "EndpointID": "", "Gateway": "", "IPAddress": "",
-            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+log = logging.getLogger(__name__)
 
 
-class Endpoints:
+class Endpoints(CreateConfig):
     """Mixed into NetworkService; uses its records, db, firewall, mtu, find, get, emit."""
 
     records: Any
@@ -54,67 +44,6 @@ class Endpoints:
         self.container_lookup: Callable[[str], Any] | None = None  # set by the daemon
         # the daemon's --dns settings, for rewriting a running container's files on connect
         self.dns_settings: etc_files.DnsSettings = etc_files.DnsSettings()
-
-    # --- create -----------------------------------------------------------------------------
-    def networks_for_create(self, mode: str, networking: Any,
-                            host_config: dict[str, Any], config: dict[str, Any],
-                            name: str = "") -> dict[str, dict[str, Any]]:
-        """NetworkSettings.Networks of a new container; unknown networks, bad addresses and
-        bad port specifications refused before anything is written."""
-        ports.wanted(host_config, config)
-        wanted = ((networking or {}).get("EndpointsConfig") or {}) \
-            if isinstance(networking, dict) else {}
-        # the docker CLI keys the endpoint of `--network` (default too) by the mode's name
-        wanted = {("bridge" if k == "default" else k): v for k, v in wanted.items()}
-        other = shared_with(mode)
-        if other is not None:
-            self._container(other)   # Docker's "No such container"
-            if host_config.get("PortBindings") or host_config.get("PublishAllPorts"):
-                raise InvalidParameter("conflicting options: port publishing and the "
-                                       "container type network mode")
-            if config.get("MacAddress"):
-                raise InvalidParameter("conflicting options: mac-address and the network "
-                                       "mode")
-            return {}
-        primary = "bridge" if mode == "default" else mode
-        user_links: list[str] | None = None
-        if host_config.get("Links"):
-            if primary in NON_BRIDGE:
-                raise InvalidParameter("legacy links are only supported on the default "
-                                       "bridge network")
-            if primary == "bridge":
-                host_config["Links"] = links.normalise(host_config["Links"], name,
-                                                       self._container)
-            else:   # on a user network a link is a DNS alias for this container only
-                user_links = links.endpoint_links(host_config["Links"], self._container)
-        out: dict[str, dict[str, Any]] = {}
-        for name in [primary, *[n for n in wanted if n != primary]]:
-            net = self.get(name)
-            if name != primary and primary in NON_BRIDGE:
-                raise InvalidParameter("conflicting options: cannot attach both user-defined "
-                                       "and non-user-defined network-modes")
-            settings = endpoint_settings(net.id, wanted.get(name) or wanted.get(net.id))
-            if net.name in NON_BRIDGE:
-                settings["NetworkID"] = net.id
-            address = (settings["IPAMConfig"] or {}).get("IPv4Address")
-            if address:
-                if net.name == "bridge":
-                    raise InvalidParameter("user specified IP address is supported on user "
-                                           "defined networks only")
-                ipam.requested(ipaddress.IPv4Network(net.subnet), address, set())
-            if settings["Aliases"] and net.name == "bridge":
-                raise InvalidParameter("network-scoped alias is supported only for containers "
-                                       "in user defined networks")
-            out[net.name] = settings
-        for settings in out.values():
-            if settings["Links"] and settings is not out.get("bridge"):
-                settings["Links"] = links.endpoint_links(settings["Links"], self._container)
-        if user_links:
-            out[primary]["Links"] = list(dict.fromkeys((out[primary]["Links"] or []) +
-                                                       user_links))
-        if not out[primary]["MacAddress"] and config.get("MacAddress"):
-            out[primary]["MacAddress"] = config["MacAddress"]
-        return out
 
     # --- start and stop ---------------------------------------------------------------------
     def links_for_start(self, container: Any) -> tuple[list[str], list[str]]:
