@@ -17,6 +17,7 @@ if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get install -y -qq $PACKAGES >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
+python3 scripts/cli-launcher.py >/dev/null   # the CLI starts without site-packages' .pth files
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi   # expose the console scripts
 # Byte-compile now: an editable install runs from the tree, and with PYTHONDONTWRITEBYTECODE
 # set every CLI start would otherwise recompile the modules it imports.

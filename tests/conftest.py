@@ -257,6 +257,21 @@ def docker_client(daemon: Daemon) -> Iterator[Any]:
         client.close()
 
 
+def remove_new_images(daemon: Daemon) -> Iterator[None]:
+    """Body of a module fixture for modules that build: the images they make are children
+    of the shared daemon's busybox; left behind they would change what later modules' rmi
+    rules see ("has dependent child images")."""
+    before = set(daemon.ok("images", "-aq", "--no-trunc").split())
+    yield
+    for _ in range(5):      # newest first: children go before their parents
+        left = [i for i in daemon.ok("images", "-aq", "--no-trunc").split() if i not in before]
+        if not left:
+            break
+        for image in left:
+            daemon.cli("rmi", "-f", image)
+    daemon.cli("builder", "prune", "-af")
+
+
 def inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     return json.loads(daemon.ok("inspect", ref))[0]
 

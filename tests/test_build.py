@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import Daemon, inspect, wait_for
+from conftest import Daemon, inspect, remove_new_images, wait_for
 
 
 def _write(directory: Any, files: dict[str, str | bytes]) -> str:
@@ -56,6 +56,11 @@ def _config(daemon: Daemon, image: str) -> dict[str, Any]:
     return inspect(daemon, image)["Config"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _builds_leave_no_images(daemon: Daemon) -> Iterator[None]:
+    yield from remove_new_images(daemon)
+
+
 @pytest.fixture
 def ctx(tmp_path: Any) -> str:
     directory = tmp_path / "ctx"
@@ -88,13 +93,16 @@ CMD echo $APP
     assert re.fullmatch(r"Sending build context to Docker daemon  \d+(\.\d+)?kB", lines[0])
     assert lines[1] == ""                   # as the docker CLI writes it
     lines = lines[2:]
-    assert lines[0] == "Step 1/15 : ARG BASE=busybox"
-    assert lines[1] == "Step 2/15 : FROM ${BASE}"
+    assert lines[0] == "Step 1/16 : ARG BASE=busybox"
+    assert lines[1] == "Step 2/16 : FROM ${BASE}"
     assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[2])
-    assert "Step 4/15 : ENV APP=/srv/app     MODE=\"two words\"" in lines
+    assert "Step 4/16 : ENV APP=/srv/app     MODE=\"two words\"" in lines
     # a metadata step gets the classic builder's intermediate container, then its image
-    cmd_at = lines.index("Step 15/15 : CMD echo $APP")
-    running, removing, final = lines[cmd_at + 1:cmd_at + 4]
+    cmd_at = lines.index("Step 15/16 : CMD echo $APP")
+    assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[cmd_at + 3])
+    # --label: one LABEL step per label at the end, as Docker's classic builder adds them
+    label_at = lines.index("Step 16/16 : LABEL extra=1")
+    running, removing, final = lines[label_at + 1:label_at + 4]
     cid = running.removeprefix(" ---> Running in ")
     assert re.fullmatch(r"[0-9a-f]{12}", cid) and removing == \
         f"Removing intermediate container {cid}"
@@ -115,7 +123,7 @@ CMD echo $APP
     assert _run(daemon, tag) == "/srv/app\n"
     history = daemon.ok("history", "--no-trunc", tag).splitlines()
     nops = [h for h in history if "#(nop)" in h]
-    assert len(nops) == 13 and all(re.search(r"\s0B\s", h) for h in nops)
+    assert len(nops) == 14 and all(re.search(r"\s0B\s", h) for h in nops)
     assert any('#(nop)  CMD ["/bin/sh" "-ec" "echo $APP"]' in h for h in history)
     # a child image runs the ONBUILD trigger
     child = _tag()

@@ -4,6 +4,7 @@ side by side with the stock docker CLI."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -287,3 +288,23 @@ def test_flags_after_the_image_belong_to_the_command(daemon: Daemon) -> None:
                                         "bad format of filter (expected name=value)\n")
     finally:
         assert d.cli("rm", "-fv", name).returncode == 0
+
+
+def test_installed_launcher_starts_without_site_packages(daemon: Daemon,
+                                                         tmp_path: pathlib.Path) -> None:
+    """scripts/cli-launcher.py's launcher (what setup.sh installs) runs commands with -S,
+    and `manifest inspect`, the one command needing aiohttp, loads site-packages itself."""
+    launcher = str(tmp_path / "dockyard")
+    subprocess.run([sys.executable, os.path.join(SRC, "..", "scripts", "cli-launcher.py"),
+                    launcher], check=True, capture_output=True, env={**os.environ,
+                                                                     "PYTHONPATH": SRC})
+    with open(launcher) as f:
+        assert f.readline().rstrip().endswith(" -S")
+    env = {**daemon.env(), "PYTHONPATH": SRC}
+    ps = subprocess.run([launcher, "ps", "-a", "--format", "{{.ID}}"], capture_output=True,
+                        text=True, env=env)
+    assert ps.returncode == 0, ps.stderr
+    manifest = subprocess.run([launcher, "manifest", "inspect", "127.0.0.1:1/none:1"],
+                              capture_output=True, text=True, env=env)
+    assert "ModuleNotFoundError" not in manifest.stderr and manifest.returncode == 1, \
+        manifest.stderr

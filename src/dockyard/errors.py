@@ -48,6 +48,10 @@ class NotImplemented_(DockyardError):
     status = 501
 
 
+class Unavailable(DockyardError):
+    status = 503
+
+
 def no_such_container(ref: str) -> NotFound:
     return NotFound(f"No such container: {ref}")
 

@@ -113,10 +113,14 @@ async def wait(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.delete("/containers/{id}")
+@routes.delete("/containers/{id:.+}")   # a link's name has a slash: <parent>/<alias>
 async def remove(request: web.Request) -> web.Response:
-    await _containers(request).remove(request.match_info["id"], force=qbool(request, "force"),
-                                      volumes=qbool(request, "v"))
+    if qbool(request, "link"):
+        await _containers(request).remove_link(request.match_info["id"])
+    else:
+        await _containers(request).remove(request.match_info["id"],
+                                          force=qbool(request, "force"),
+                                          volumes=qbool(request, "v"))
     return web.Response(status=204)
 
 

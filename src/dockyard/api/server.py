@@ -95,13 +95,13 @@ async def _not_found(request: web.Request) -> web.Response:
 
 def make_app(engine: Any) -> web.Application:
     from . import (archive, auth, build, commit, containers, execs, images, networks,
-                   system, volumes)
+                   swarm, system, volumes)
 
     app = _VersionedApplication(middlewares=[docker_middleware], client_max_size=0)
     app[ENGINE_KEY] = engine
     app.on_response_prepare.append(_on_prepare)
     for module in (system, containers, execs, images, auth, archive, commit, volumes,
-                   build, networks):
+                   build, networks, swarm):
         app.router.add_routes(module.routes)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app

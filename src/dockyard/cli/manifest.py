@@ -15,10 +15,19 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _site_packages() -> None:
+    """The installed launcher starts Python without site-packages (scripts/cli-launcher.py:
+    start-up time); this command alone needs them, for the registry client's aiohttp."""
+    if sys.flags.no_site:
+        import site
+        site.main()
+
+
 async def _inspect(name: str, verbose: bool, insecure: bool) -> Any:
     import base64
     import json
 
+    _site_packages()
     from .. import mediatypes
     from ..distribution import pull
     from ..distribution.auth import decode_registry_auth

@@ -13,6 +13,7 @@ from ... import platforms
 from ...errors import DockyardError, InvalidParameter, NotFound
 from ...timeutil import rfc3339nano
 from .. import commit as commit_mod
+from ..containers.monitor import FRAME_STDERR
 from . import mounts, shell, stagefiles
 from .options import BuildOptions
 from .parser import Dockerfile, Instruction, Stage, parse
@@ -109,7 +110,9 @@ class Build:
             queue = self.containers.subscribe(container)
             await self.containers.start(cid)
             while (frame := await queue.get()) is not None:
-                runner.out(frame[1].decode("utf-8", "replace"))
+                text = frame[1].decode("utf-8", "replace")
+                # the classic builder paints each stderr chunk red, as docker-py expects
+                runner.out(f"\x1b[91m{text}\x1b[0m" if frame[0] == FRAME_STDERR else text)
             status = (await self.containers.wait(cid, ""))["StatusCode"]
             if status != 0:
                 raise StepFailed(cmd, status)
@@ -214,6 +217,9 @@ class Build:
         """Parse and pick the target: what must fail before the first message."""
         self.doc = parse(text)
         self.target = self._target(self.doc)
+        # as Docker: one LABEL step per build label (sorted) at the end of the target stage
+        self.target.instructions += [_label_instruction(key, value, self.doc.escape)
+                                     for key, value in sorted(self.options.labels.items())]
 
     async def run(self) -> str:
         doc, target = self.doc, self.target
@@ -337,10 +343,7 @@ class Build:
         else:
             image_id = await self.base_image(base, self._platform(stage, escape), emit)
         image = self.images.resolve(image_id)
-        config = dict(image.config.get("config") or {})
-        if stage.index == self.target.index and self.options.labels:
-            config["Labels"] = {**(config.get("Labels") or {}), **self.options.labels}
-        return State(image.id, image.config, config)
+        return State(image.id, image.config, dict(image.config.get("config") or {}))
 
     def _platform(self, stage: Stage, escape: str) -> str | None:
         if stage.platform:
@@ -387,3 +390,16 @@ class _StageOutput:
 def new_workdir(root: str) -> str:
     os.makedirs(root, exist_ok=True)
     return tempfile.mkdtemp(dir=root, prefix="build-")
+
+
+def _label_instruction(key: str, value: str, escape: str) -> Instruction:
+    """A build label as a LABEL instruction: quoted so that nothing in it is expanded; the
+    transcript shows it unquoted, as Docker's."""
+    def quote(text: str) -> str:
+        if "'" not in text:
+            return f"'{text}'"
+        for char in dict.fromkeys((escape, '"', "$")):
+            text = text.replace(char, escape + char)
+        return f'"{text}"'
+
+    return Instruction("label", f"{quote(key)}={quote(value)}", f"LABEL {key}={value}", 0)

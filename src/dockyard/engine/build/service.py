@@ -69,6 +69,8 @@ class BuildService:
         async def job() -> None:
             try:
                 image_id = await build.run()
+                if not image_id:     # FROM scratch and nothing after it
+                    raise InvalidParameter("No image was generated. Is your Dockerfile empty?")
                 queue.put_nowait({"aux": {"ID": image_id}})
                 if quiet:
                     queue.put_nowait({"stream": image_id + "\n"})

@@ -23,6 +23,7 @@ from .execs import ExecManager
 from .inflight import InFlight
 from ..images.layers import WritableLayers
 from ..networks.etc_files import DnsSettings
+from ..networks.links import parse as parse_links
 from .model import Container
 from .table import ContainerTable
 
@@ -204,6 +205,25 @@ class ContainerService:
             if container.id not in self.containers:
                 raise no_such_container(ref)
             await self.remove_locked(container, force, volumes)
+
+    async def remove_link(self, ref: str) -> None:
+        """`rm --link <parent>/<alias>`: drop the parent's legacy link; as in dockerd, its
+        environment and /etc/hosts line stay until the parent's next start."""
+        parent_ref, _, alias = ref.strip("/").rpartition("/")
+        if not parent_ref:
+            self.get(ref)   # Docker's "No such container" first
+            raise Conflict("Conflict, cannot remove the default link name of the container")
+        try:
+            parent = self.get(parent_ref)
+        except DockyardError:
+            raise no_such_container(ref) from None
+        async with parent.lifecycle:
+            kept = [link for link in parent.host_config.get("Links") or []
+                    if parse_links([link])[0][1] != alias]
+            if len(kept) == len(parent.host_config.get("Links") or []):
+                raise no_such_container(ref)
+            parent.host_config["Links"] = kept or None
+            parent.save()
 
     async def remove_locked(self, container: Container, force: bool,
                             volumes: bool = False) -> None:

@@ -35,6 +35,7 @@ class Connecting(Endpoints):
                 raise Forbidden(f"endpoint with name {container.name} already exists in "
                                 f"network {net.name}")
             settings = endpoint_settings(net.id, config)
+            links.parse(settings["Links"])
             address = (settings["IPAMConfig"] or {}).get("IPv4Address")
             if address and net.name == "bridge":
                 raise InvalidParameter("user specified IP address is supported on user "

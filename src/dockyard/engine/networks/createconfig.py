@@ -50,7 +50,8 @@ class CreateConfig:
                 raise InvalidParameter("conflicting options: mac-address and the network "
                                        "mode")
             return {}
-        primary = "bridge" if mode == "default" else mode
+        # a network named by ID (or ID prefix) keys its endpoint by the network's name
+        primary = self.get("bridge" if mode == "default" else mode).name
         user_links: list[str] | None = None
         if host_config.get("Links"):
             if primary in NON_BRIDGE:
@@ -68,6 +69,7 @@ class CreateConfig:
                 raise InvalidParameter("conflicting options: cannot attach both user-defined "
                                        "and non-user-defined network-modes")
             settings = endpoint_settings(net.id, wanted.get(name) or wanted.get(net.id))
+            links.parse(settings["Links"])   # "target[:alias]" each, or Docker's 400
             if net.name in NON_BRIDGE:
                 settings["NetworkID"] = net.id
             address = (settings["IPAMConfig"] or {}).get("IPv4Address")

@@ -33,12 +33,11 @@ class DnsHook:
             return
         names = endpoint_dns_names(container.name, container.id, endpoint.hostname,
                                    endpoint.aliases)
+        settings = (container.record.get("NetworkSettings", {}).get("Networks") or {}
+                    ).get(network.name) or {}
         self.table.add(network.name, container.id, container.name, names,
-                       [a for a in (endpoint.ipv4, endpoint.ipv6) if a])
-        settings = (container.record["NetworkSettings"].get("Networks") or {}).get(
-            network.name) or {}
-        self.table.set_links(network.name, container.id, {
-            alias: target for target, alias in parse_links(settings.get("Links"))})
+                       [a for a in (endpoint.ipv4, endpoint.ipv6) if a],
+                       parse_links(settings.get("Links")))
         if container.id not in self.resolver.attached():
             lookup, reverse = self.table.resolvers_for(container.id)
             await self.resolver.attach(container.id, netns_path, lookup, reverse,

@@ -4,7 +4,9 @@ Each endpoint (a container on a network) brings its DNS names (EndpointSettings.
 the container's name, its --network-alias values, its short ID, its hostname) and its
 addresses. A container resolves the names of the networks it is on, bare or qualified with
 the network's name (`web.mynet`); a reverse lookup gives `<container name>.<network>`, as in
-Docker. The table lives in memory: the network service refills it from its records at
+Docker. An endpoint's own links (EndpointSettings.Links, "target:alias") make `alias` a name,
+seen only from that endpoint, of the container `target` on the same network, whenever the
+target joins (as libnetwork's per-endpoint aliases). The table lives in memory: the network service refills it from its records at
 start-up, before it re-attaches the resolver of each running container.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ class _Endpoint:
     container_name: str
     names: tuple[str, ...]        # lower-cased
     addresses: tuple[str, ...]
+    links: dict[str, str]         # lower-cased alias -> target container name
 
 
 class NameTable:
@@ -37,32 +40,22 @@ class NameTable:
 
     def __init__(self) -> None:
         self._networks: dict[str, dict[str, _Endpoint]] = {}
-        # (network, container ID) -> {alias: target name}: `--link` on a user network, a
-        # name only that container resolves
-        self._links: dict[tuple[str, str], dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def add(self, network: str, container_id: str, container_name: str,
-            names: list[str], addresses: list[str]) -> None:
-        """Record (or replace) a container's endpoint on `network`."""
+            names: list[str], addresses: list[str],
+            links: list[tuple[str, str]] | None = None) -> None:
+        """Record (or replace) a container's endpoint on `network`; `links` are its
+        (target, alias) pairs."""
         endpoint = _Endpoint(container_name.lstrip("/"),
                              tuple(n.lower().rstrip(".") for n in names),
-                             tuple(str(ipaddress.ip_address(a)) for a in addresses))
+                             tuple(str(ipaddress.ip_address(a)) for a in addresses),
+                             {alias.lower(): target.lower() for target, alias in links or []})
         with self._lock:
             self._networks.setdefault(network, {})[container_id] = endpoint
 
-    def set_links(self, network: str, container_id: str, links: dict[str, str]) -> None:
-        """The container's `--link` aliases on `network` (alias -> target name)."""
-        with self._lock:
-            if links:
-                self._links[(network, container_id)] = {
-                    a.lower(): t.lower().lstrip("/") for a, t in links.items()}
-            else:
-                self._links.pop((network, container_id), None)
-
     def remove(self, network: str, container_id: str) -> None:
         with self._lock:
-            self._links.pop((network, container_id), None)
             endpoints = self._networks.get(network, {})
             endpoints.pop(container_id, None)
             if not endpoints:
@@ -74,25 +67,24 @@ class NameTable:
         for network in networks:
             self.remove(network, container_id)
 
-    def _scope(self, container_id: str
-               ) -> list[tuple[str, dict[str, _Endpoint], dict[str, str]]]:
+    def _scope(self, container_id: str) -> list[tuple[str, dict[str, _Endpoint]]]:
         with self._lock:
-            return [(n, dict(eps), dict(self._links.get((n, container_id)) or {}))
-                    for n, eps in self._networks.items() if container_id in eps]
+            return [(n, dict(eps)) for n, eps in self._networks.items() if container_id in eps]
 
     def lookup(self, container_id: str, name: str) -> list[str]:
         """Addresses of `name` as seen from `container_id`'s networks (shuffled, as
         Docker shuffles several answers); [] when no endpoint there has that name."""
         name = name.lower().rstrip(".")
         found: list[str] = []
-        for network, endpoints, links in self._scope(container_id):
+        for network, endpoints in self._scope(container_id):
             bare = name
             suffix = "." + network.lower()
             if name.endswith(suffix):
                 bare = name[: -len(suffix)]
-            wanted = {name, bare, links.get(bare, "")} - {""}
+            target = endpoints[container_id].links.get(bare)
             for endpoint in endpoints.values():
-                if wanted & set(endpoint.names):
+                if (name in endpoint.names or bare in endpoint.names
+                        or endpoint.container_name.lower() == target):
                     found += [a for a in endpoint.addresses if a not in found]
         random.shuffle(found)
         return found
@@ -104,7 +96,7 @@ class NameTable:
             address = str(ipaddress.ip_address(address))
         except ValueError:
             return None
-        for network, endpoints, _ in self._scope(container_id):
+        for network, endpoints in self._scope(container_id):
             for endpoint in endpoints.values():
                 if address in endpoint.addresses:
                     return f"{endpoint.container_name}.{network}"
