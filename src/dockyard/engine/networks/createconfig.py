@@ -61,7 +61,7 @@ class CreateConfig:
                 host_config["Links"] = links.normalise(host_config["Links"], name,
                                                        self._container)
             else:   # on a user network a link is a DNS alias for this container only
-                user_links = links.endpoint_links(host_config["Links"], self._container)
+                user_links = links.endpoint_links(host_config["Links"])
         out: dict[str, dict[str, Any]] = {}
         for name in [primary, *[n for n in wanted if n != primary]]:
             net = self.get(name)
@@ -82,9 +82,6 @@ class CreateConfig:
                 raise InvalidParameter("network-scoped alias is supported only for containers "
                                        "in user defined networks")
             out[net.name] = settings
-        for settings in out.values():
-            if settings["Links"] and settings is not out.get("bridge"):
-                settings["Links"] = links.endpoint_links(settings["Links"], self._container)
         if user_links:
             out[primary]["Links"] = list(dict.fromkeys((out[primary]["Links"] or []) +
                                                        user_links))

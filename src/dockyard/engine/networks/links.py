@@ -42,17 +42,10 @@ def normalise(links: Any, name: str, lookup: Callable[[str], Any]) -> list[str] 
     return out or None
 
 
-def endpoint_links(links: Any, lookup: Callable[[str], Any]) -> list[str] | None:
-    """EndpointSettings.Links of a user-network endpoint: "target:alias", each target
-    checked to exist (its current name kept)."""
-    out = []
-    for target, alias in parse(links):
-        try:
-            other = lookup(target)
-        except NotFound:
-            raise InvalidParameter(f"could not get container for {target}") from None
-        out.append(f"{other.name}:{alias}")
-    return out or None
+def endpoint_links(links: Any) -> list[str] | None:
+    """EndpointSettings.Links of a user-network endpoint, "target:alias" each. The target
+    need not exist yet: the alias resolves once a container of that name joins."""
+    return [f"{target}:{alias}" for target, alias in parse(links)] or None
 
 
 def for_start(container: Any, lookup: Callable[[str], Any]
