@@ -10,10 +10,11 @@ from aiohttp import web
 from ..engine.containers import filesystem, processes, stats
 from ..engine.containers import logs as logfiles
 from ..engine.containers import stdin
+from ..engine.networks.settings_view import network_settings
 from ..errors import InvalidParameter
 from ..timeutil import parse_timestamp
 from . import hijack, schema
-from .request import engine_of, qbool, qfilters, qint, read_json, stream_json_lines
+from .request import api_version, engine_of, qbool, qfilters, qint, read_json, stream_json_lines
 
 routes = web.RouteTableDef()
 
@@ -45,7 +46,9 @@ async def prune(request: web.Request) -> web.Response:
 
 @routes.get("/containers/{id}/json")
 async def inspect(request: web.Request) -> web.Response:
-    return web.json_response(_containers(request).inspect(request.match_info["id"]))
+    record = _containers(request).inspect(request.match_info["id"])
+    shaped = {**record, "NetworkSettings": network_settings(record, api_version(request))}
+    return web.json_response(shaped)
 
 
 @routes.post("/containers/{id}/start")

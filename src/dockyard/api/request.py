@@ -18,6 +18,15 @@ def engine_of(request: web.Request) -> Any:
     return request.app[ENGINE_KEY]
 
 
+def api_version(request: web.Request) -> tuple[int, ...]:
+    """The client's API version (from the /v1.NN prefix, else ours) as a tuple."""
+    from .. import API_VERSION
+    try:
+        return tuple(int(x) for x in (request.get("api_version") or API_VERSION).split("."))
+    except ValueError:
+        return tuple(int(x) for x in API_VERSION.split("."))
+
+
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:
     """Docker's boolean query parsing: absent → default; '', '0', 'false' → False."""
     value = request.query.get(name)

@@ -64,6 +64,7 @@ class Engine:
                                            dns_settings, db=self.db, volumes=self.volumes,
                                            networks=self.networks)
         self.networks.container_lookup = self.containers.get
+        self.networks.dns_settings = dns_settings
         self.dns_resolver = Resolver()   # attach/detach per container: engine/networks/dns.py
         self.networks.endpoint_hooks.append(DnsHook(self.dns_resolver, self.networks))
         self.distribution = Distribution(self.images, self.images.content,

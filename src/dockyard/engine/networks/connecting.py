@@ -7,8 +7,9 @@ import asyncio
 from typing import Any
 
 from ...errors import Forbidden, InvalidParameter
-from . import links, plumbing
-from .endpoints import Endpoints, endpoint_settings
+from . import etc_files, links, plumbing
+from .createconfig import endpoint_settings
+from .endpoints import Endpoints
 from .modes import NON_BRIDGE, shared_with
 
 
@@ -46,11 +47,23 @@ class Connecting(Endpoints):
                 if self._has_closed_icc(container.id):
                     await asyncio.to_thread(self.apply_firewall)
                 networks[net.name] = settings
+                await asyncio.to_thread(self._rewrite_etc_files, container)
                 await self._hook("joined", container, net, netns)
             else:
                 networks[net.name] = settings
                 self.emit_network(net, "connect", container=container.id)
             container.save()
+
+    def _rewrite_etc_files(self, container: Any) -> None:
+        """A running container's hosts and resolv.conf after a connect, as dockerd updates
+        them: the new address listed and, once a user-defined network is joined, the
+        embedded DNS (127.0.0.11) in resolv.conf, whose upstreams its listener then reads.
+        `--link` lines are appended again, as at start."""
+        etc_files.write(container.record, self.dns_settings, self.etc_endpoints(container))
+        link_hosts = links.running_hosts_lines(container, self._container)
+        if link_hosts:
+            with open(container.record["HostsPath"], "a") as f:
+                f.write("".join(f"{line}\n" for line in link_hosts))
 
     async def disconnect(self, ref: str, container_ref: str, force: bool = False) -> None:
         net = self.get(ref)

@@ -14,28 +14,18 @@ from typing import Any, Callable
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
 from . import etc_files, ipam, links, plumbing, ports
+from .createconfig import CreateConfig
 from .dnsnames import endpoint_dns_names
 from .firewall import BridgeNet, Forward
 from .proxy import Proxies, port_free
 from .records import Endpoint, Network, PortBinding
 
-log = logging.getLogger(__name__)
-
 from .modes import NON_BRIDGE, shared_with
 
-
-def endpoint_settings(net_id: str, wanted: dict[str, Any] | None = None) -> dict[str, Any]:
-    """EndpointSettings as a container's record keeps it (the request's parts kept)."""
-    wanted = wanted or {}
-    return {"IPAMConfig": wanted.get("IPAMConfig") or None, "Links": wanted.get("Links"),
-            "Aliases": wanted.get("Aliases") or None,
-            "MacAddress": wanted.get("MacAddress") or "", "DriverOpts": wanted.get("DriverOpts"),
-            "NetworkID": net_id, "EndpointID": "", "Gateway": "", "IPAddress": "",
-            "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+log = logging.getLogger(__name__)
 
 
-class Endpoints:
+class Endpoints(CreateConfig):
     """Mixed into NetworkService; uses its records, db, firewall, mtu, find, get, emit."""
 
     records: Any
@@ -52,63 +42,16 @@ class Endpoints:
         # `async left(container, network)`: the embedded DNS plugs in here
         self.endpoint_hooks: list[Any] = []
         self.container_lookup: Callable[[str], Any] | None = None  # set by the daemon
-
-    # --- create -----------------------------------------------------------------------------
-    def networks_for_create(self, mode: str, networking: Any,
-                            host_config: dict[str, Any], config: dict[str, Any],
-                            name: str = "") -> dict[str, dict[str, Any]]:
-        """NetworkSettings.Networks of a new container; unknown networks, bad addresses and
-        bad port specifications refused before anything is written."""
-        ports.wanted(host_config, config)
-        wanted = ((networking or {}).get("EndpointsConfig") or {}) \
-            if isinstance(networking, dict) else {}
-        # the docker CLI keys the endpoint of `--network` (default too) by the mode's name
-        wanted = {("bridge" if k == "default" else k): v for k, v in wanted.items()}
-        other = shared_with(mode)
-        if other is not None:
-            self._container(other)   # Docker's "No such container"
-            if host_config.get("PortBindings") or host_config.get("PublishAllPorts"):
-                raise InvalidParameter("conflicting options: port publishing and the "
-                                       "container type network mode")
-            if config.get("MacAddress"):
-                raise InvalidParameter("conflicting options: mac-address and the network "
-                                       "mode")
-            return {}
-        # a network named by ID (or ID prefix) keys its endpoint by the network's name
-        primary = self.get("bridge" if mode == "default" else mode).name
-        if host_config.get("Links"):
-            if primary != "bridge":
-                raise InvalidParameter("legacy links are only supported on the default "
-                                       "bridge network")
-            host_config["Links"] = links.normalise(host_config["Links"], name,
-                                                   self._container)
-        out: dict[str, dict[str, Any]] = {}
-        for name in [primary, *[n for n in wanted if n != primary]]:
-            net = self.get(name)
-            if name != primary and primary in NON_BRIDGE:
-                raise InvalidParameter("conflicting options: cannot attach both user-defined "
-                                       "and non-user-defined network-modes")
-            settings = endpoint_settings(net.id, wanted.get(name) or wanted.get(net.id))
-            links.parse(settings["Links"])   # "target[:alias]" each, or Docker's 400
-            if net.name in NON_BRIDGE:
-                settings["NetworkID"] = net.id
-            address = (settings["IPAMConfig"] or {}).get("IPv4Address")
-            if address:
-                if net.name == "bridge":
-                    raise InvalidParameter("user specified IP address is supported on user "
-                                           "defined networks only")
-                ipam.requested(ipaddress.IPv4Network(net.subnet), address, set())
-            if settings["Aliases"] and net.name == "bridge":
-                raise InvalidParameter("network-scoped alias is supported only for containers "
-                                       "in user defined networks")
-            out[net.name] = settings
-        if not out[primary]["MacAddress"] and config.get("MacAddress"):
-            out[primary]["MacAddress"] = config["MacAddress"]
-        return out
+        # the daemon's --dns settings, for rewriting a running container's files on connect
+        self.dns_settings: etc_files.DnsSettings = etc_files.DnsSettings()
 
     # --- start and stop ---------------------------------------------------------------------
     def links_for_start(self, container: Any) -> tuple[list[str], list[str]]:
-        """`--link`: (environment, /etc/hosts lines) from the running targets."""
+        """`--link` on the default bridge: (environment, /etc/hosts lines) from the running
+        targets. On a user network links are DNS aliases only (dnshook.py), as in Docker."""
+        mode = container.host_config.get("NetworkMode", "default")
+        if mode not in ("default", "bridge"):
+            return [], []
         return links.for_start(container, self._container)
 
     def etc_endpoints(self, container: Any) -> etc_files.Endpoints:
@@ -169,7 +112,10 @@ class Endpoints:
         ep_id = secrets.token_hex(32)
         on_bridge = bool(net.bridge)
 
-        def plumb() -> Endpoint:
+        def record() -> Endpoint:
+            """The address chosen and the endpoint recorded in one short transaction, before
+            any plumbing: the database is never held while links are made, and a crash
+            after this leaves a record (dropped at restart) rather than an unknown veth."""
             with self.db.transaction() as conn:
                 taken = self.records.allocated(net.id)
                 address = ipam.requested(subnet, requested, taken) if requested else \
@@ -190,23 +136,35 @@ class Endpoints:
                 if address6:
                     self.records.allocate(conn, net.id, address6, "container", ep_id)
                 self.records.add_endpoint(conn, ep)
-                if on_bridge:
-                    plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, address,
-                                    subnet.prefixlen, net.gateway, ep.mac, self.mtu,
-                                    gateway_needed,
-                                    hairpin=not self.userland_proxy,  # type: ignore[attr-defined]
-                                    address6=address6,
-                                    prefixlen6=subnet6.prefixlen if subnet6 else 0,
-                                    gateway6=net.gateway6)
-                else:
-                    plumbing.attach_sub(netns, net.driver, net.options["parent"],
-                                        net.options.get(f"{net.driver}_mode", ""), ifname,
-                                        address, subnet.prefixlen, net.gateway, ep.mac,
-                                        self.mtu, gateway_needed)
+            return ep
+
+        def plumb(ep: Endpoint) -> None:
+            if on_bridge:
+                plumbing.attach(netns, net.bridge, ep.host_ifname, ifname, ep.ipv4,
+                                subnet.prefixlen, net.gateway, ep.mac, self.mtu,
+                                gateway_needed,
+                                hairpin=not self.userland_proxy,  # type: ignore[attr-defined]
+                                address6=ep.ipv6,
+                                prefixlen6=subnet6.prefixlen if subnet6 else 0,
+                                gateway6=net.gateway6)
+            else:
+                plumbing.attach_sub(netns, net.driver, net.options["parent"],
+                                    net.options.get(f"{net.driver}_mode", ""), ifname,
+                                    ep.ipv4, subnet.prefixlen, net.gateway, ep.mac,
+                                    self.mtu, gateway_needed)
+
+        def record_and_plumb() -> Endpoint:
+            ep = record()
+            try:
+                plumb(ep)
+            except BaseException:
+                with self.db.transaction() as conn:
+                    self.records.remove_endpoint(conn, ep.id)
+                raise
             return ep
 
         try:
-            ep = await asyncio.to_thread(plumb)
+            ep = await asyncio.to_thread(record_and_plumb)
         except DockyardError:
             raise
         except Exception as exc:  # netlink's errors, in dockerd's words
@@ -218,10 +176,8 @@ class Endpoints:
                         GlobalIPv6Address=ep.ipv6, IPv6Gateway=net.gateway6 if ep.ipv6 else "",
                         GlobalIPv6PrefixLen=subnet6.prefixlen if ep.ipv6 and subnet6 else 0)
         self.emit_network(net, "connect", container=container.id)
-        if net.name == "bridge":
-            container.record["NetworkSettings"].update(
-                Gateway=net.gateway, IPAddress=ep.ipv4, IPPrefixLen=subnet.prefixlen,
-                MacAddress=ep.mac, EndpointID=ep.id, Bridge=net.bridge)
+        if net.name == "bridge":   # the top-level fields old APIs show: settings_view.py
+            container.record["NetworkSettings"]["Bridge"] = net.bridge
         return ep
 
     async def _publish(self, container: Any) -> None:
@@ -296,8 +252,7 @@ class Endpoints:
         if had_ports or icc:
             await asyncio.to_thread(self.apply_firewall)
         ns = container.record.get("NetworkSettings") or {}
-        ns.update(Ports={}, SandboxKey="", Gateway="", IPAddress="", IPPrefixLen=0,
-                  MacAddress="", EndpointID="", Bridge="")
+        ns.update(Ports={}, SandboxKey="", Bridge="")
         for settings in (ns.get("Networks") or {}).values():
             if settings.get("EndpointID"):
                 settings.update(EndpointID="", Gateway="", IPAddress="", IPPrefixLen=0,
@@ -338,6 +293,7 @@ class Endpoints:
         for cid in {b.container_id for b in self.records.port_bindings()} - set(alive):
             with self.db.transaction() as conn:
                 self.records.remove_port_bindings(conn, cid)
+        await asyncio.to_thread(self._remove_unknown_veths)
         await asyncio.to_thread(self.apply_firewall)
         for container in running:
             try:
@@ -348,6 +304,13 @@ class Endpoints:
             for ep in self.records.endpoints(container_id=container.id):
                 await self._hook("joined", container, self.records.network(ep.network_id),
                                  netns)
+
+    def _remove_unknown_veths(self) -> None:
+        known = {ep.host_ifname for ep in self.records.endpoints() if ep.host_ifname}
+        for net in self.records.networks():
+            if net.bridge:
+                for name in plumbing.remove_unknown_ports(net.bridge, known):
+                    log.info("removed %s: on %s with no endpoint", name, net.bridge)
 
     # --- firewall ---------------------------------------------------------------------------
     def apply_firewall(self) -> None:

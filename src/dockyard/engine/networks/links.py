@@ -1,4 +1,6 @@
-"""Legacy `--link target[:alias]` on the default bridge: the target's address under the
+"""`--link target[:alias]`. On a user-defined network: a name only the linking container
+resolves through the embedded DNS (EndpointSettings.Links; dnshook.py). Legacy, on the
+default bridge: the target's address under the
 alias in /etc/hosts and Docker's environment variables (ALIAS_PORT_80_TCP=tcp://ip:80,
 ALIAS_NAME, ALIAS_ENV_*), as moby's links package makes them. Read at each start, from the
 running target."""
@@ -6,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...errors import Conflict, InvalidParameter, NotFound
+from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
 
 
 def parse(links: Any) -> list[tuple[str, str]]:
@@ -40,6 +42,12 @@ def normalise(links: Any, name: str, lookup: Callable[[str], Any]) -> list[str] 
     return out or None
 
 
+def endpoint_links(links: Any) -> list[str] | None:
+    """EndpointSettings.Links of a user-network endpoint, "target:alias" each. The target
+    need not exist yet: the alias resolves once a container of that name joins."""
+    return [f"{target}:{alias}" for target, alias in parse(links)] or None
+
+
 def for_start(container: Any, lookup: Callable[[str], Any]
               ) -> tuple[list[str], list[str]]:
     """(environment, hosts lines) of the container's links; each target must run."""
@@ -51,9 +59,24 @@ def for_start(container: Any, lookup: Callable[[str], Any]
         if not target.running or not ip:
             raise Conflict(f"Cannot link to a non running container: /{target.name} AS "
                            f"/{container.name}/{alias}")
-        hosts.append(f"{ip}\t{alias} {target.id[:12]} {target.name}")
+        hosts.append(_hosts_line(ip, alias, target))
         env += environment(alias, container.name, target, ip)
     return env, hosts
+
+
+def running_hosts_lines(container: Any, lookup: Callable[[str], Any]) -> list[str]:
+    """The /etc/hosts lines of the links whose targets still run (for a rewrite while the
+    container runs: a target that stopped since the start is simply left out)."""
+    lines = []
+    for target_ref, alias in parse(container.host_config.get("Links")):
+        try:
+            target = lookup(target_ref)
+        except DockyardError:
+            continue
+        ip = _address(target)
+        if target.running and ip:
+            lines.append(_hosts_line(ip, alias, target))
+    return lines
 
 
 def environment(alias: str, name: str, target: Any, ip: str) -> list[str]:
@@ -74,6 +97,10 @@ def environment(alias: str, name: str, target: Any, ip: str) -> list[str]:
         if sep and var not in ("HOME", "PATH"):
             env.append(f"{prefix}_ENV_{var}={value}")
     return env
+
+
+def _hosts_line(ip: str, alias: str, target: Any) -> str:
+    return f"{ip}\t{alias} {target.id[:12]} {target.name}"
 
 
 def _address(target: Any) -> str:

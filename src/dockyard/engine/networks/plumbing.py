@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ...linux import rtnl
+
 CLONE_NEWNET = 0x40000000
 IFA_F_NODAD = 0x02        # no duplicate address detection: the address is usable at once
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -110,14 +112,12 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int, gateway6: s
 
 
 def delete_link(name: str) -> None:
-    with IPRoute() as ipr:
-        index = link_index(ipr, name)
-        if index is not None:
-            try:
-                ipr.link("del", index=index)
-            except NetlinkError as exc:
-                if exc.code != errno.ENODEV:
-                    raise
+    """Delete the link if it exists (one netlink request: this runs at every exit)."""
+    try:
+        rtnl.batch([rtnl.delete(name)])
+    except OSError as exc:
+        if exc.errno != errno.ENODEV:
+            raise
 
 
 def links_with_prefix(prefix: str) -> list[str]:
@@ -130,40 +130,35 @@ def attach(netns_path: str, bridge: str, host_ifname: str, ifname: str, address:
            prefixlen: int, gateway: str, mac: str, mtu: int, default_route: bool,
            hairpin: bool = False, address6: str = "", prefixlen6: int = 0,
            gateway6: str = "") -> None:
-    """A veth pair: `host_ifname` on the bridge, its peer made inside the namespace as
+    """A veth pair: `host_ifname` up on the bridge, its peer made inside the namespace as
     `ifname` with its MAC and MTU (made there, not moved: a move waits for an RCU grace
-    period, ~20 ms), then its address and (for the first network) the default route."""
+    period, ~20 ms); then, from a thread in the namespace, the sysctls and one netlink
+    batch: its addresses, links up and (for the first network) the default routes."""
     ns_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with IPRoute() as ipr:
-            ipr.link("add", ifname=host_ifname, kind="veth", mtu=mtu,
-                     peer={"ifname": ifname, "mtu": mtu, "address": mac, "net_ns_fd": ns_fd})
-            try:
-                host_index = link_index(ipr, host_ifname)
-                ipr.link("set", index=host_index, master=link_index(ipr, bridge), state="up")
-                if hairpin:   # DNAT back to the port a packet came in on (no proxy)
-                    ipr.brport("set", index=host_index, mode=1)
-            except BaseException:
-                delete_link(host_ifname)
-                raise
+        rtnl.batch([rtnl.veth(host_ifname, ifname, mtu, socket.if_nametoindex(bridge), mac,
+                              ns_fd)])
     finally:
         os.close(ns_fd)
+
+    def configure() -> None:
+        _container_sysctls(ifname, bool(address6))
+        index = socket.if_nametoindex(ifname)
+        requests = [rtnl.address(index, address, prefixlen)]
+        if address6:
+            requests.append(rtnl.address(index, address6, prefixlen6, nodad=True))
+        requests += [rtnl.link_up(index), rtnl.link_up(socket.if_nametoindex("lo"))]
+        if default_route and gateway:
+            requests.append(rtnl.default_route(gateway, index))
+        if default_route and gateway6:
+            requests.append(rtnl.default_route(gateway6, index))
+        rtnl.batch(requests)
+
     try:
-        with netns_route(netns_path, lambda: _container_sysctls(ifname, bool(address6))) as nsr:
-            index = link_index(nsr, ifname)
-            nsr.addr("add", index=index, address=address, prefixlen=prefixlen)
-            if address6:
-                nsr.addr("add", index=index, address=address6, prefixlen=prefixlen6,
-                         flags=IFA_F_NODAD)
-            nsr.link("set", index=index, state="up")
-            lo = link_index(nsr, "lo")
-            if lo is not None:
-                nsr.link("set", index=lo, state="up")
-            if default_route and gateway:
-                nsr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=index)
-            if default_route and gateway6:
-                nsr.route("replace", dst="::/0", gateway=gateway6, oif=index,
-                          family=socket.AF_INET6)
+        if hairpin:   # DNAT back to the port a packet came in on (no proxy)
+            with open(f"/sys/class/net/{host_ifname}/brport/hairpin_mode", "w") as f:
+                f.write("1")
+        in_netns(netns_path, configure)
     except BaseException:
         delete_link(host_ifname)
         raise
@@ -206,6 +201,19 @@ def detach(host_ifname: str) -> None:
     """Delete the host end; the kernel removes its peer in the container with it."""
     if host_ifname:
         delete_link(host_ifname)
+
+
+def remove_unknown_ports(bridge: str, known: set[str]) -> list[str]:
+    """Delete the links on `bridge` not in `known` (veths a crash left without a record);
+    returns their names. The bridge is this daemon's, so everything on it is ours."""
+    try:
+        ports = os.listdir(f"/sys/class/net/{bridge}/brif")
+    except OSError:
+        return []
+    unknown = [p for p in ports if p not in known]
+    for name in unknown:
+        delete_link(name)
+    return unknown
 
 
 def free_ifname(netns_path: str) -> str:

@@ -1,0 +1,202 @@
+"""Networking beyond test_networks.py: the join's records and plumbing kept consistent
+(a failed plumbing leaves no record, a veth without a record goes at restart) and the
+container inspect's NetworkSettings per API version. Traffic: none leaves the host; the
+addresses are inside the bridges the tests make (10.231.6x.0/24)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Iterator
+
+import pytest
+
+from conftest import Daemon, inspect, new_daemon, wait_for
+from rawapi import request
+
+
+@pytest.fixture(scope="module")
+def net_daemon(busybox_tar: str) -> Iterator[Daemon]:
+    d = new_daemon(busybox_tar)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+def _bridge_ports(bridge: str) -> set[str]:
+    try:
+        return set(os.listdir(f"/sys/class/net/{bridge}/brif"))
+    except FileNotFoundError:
+        return set()
+
+
+def _eth0(daemon: Daemon, name: str) -> str:
+    return daemon.ok("exec", name, "ip", "-o", "-4", "addr", "show", "eth0")
+
+
+def test_join_plumbs_addresses_routes_and_links_up(net_daemon: Daemon) -> None:
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.61.0/24", "--ipv6", "--subnet",
+         "fd00:231:61::/64", "morenet")
+    try:
+        d.ok("run", "-d", "--name", "plumbed", "--network", "morenet", "busybox",
+             "sleep", "60")
+        line = _eth0(d, "plumbed")
+        assert "inet 10.231.61.2/24 brd 10.231.61.255" in line
+        routes = d.ok("exec", "plumbed", "ip", "route")
+        assert "default via 10.231.61.1 dev eth0" in routes
+        routes6 = d.ok("exec", "plumbed", "ip", "-6", "route")
+        assert "default via fd00:231:61::1 dev eth0" in routes6
+        assert "fd00:231:61::2/64" in d.ok("exec", "plumbed", "ip", "-6", "addr")
+        assert "UP,LOWER_UP" in d.ok("exec", "plumbed", "ip", "link", "show", "eth0")
+        assert ",UP" in d.ok("exec", "plumbed", "ip", "link", "show", "lo")
+        settings = inspect(d, "plumbed")["NetworkSettings"]["Networks"]["morenet"]
+        assert settings["MacAddress"] == "02:42:0a:e7:3d:02"
+        assert settings["MacAddress"] in d.ok("exec", "plumbed", "cat",
+                                              "/sys/class/net/eth0/address")
+    finally:
+        d.cli("rm", "-f", "plumbed")
+        d.cli("network", "rm", "morenet")
+
+
+def test_failed_plumbing_leaves_no_record_or_link(net_daemon: Daemon) -> None:
+    """A multicast MAC passes the API's syntax check but the kernel refuses it: the start
+    fails, and the endpoint's record and address are gone, so the next one gets it."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.62.0/24", "failnet")
+    bridge = "br-" + json.loads(d.ok("network", "inspect", "failnet"))[0]["Id"][:12]
+    try:
+        d.ok("create", "--name", "badmac", "--network", "failnet", "--mac-address",
+             "01:00:5e:00:00:01", "busybox", "sleep", "60")
+        result = d.cli("start", "badmac")
+        assert result.returncode != 0
+        assert "failed to set up container networking" in result.stderr
+        net = json.loads(d.ok("network", "inspect", "failnet"))[0]
+        assert net["Containers"] == {}
+        assert _bridge_ports(bridge) == set()
+        assert inspect(d, "badmac")["State"]["Running"] is False
+        d.ok("run", "-d", "--name", "goodmac", "--network", "failnet", "busybox",
+             "sleep", "60")
+        assert "inet 10.231.62.2/24" in _eth0(d, "goodmac")
+    finally:
+        d.cli("rm", "-f", "badmac", "goodmac")
+        d.cli("network", "rm", "failnet")
+
+
+def test_restart_removes_veths_without_endpoint(net_daemon: Daemon) -> None:
+    """A veth on the daemon's bridge with no endpoint record (a crash between plumbing and
+    record) is deleted at restart; a running container's veth stays and still works."""
+    d = net_daemon
+    bridge = f"dyb{d.suffix}"
+    stray, peer = f"dyst{d.suffix}"[:15], f"dysp{d.suffix}"[:15]
+    d.ok("run", "-d", "--name", "kept", "busybox", "sleep", "120")
+    try:
+        kept_ports = _bridge_ports(bridge)
+        assert len(kept_ports) == 1
+        subprocess.run(["ip", "link", "add", stray, "type", "veth", "peer", "name", peer],
+                       check=True)
+        subprocess.run(["ip", "link", "set", stray, "master", bridge], check=True)
+        assert _bridge_ports(bridge) == kept_ports | {stray}
+        d.stop()
+        d.start()
+        assert _bridge_ports(bridge) == kept_ports
+        assert not os.path.exists(f"/sys/class/net/{peer}")
+        assert "inet " in _eth0(d, "kept")
+    finally:
+        for name in (stray, peer):
+            if os.path.exists(f"/sys/class/net/{name}"):
+                subprocess.run(["ip", "link", "del", name], capture_output=True)
+        d.cli("rm", "-f", "kept")
+
+
+def _inspect_at(daemon: Daemon, version: str, ref: str) -> dict:
+    status, _, body = request(daemon, "GET", f"/v{version}/containers/{ref}/json")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_inspect_network_settings_per_api_version(net_daemon: Daemon) -> None:
+    """Below 1.52 the bridge endpoint is repeated at the top of NetworkSettings (empty off
+    the bridge and before a start); below 1.45 user-network Aliases also list the short ID
+    and hostname; the record itself never changes with the version asked."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.63.0/24", "viewnet")
+    try:
+        d.ok("create", "--name", "idle", "busybox", "sleep", "60")
+        for version in ("1.43", "1.45"):
+            ns = _inspect_at(d, version, "idle")["NetworkSettings"]
+            assert ns["IPAddress"] == "" and ns["Gateway"] == "" and ns["IPPrefixLen"] == 0
+            assert ns["HairpinMode"] is False and ns["SecondaryIPAddresses"] is None
+        d.ok("start", "idle")
+        on_bridge = d.ok("run", "-d", "--name", "onbridge", "busybox", "sleep", "60").strip()
+        cid = d.ok("run", "-d", "--name", "onuser", "--network", "viewnet",
+                   "--network-alias", "web", "busybox", "sleep", "60").strip()
+        for version in ("1.43", "1.45"):
+            ns = _inspect_at(d, version, on_bridge)["NetworkSettings"]
+            bridge = ns["Networks"]["bridge"]
+            assert bridge["IPAddress"].count(".") == 3
+            for field in ("IPAddress", "Gateway", "IPPrefixLen", "MacAddress", "EndpointID"):
+                assert ns[field] == bridge[field], field
+            user = _inspect_at(d, version, "onuser")["NetworkSettings"]
+            assert user["IPAddress"] == "" and user["EndpointID"] == ""
+            assert user["Networks"]["viewnet"]["IPAddress"] == "10.231.63.2"
+        old = _inspect_at(d, "1.43", "onuser")["NetworkSettings"]["Networks"]["viewnet"]
+        assert old["Aliases"] == ["web", cid[:12]]
+        new = _inspect_at(d, "1.45", "onuser")["NetworkSettings"]["Networks"]["viewnet"]
+        assert new["Aliases"] == ["web"]
+        assert set(new["DNSNames"]) >= {"onuser", "web", cid[:12]}
+    finally:
+        d.cli("rm", "-f", "idle", "onbridge", "onuser")
+        d.cli("network", "rm", "viewnet")
+
+
+def test_connect_running_default_bridge_container_switches_to_embedded_dns(
+        net_daemon: Daemon) -> None:
+    """A running container on the default bridge keeps the host's resolvers until it joins
+    a user-defined network: then resolv.conf names 127.0.0.11 and names on that network
+    resolve; its --link line stays in /etc/hosts beside the new address."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.64.0/24", "dnsnet")
+    try:
+        d.ok("run", "-d", "--name", "target", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "peer", "--network", "dnsnet", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "legacy", "--link", "target:tgt", "busybox",
+             "sleep", "60")
+        assert "127.0.0.11" not in d.ok("exec", "legacy", "cat", "/etc/resolv.conf")
+        d.ok("network", "connect", "dnsnet", "legacy")
+        resolv = d.ok("exec", "legacy", "cat", "/etc/resolv.conf")
+        assert "nameserver 127.0.0.11" in resolv
+        hosts = d.ok("exec", "legacy", "cat", "/etc/hosts")
+        assert "\ttgt " in hosts and "10.231.64.3" in hosts
+        answer = d.ok("exec", "legacy", "nslookup", "peer")
+        assert "10.231.64.2" in answer
+    finally:
+        d.cli("rm", "-f", "legacy", "peer", "target")
+        d.cli("network", "rm", "dnsnet")
+
+
+def test_link_on_user_network_is_a_dns_alias_for_the_linking_container(
+        net_daemon: Daemon) -> None:
+    """`--link db:database` on a user network: the linking container resolves `database`
+    to db's address through the embedded DNS; another container on the network does not;
+    no legacy variables are set; a malformed link is refused."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.65.0/24", "linknet")
+    try:
+        d.ok("run", "-d", "--name", "db", "--network", "linknet", "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "app", "--network", "linknet", "--link", "db:database",
+             "busybox", "sleep", "60")
+        d.ok("run", "-d", "--name", "other", "--network", "linknet", "busybox",
+             "sleep", "60")
+        links = inspect(d, "app")["NetworkSettings"]["Networks"]["linknet"]["Links"]
+        assert links == ["db:database"]
+        assert "10.231.65.2" in d.ok("exec", "app", "nslookup", "database")
+        assert "10.231.65.2" in d.ok("exec", "app", "nslookup", "db")
+        assert d.cli("exec", "other", "nslookup", "database").returncode != 0
+        assert "DATABASE_NAME" not in d.ok("exec", "app", "env")
+        bad = d.cli("create", "--network", "linknet", "--link", ":x", "busybox")
+        assert bad.returncode != 0 and "Invalid link format" in bad.stderr
+    finally:
+        d.cli("rm", "-f", "db", "app", "other")
+        d.cli("network", "rm", "linknet")
