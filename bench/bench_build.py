@@ -61,7 +61,10 @@ def start_dockyard(base: str) -> tuple[dict[str, str], Callable[[], None]]:
                                "--config-file", f"{base}/daemon.json"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
-    return env, lambda: stop(daemon, base)
+    def stop_and_remove_bridge() -> None:
+        stop(daemon, base)
+        subprocess.run(["ip", "link", "del", "dybench0"], capture_output=True)  # kept at stop
+    return env, stop_and_remove_bridge
 
 
 def start_docker(base: str) -> tuple[dict[str, str], Callable[[], None]]:

@@ -5,10 +5,16 @@ default 20, interleaved), driven by the stock docker CLI against a private docky
 its own bridge and nftables table. Aim: a bridge adds at most 15 ms over none.
 
 With BENCH_BEFORE=<git revision> a second private dockyardd runs that revision's tree and
-the rounds alternate between the two (same load for both), printing both."""
+the rounds alternate between the two (same load for both), printing both. When docker.io's
+dockerd is installed, a private dockerd (`--bridge=none --iptables=false`, so it has no
+default bridge and touches no host firewall; its own data root) takes part in the same
+rounds on a user network of its own, and the ratio Docker / dockyard is printed (the issue's
+aim: dockyard at least 3x faster)."""
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,17 +44,56 @@ def started(src: str, n: int) -> Daemon:
     return daemon
 
 
+class DockerSide:
+    """A private dockerd driven by the same docker CLI; `docker()` as Daemon's."""
+
+    def __init__(self, tar: str) -> None:
+        self.base = tempfile.mkdtemp(prefix="dk-bench-", dir="/tmp")
+        self.env = {**os.environ, "DOCKER_HOST": f"unix://{self.base}/docker.sock",
+                    "DOCKER_CONFIG": f"{self.base}/cfg"}
+        self.proc = subprocess.Popen(
+            ["dockerd", "--bridge=none", "--iptables=false", "-H", self.env["DOCKER_HOST"],
+             "--data-root", f"{self.base}/root", "--exec-root", f"{self.base}/exec",
+             "--pidfile", f"{self.base}/pid"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while self.docker("version").returncode:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit("the private dockerd did not start")
+            time.sleep(0.2)
+        self.docker("import", "-c", 'CMD ["sh"]', tar, "busybox:latest")
+        self.docker("network", "create", "--subnet", "10.231.60.0/24", "benchnet")
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", *args], env=self.env, capture_output=True, text=True)
+
+    def cleanup(self) -> None:
+        self.docker("network", "rm", "benchnet")
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        with open("/proc/self/mounts") as f:
+            targets = [line.split()[1] for line in f if line.split()[1].startswith(self.base)]
+        for target in sorted(targets, key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 def main() -> None:
-    daemons: dict[str, Daemon] = {}
+    daemons: dict[str, Daemon | DockerSide] = {}
     try:
         if BEFORE:
             daemons[f"before {BEFORE}"] = started(tree(BEFORE, tempfile.mkdtemp(
                 prefix="dy-bench-src-", dir="/tmp")), 1)
-        daemons["this tree"] = started(os.path.join(ROOT, "src"), 0)
+        ours = started(os.path.join(ROOT, "src"), 0)
+        daemons["this tree"] = ours
+        if shutil.which("dockerd"):
+            daemons["docker"] = DockerSide(os.path.join(ours.base, "busybox.tar"))
         times = {(label, m): [] for label in daemons for m in MODES}
         for n in range(RUNS + 1):
             for mode in MODES:
                 for label, daemon in daemons.items():
+                    if label == "docker" and mode == "bridge":
+                        continue     # that dockerd has no default bridge
                     t0 = time.perf_counter()
                     result = daemon.docker("run", "--rm", "--network", mode, "busybox", "true")
                     elapsed = time.perf_counter() - t0
@@ -61,9 +106,15 @@ def main() -> None:
             none = statistics.median(times[(label, "none")])
             print(f" {label}:")
             for mode in MODES:
-                median = statistics.median(times[(label, mode)])
-                print(f"  --network {mode:9s} {median * 1000:7.1f} ms   "
-                      f"(+{(median - none) * 1000:5.1f} ms over none)")
+                if times[(label, mode)]:
+                    median = statistics.median(times[(label, mode)])
+                    print(f"  --network {mode:9s} {median * 1000:7.1f} ms   "
+                          f"(+{(median - none) * 1000:5.1f} ms over none)")
+        if "docker" in daemons:
+            for mode in ("none", "benchnet"):
+                ratio = (statistics.median(times[("docker", mode)])
+                         / statistics.median(times[("this tree", mode)]))
+                print(f" Docker / dockyard, --network {mode}: {ratio:.2f}x")
     finally:
         for daemon in daemons.values():
             daemon.cleanup()

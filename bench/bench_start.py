@@ -116,6 +116,7 @@ def bench_dockyard(tar: str) -> dict[str, float]:
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
+        subprocess.run(["ip", "link", "del", "dybstart0"], capture_output=True)  # kept at stop
         unmount_under(base)
         shutil.rmtree(base, ignore_errors=True)
 

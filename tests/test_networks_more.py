@@ -200,3 +200,26 @@ def test_link_on_user_network_is_a_dns_alias_for_the_linking_container(
     finally:
         d.cli("rm", "-f", "db", "app", "other")
         d.cli("network", "rm", "linknet")
+
+
+def test_a_new_data_root_adopts_the_bridges_address(busybox_tar: str) -> None:
+    """A daemon on a fresh data root whose bridge already exists with an address (another
+    data root's, or set by hand) keeps that address, as dockerd keeps docker0's, instead of
+    adding a second subnet to the bridge at every such start."""
+    first = new_daemon(None)
+    os.makedirs(first.base + "-second")
+    second = Daemon(first.base + "-second")
+    bridge = f"dyb{first.suffix}"
+    try:
+        subnet = json.loads(first.ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"]
+        first.stop()
+        second.write_config({"bridge": bridge, "iptables": False})
+        second.start()
+        again = json.loads(second.ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"]
+        assert again == subnet
+        out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", bridge],
+                             capture_output=True, text=True, check=True).stdout
+        assert len(out.splitlines()) == 1, out
+    finally:
+        second.cleanup()
+        first.cleanup()

@@ -79,6 +79,19 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     return used
 
 
+def bridge_address(name: str) -> ipaddress.IPv4Interface | None:
+    """The first IPv4 address of an existing link `name`, else None: a new data root
+    adopts the default bridge's address as dockerd adopts docker0's, instead of adding a
+    second subnet to a bridge that has one."""
+    with IPRoute() as ipr:
+        index = link_index(ipr, name)
+        if index is None:
+            return None
+        for addr in ipr.get_addr(family=socket.AF_INET, index=index):
+            return ipaddress.IPv4Interface(f"{addr.get('IFA_ADDRESS')}/{addr['prefixlen']}")
+    return None
+
+
 def link_index(ipr: IPRoute, name: str) -> int | None:
     found = ipr.link_lookup(ifname=name)
     return found[0] if found else None

@@ -96,12 +96,17 @@ class NetworkService(Connecting):
                                      "1")
 
     def _bip_config(self) -> dict[str, Any]:
-        if not self.bip:
-            return {}
-        try:
-            iface = ipaddress.IPv4Interface(self.bip)
-        except ValueError:
-            raise SystemExit(f"invalid bip {self.bip!r}") from None
+        """daemon.json `bip`; without it, the address the bridge already has (as dockerd
+        keeps docker0's); else empty, for the pools to choose."""
+        if self.bip:
+            try:
+                iface = ipaddress.IPv4Interface(self.bip)
+            except ValueError:
+                raise SystemExit(f"invalid bip {self.bip!r}") from None
+        else:
+            iface = plumbing.bridge_address(self.bridge_name)
+            if iface is None:
+                return {}
         return {"Subnet": str(iface.network), "Gateway": str(iface.ip)}
 
     # --- lookup -----------------------------------------------------------------------------
