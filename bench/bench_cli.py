@@ -102,8 +102,8 @@ def main() -> None:
            "DOCKER_CONFIG": f"{base}/dockercfg",
            "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(ROOT, "src"),
                                                        os.environ.get("PYTHONPATH")]))}
-    with open(f"{base}/daemon.json", "w") as f:
-        f.write("{}")
+    with open(f"{base}/daemon.json", "w") as f:   # its own bridge and table
+        f.write('{"bridge": "dybcli0", "nftables-table": "dybcli"}')
     daemon = subprocess.Popen([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}",
                                "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
                                "--config-file", f"{base}/daemon.json"], env=env,
@@ -160,6 +160,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             daemon.kill()
             daemon.wait()
+        subprocess.run(["ip", "link", "del", "dybcli0"], capture_output=True)  # kept at stop
         unmount_under(base)
         shutil.rmtree(base, ignore_errors=True)
 

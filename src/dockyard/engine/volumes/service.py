@@ -22,7 +22,8 @@ from typing import Any
 
 from ...errors import Conflict, DockyardError, InvalidParameter, NotFound
 from ...filters import check_keys, match_kv
-from . import local, recovery
+from . import local
+from .recovery import Recovery
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def _name_matches(patterns: list[str], name: str) -> bool:
     return False
 
 
-class VolumeService:
+class VolumeService(Recovery):
     def __init__(self, db: Any, data_root: str, events: Any, plugins: Any = None) -> None:
         self.db = db
         self.root = os.path.join(data_root, "volumes")
@@ -332,5 +333,3 @@ class VolumeService:
         if local.is_mounted(path):
             local.unmount(path)
 
-    check = recovery.check
-    reconcile = recovery.reconcile
