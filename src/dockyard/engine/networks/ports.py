@@ -3,6 +3,7 @@ them, host ports chosen (ephemeral ones from the kernel's range), and the Ports 
 that inspect and ps show."""
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -60,13 +61,32 @@ def wanted(host_config: dict[str, Any], config: dict[str, Any]) -> list[Wanted]:
         for entry in entries or [{}]:
             entry = entry or {}
             lo, hi = _host_range(str(entry.get("HostPort") or ""))
-            out.append(Wanted(proto, port, str(entry.get("HostIp") or ""), lo, hi))
+            out.append(Wanted(proto, port, _host_ip(entry), lo, hi))
     if host_config.get("PublishAllPorts"):
         for key in config.get("ExposedPorts") or {}:
             if key not in bindings:
                 port, proto = port_key(key)
                 out.append(Wanted(proto, port, "", 0, 0))
     return out
+
+
+def _host_ip(entry: dict[str, Any]) -> str:
+    """A binding's HostIp, IPv6 ones in canonical form (brackets tolerated)."""
+    text = str(entry.get("HostIp") or "").strip("[]")
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidParameter(f"invalid IP address: {text}") from None
+
+
+def host_ips(host_ip: str, has_ipv6: bool) -> list[str]:
+    """Where one binding listens: no host IP on a container with an IPv6 address is both
+    0.0.0.0 and [::], as dockerd binds it."""
+    if not host_ip:
+        return ["", "::"] if has_ipv6 else [""]
+    return [host_ip]
 
 
 def ephemeral_range() -> tuple[int, int]:
