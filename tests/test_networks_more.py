@@ -279,6 +279,9 @@ def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) 
         rules = _nft6(d)
         assert f"dnat to [fd00:231:63::2]:80" in rules and f"dport {any_port}" in rules
         assert _listening(loop_port) and _listening(any_port)
+        gateway6 = f"http://[fd00:231:63::1]:{any_port}/hostname"   # a host address: DNAT
+        with urllib.request.urlopen(gateway6, timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "web6")["Config"]["Hostname"]
         bad = d.cli("run", "--rm", "-p", "[::zz]:1:80", "busybox", "true")
         assert bad.returncode == 125 and "invalid IP address: ::zz" in bad.stderr
     finally:
