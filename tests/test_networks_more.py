@@ -289,3 +289,28 @@ def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) 
         d.cli("network", "rm", "six")
     assert "dnat to" not in _nft6(d)
     assert not _listening(loop_port) and not _listening(any_port)
+
+
+def test_ipv6_published_port_served_by_ip6_dnat_alone(busybox_tar: str) -> None:
+    """With `userland-proxy: false` nothing listens on the host port: the answer on the
+    host's IPv6 address proves the ip6 DNAT rule."""
+    d = Daemon(__import__("tempfile").mkdtemp(prefix="dy-", dir="/tmp"))
+    d.write_config({"userland-proxy": False})
+    try:
+        d.start()
+        d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+        d.ok("network", "create", "--subnet", "10.231.64.0/24", "--ipv6", "--subnet",
+             "fd00:231:64::/64", "six-nat")
+        port = _free_port()
+        d.ok("run", "-d", "--name", "nat6", "--network", "six-nat", "-p", f"{port}:80",
+             "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
+        wait_for(lambda: d.cli("exec", "nat6", "sh", "-c", "cat /proc/net/tcp*| grep -qE "
+                               "':0050 0+:0000 0A'").returncode == 0, what="httpd listening")
+        assert not _listening(port)
+        with urllib.request.urlopen(f"http://[fd00:231:64::1]:{port}/hostname",
+                                    timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "nat6")["Config"]["Hostname"]
+        d.ok("rm", "-f", "nat6")
+        assert "dnat to" not in _nft6(d)
+    finally:
+        d.cleanup()
