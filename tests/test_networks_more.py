@@ -255,7 +255,7 @@ def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) 
     d = net_daemon
     d.ok("network", "create", "--subnet", "10.231.63.0/24", "--ipv6", "--subnet",
          "fd00:231:63::/64", "six")
-    loop_port, any_port = _free_port(), _free_port()
+    loop_port, any_port, v4_port = _free_port(), _free_port(), 0
     try:
         d.ok("run", "-d", "--name", "web6", "--network", "six", "-p", f"[::1]:{loop_port}:80",
              "-p", f"{any_port}:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
@@ -282,13 +282,21 @@ def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) 
         gateway6 = f"http://[fd00:231:63::1]:{any_port}/hostname"   # a host address: DNAT
         with urllib.request.urlopen(gateway6, timeout=10) as r:
             assert r.read().decode().strip() == inspect(d, "web6")["Config"]["Hostname"]
+        v4_port = _free_port()      # an IPv4-only container: the proxy relays v6 to v4
+        d.ok("run", "-d", "--name", "web4", "-p", f"[::1]:{v4_port}:80", "busybox", "httpd",
+             "-f", "-p", "80", "-h", "/etc")
+        wait_for(lambda: d.cli("exec", "web4", "sh", "-c", "cat /proc/net/tcp*| grep -qE "
+                               "':0050 0+:0000 0A'").returncode == 0, what="httpd listening")
+        with urllib.request.urlopen(f"http://[::1]:{v4_port}/hostname", timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "web4")["Config"]["Hostname"]
+        assert d.ok("port", "web4", "80") == f"[::1]:{v4_port}\n"
         bad = d.cli("run", "--rm", "-p", "[::zz]:1:80", "busybox", "true")
         assert bad.returncode == 125 and "invalid IP address: ::zz" in bad.stderr
     finally:
-        d.cli("rm", "-f", "web6")
+        d.cli("rm", "-f", "web6", "web4")
         d.cli("network", "rm", "six")
     assert "dnat to" not in _nft6(d)
-    assert not _listening(loop_port) and not _listening(any_port)
+    assert not any(_listening(p) for p in (loop_port, any_port, v4_port))
 
 
 def test_ipv6_published_port_served_by_ip6_dnat_alone(busybox_tar: str) -> None:

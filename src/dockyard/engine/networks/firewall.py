@@ -159,8 +159,8 @@ class Firewall:
                                                    _prefix("127.0.0.0/8")),
                                 _eq(_meta("oifname"), net.bridge), {"masquerade": None}))
         for fwd in forwards:
-            if ":" in fwd.container_ip:
-                continue          # the ip6 table's
+            if ":" in fwd.container_ip or ":" in fwd.host_ip:
+                continue          # the ip6 table's, or (IPv6 host, IPv4 container) the proxy's
             expr = []
             if fwd.host_ip not in ("", "0.0.0.0"):
                 expr.append(_eq(_field("ip", "daddr"), fwd.host_ip))
