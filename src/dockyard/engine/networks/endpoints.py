@@ -190,15 +190,17 @@ class Endpoints(CreateConfig):
             ep = eps[0]
             taken = {(b.proto, b.host_port) for b in self.records.port_bindings()}
             for want in wanted:
-                port = ports.choose(want, taken)
+                host_ips = ports.host_ips(want.host_ip, bool(ep.ipv6))
+                port = ports.choose(want, taken, host_ips)
                 if port is None:
                     shown = want.host_ip or "0.0.0.0"
+                    shown = f"[{shown}]" if ":" in shown else shown
                     raise DockyardError(
                         f"driver failed programming external connectivity on endpoint "
                         f"{container.name} ({ep.id}): Bind for {shown}:{want.first} failed: "
                         "port is already allocated")
                 taken.add((want.proto, port))
-                for host_ip in ports.host_ips(want.host_ip, bool(ep.ipv6)):
+                for host_ip in host_ips:
                     target = ep.ipv6 if ":" in host_ip and ep.ipv6 else ep.ipv4
                     bound.append(PortBinding(container.id, want.proto, want.container_port,
                                              host_ip, port, target))

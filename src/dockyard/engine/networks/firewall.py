@@ -90,8 +90,8 @@ class Firewall:
 
     def apply(self, nets: list[BridgeNet], forwards: list[Forward]) -> None:
         """Replace both tables with the rules these networks and forwards need."""
-        self.nft.run(self._reset() + self._ip_table(nets, forwards) + self._ip6_table(nets, forwards) +
-                     self._bridge_table(nets))
+        self.nft.run(self._reset() + self._ip_table(nets, forwards) +
+                     self._ip6_table(nets, forwards) + self._bridge_table(nets))
 
     def remove(self) -> None:
         self.nft.run(self._reset())

@@ -98,9 +98,9 @@ def ephemeral_range() -> tuple[int, int]:
         return EPHEMERAL
 
 
-def choose(want: Wanted, taken: set[tuple[str, int]]) -> int | None:
+def choose(want: Wanted, taken: set[tuple[str, int]], host_ips: list[str]) -> int | None:
     """A host port for `want` that no binding of ours holds and (for a range or an
-    ephemeral port) no socket is bound to; None when none is left."""
+    ephemeral port) no socket is bound to on any of `host_ips`; None when none is left."""
     if want.first and want.first == want.last:  # one fixed port: a busy socket is the
         return None if (want.proto, want.first) in taken else want.first  # proxy's error
     if want.first:
@@ -112,7 +112,7 @@ def choose(want: Wanted, taken: set[tuple[str, int]]) -> int | None:
     for port in ports:
         if (want.proto, port) in taken:
             continue
-        if port_free(want.proto, want.host_ip, port):
+        if all(port_free(want.proto, ip, port) for ip in host_ips):
             return port
     return None
 
