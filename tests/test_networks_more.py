@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import urllib.request
 from typing import Iterator
 
 import pytest
@@ -223,3 +225,100 @@ def test_a_new_data_root_adopts_the_bridges_address(busybox_tar: str) -> None:
     finally:
         second.cleanup()
         first.cleanup()
+
+
+def _nft6(daemon: Daemon) -> str:
+    return subprocess.run(["nft", "list", "table", "ip6", f"dy_{daemon.suffix}"],
+                          capture_output=True, text=True).stdout
+
+
+def _listening(port: int) -> bool:
+    """A TCP listener on this port, any address family (the proxy's)."""
+    hexport = f":{port:04X} "
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            if any(hexport in line and line.split()[3] == "0A" for line in f.readlines()[1:]):
+                return True
+    return False
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) -> None:
+    """-p [::1]:P:80 answered on http://[::1]:P/ through the proxy; -p P:80 on a container
+    with an IPv6 address binds 0.0.0.0 and [::] and lists both, as docker does; the ip6
+    DNAT rule and every listener go with the container."""
+    d = net_daemon
+    d.ok("network", "create", "--subnet", "10.231.63.0/24", "--ipv6", "--subnet",
+         "fd00:231:63::/64", "six")
+    loop_port, any_port, v4_port = _free_port(), _free_port(), 0
+    try:
+        d.ok("run", "-d", "--name", "web6", "--network", "six", "-p", f"[::1]:{loop_port}:80",
+             "-p", f"{any_port}:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
+        wait_for(lambda: d.cli("exec", "web6", "sh", "-c", "cat /proc/net/tcp*| grep -qE "
+                               "':0050 0+:0000 0A'").returncode == 0, what="httpd listening")
+        with urllib.request.urlopen(f"http://[::1]:{loop_port}/hostname", timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "web6")["Config"]["Hostname"]
+        ports = inspect(d, "web6")["NetworkSettings"]["Ports"]["80/tcp"]
+        assert sorted((p["HostIp"], p["HostPort"]) for p in ports) == sorted(
+            [("::1", str(loop_port)), ("0.0.0.0", str(any_port)), ("::", str(any_port))])
+        ours, stock = d.ok("port", "web6"), d.docker("port", "web6")
+        assert stock.returncode == 0, stock.stderr
+        assert sorted(ours.splitlines()) == sorted(stock.stdout.splitlines())
+        assert f"80/tcp -> [::1]:{loop_port}" in ours
+        assert f"80/tcp -> [::]:{any_port}" in ours
+        assert f"80/tcp -> 0.0.0.0:{any_port}" in ours
+        ps = d.docker("ps", "--format", "{{.Ports}}", "--filter", "name=web6").stdout
+        assert f"[::]:{any_port}->80/tcp" in ps and f"[::1]:{loop_port}->80/tcp" in ps
+        assert ps.strip() == d.ok("ps", "--format", "{{.Ports}}", "--filter",
+                                  "name=web6").strip()
+        rules = _nft6(d)
+        assert f"dnat to [fd00:231:63::2]:80" in rules and f"dport {any_port}" in rules
+        assert _listening(loop_port) and _listening(any_port)
+        gateway6 = f"http://[fd00:231:63::1]:{any_port}/hostname"   # a host address: DNAT
+        with urllib.request.urlopen(gateway6, timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "web6")["Config"]["Hostname"]
+        v4_port = _free_port()      # an IPv4-only container: the proxy relays v6 to v4
+        d.ok("run", "-d", "--name", "web4", "-p", f"[::1]:{v4_port}:80", "busybox", "httpd",
+             "-f", "-p", "80", "-h", "/etc")
+        wait_for(lambda: d.cli("exec", "web4", "sh", "-c", "cat /proc/net/tcp*| grep -qE "
+                               "':0050 0+:0000 0A'").returncode == 0, what="httpd listening")
+        with urllib.request.urlopen(f"http://[::1]:{v4_port}/hostname", timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "web4")["Config"]["Hostname"]
+        assert d.ok("port", "web4", "80") == f"[::1]:{v4_port}\n"
+        bad = d.cli("run", "--rm", "-p", "[::zz]:1:80", "busybox", "true")
+        assert bad.returncode == 125 and "invalid IP address: ::zz" in bad.stderr
+    finally:
+        d.cli("rm", "-f", "web6", "web4")
+        d.cli("network", "rm", "six")
+    assert "dnat to" not in _nft6(d)
+    assert not any(_listening(p) for p in (loop_port, any_port, v4_port))
+
+
+def test_ipv6_published_port_served_by_ip6_dnat_alone(busybox_tar: str) -> None:
+    """With `userland-proxy: false` nothing listens on the host port: the answer on the
+    host's IPv6 address proves the ip6 DNAT rule."""
+    d = Daemon(__import__("tempfile").mkdtemp(prefix="dy-", dir="/tmp"))
+    d.write_config({"userland-proxy": False})
+    try:
+        d.start()
+        d.ok("import", "-c", 'CMD ["sh"]', busybox_tar, "busybox:latest")
+        d.ok("network", "create", "--subnet", "10.231.64.0/24", "--ipv6", "--subnet",
+             "fd00:231:64::/64", "six-nat")
+        port = _free_port()
+        d.ok("run", "-d", "--name", "nat6", "--network", "six-nat", "-p", f"{port}:80",
+             "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
+        wait_for(lambda: d.cli("exec", "nat6", "sh", "-c", "cat /proc/net/tcp*| grep -qE "
+                               "':0050 0+:0000 0A'").returncode == 0, what="httpd listening")
+        assert not _listening(port)
+        with urllib.request.urlopen(f"http://[fd00:231:64::1]:{port}/hostname",
+                                    timeout=10) as r:
+            assert r.read().decode().strip() == inspect(d, "nat6")["Config"]["Hostname"]
+        d.ok("rm", "-f", "nat6")
+        assert "dnat to" not in _nft6(d)
+    finally:
+        d.cleanup()

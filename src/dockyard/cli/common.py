@@ -34,6 +34,11 @@ class CommandError(Exception):
         self.message = message
 
 
+def host_port(ip: str, port: object) -> str:
+    """ "0.0.0.0:8080", "[::]:8080": the docker CLI brackets an IPv6 host (net.JoinHostPort)."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     print(message, file=sys.stderr)
     sys.exit(code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..client import containers as api_containers
-from .common import Context, copy_stream_out, fail, for_each
+from .common import Context, copy_stream_out, fail, for_each, host_port
 from .createopts import CREATE_FLAGS, restart_policy
 from .flags import Opts, Str, command
 
@@ -54,7 +54,7 @@ def port(ctx: Context, o: Opts, args: list[str]) -> None:
             continue
         for binding in bindings or []:
             found = True
-            address = f"{binding.get('HostIp') or '0.0.0.0'}:{binding.get('HostPort')}"
+            address = host_port(binding.get('HostIp') or '0.0.0.0', binding.get('HostPort'))
             print(address if private_port else f"{key} -> {address}")
     if private_port and not found:
         print(f"Error: No public port '{private_port}' published for {container}",

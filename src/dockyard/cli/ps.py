@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ..client import containers as api_containers
-from .common import Context, check_filter, filters
+from .common import Context, check_filter, filters, host_port
 from .flags import Bool, Int, List, Opts, Str, command
 
 _SHORT = 12
@@ -50,8 +50,8 @@ def displayable_ports(ports: list[dict[str, Any]]) -> str:
     """The PORTS column as the docker CLI makes it: ports published on the same number (and
     unpublished ones) folded into ranges per IP and protocol, first; then every other
     mapping, "0.0.0.0:8080->80/tcp", in port order."""
-    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("PublicPort", 0),
-                                           p.get("Type", ""), p.get("IP", "")))
+    ordered = sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("IP", ""),
+                                           p.get("PublicPort", 0), p.get("Type", "")))
     groups: dict[str, list[int]] = {}        # key → [first, last], in first-seen order
     folded: list[str] = []
     mappings: list[str] = []
@@ -60,7 +60,7 @@ def displayable_ports(ports: list[dict[str, Any]]) -> str:
         key = kind
         if ip:
             if p.get("PublicPort") != private:
-                mappings.append(f"{ip}:{p.get('PublicPort')}->{private}/{kind}")
+                mappings.append(f"{host_port(ip, p.get('PublicPort'))}->{private}/{kind}")
                 continue
             key = f"{ip}/{kind}"
         group = groups.get(key)
@@ -78,7 +78,7 @@ def displayable_ports(ports: list[dict[str, Any]]) -> str:
 def _port_group(key: str, first: int, last: int) -> str:
     ip, _, kind = key.rpartition("/")
     span = str(first) if first == last else f"{first}-{last}"
-    return f"{ip}:{span}->{span}/{kind}" if ip else f"{span}/{kind}"
+    return f"{host_port(ip, span)}->{span}/{kind}" if ip else f"{span}/{kind}"
 
 
 @command("[OPTIONS]",

@@ -17,7 +17,7 @@ from . import etc_files, ipam, links, plumbing, ports
 from .createconfig import CreateConfig
 from .dnsnames import endpoint_dns_names
 from .firewall import BridgeNet, Forward
-from .proxy import Proxies, port_free
+from .proxy import Proxies, listen_text, port_free
 from .records import Endpoint, Network, PortBinding
 
 from .modes import NON_BRIDGE, shared_with
@@ -190,24 +190,28 @@ class Endpoints(CreateConfig):
             ep = eps[0]
             taken = {(b.proto, b.host_port) for b in self.records.port_bindings()}
             for want in wanted:
-                port = ports.choose(want, taken)
+                host_ips = ports.host_ips(want.host_ip, bool(ep.ipv6))
+                port = ports.choose(want, taken, host_ips)
                 if port is None:
                     shown = want.host_ip or "0.0.0.0"
+                    shown = f"[{shown}]" if ":" in shown else shown
                     raise DockyardError(
                         f"driver failed programming external connectivity on endpoint "
                         f"{container.name} ({ep.id}): Bind for {shown}:{want.first} failed: "
                         "port is already allocated")
                 taken.add((want.proto, port))
-                bound.append(PortBinding(container.id, want.proto, want.container_port,
-                                         want.host_ip, port, ep.ipv4))
+                for host_ip in host_ips:
+                    target = ep.ipv6 if ":" in host_ip and ep.ipv6 else ep.ipv4
+                    bound.append(PortBinding(container.id, want.proto, want.container_port,
+                                             host_ip, port, target))
             with self.db.transaction() as conn:
                 for b in bound:
                     self.records.add_port_binding(conn, b)
             if not self.userland_proxy:  # type: ignore[attr-defined]
                 for b in bound:
                     if not port_free(b.proto, b.host_ip, b.host_port):
-                        raise DockyardError(f"listen {b.proto}4 {b.host_ip or '0.0.0.0'}:"
-                                            f"{b.host_port}: bind: address already in use")
+                        where = listen_text(b.proto, b.host_ip or "0.0.0.0", b.host_port)
+                        raise DockyardError(f"{where}: bind: address already in use")
             await self._open_proxies(bound)
         container.record["NetworkSettings"]["Ports"] = ports.ports_map(container.config, bound)
         if bound or self._has_closed_icc(container.id):

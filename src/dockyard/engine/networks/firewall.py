@@ -8,6 +8,7 @@ concurrent daemons never touch each other's rules; nothing else on the host is t
 
 Tables: `ip <name>` with NAT (published ports as DNAT, masquerade out of non-internal
 networks) and the forward filter (isolation between networks, internal networks);
+`ip6 <name>` the same filter and DNAT for ports published to IPv6 host addresses;
 `bridge <name>` drops IP between the bridge ports of a network with ICC off (matched by
 port: this kernel's nftables may lack the bridge-name match)."""
 from __future__ import annotations
@@ -89,8 +90,8 @@ class Firewall:
 
     def apply(self, nets: list[BridgeNet], forwards: list[Forward]) -> None:
         """Replace both tables with the rules these networks and forwards need."""
-        self.nft.run(self._reset() + self._ip_table(nets, forwards) + self._ip6_table(nets) +
-                     self._bridge_table(nets))
+        self.nft.run(self._reset() + self._ip_table(nets, forwards) +
+                     self._ip6_table(nets, forwards) + self._bridge_table(nets))
 
     def remove(self) -> None:
         self.nft.run(self._reset())
@@ -158,6 +159,8 @@ class Firewall:
                                                    _prefix("127.0.0.0/8")),
                                 _eq(_meta("oifname"), net.bridge), {"masquerade": None}))
         for fwd in forwards:
+            if ":" in fwd.container_ip or ":" in fwd.host_ip:
+                continue          # the ip6 table's, or (IPv6 host, IPv4 container) the proxy's
             expr = []
             if fwd.host_ip not in ("", "0.0.0.0"):
                 expr.append(_eq(_field("ip", "daddr"), fwd.host_ip))
@@ -173,14 +176,17 @@ class Firewall:
                                 {"masquerade": None}))
         return out
 
-    def _ip6_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:
-        """IPv6 is routed, not NATed (dockerd's default before ip6tables NAT): only the
-        isolation between networks and of internal ones, as for IPv4."""
+    def _ip6_table(self, nets: list[BridgeNet], forwards: list[Forward]
+                   ) -> list[dict[str, Any]]:
+        """IPv6 is routed, not masqueraded (dockerd's default before ip6tables NAT): the
+        isolation between networks and of internal ones, as for IPv4, and DNAT for ports
+        published on IPv6 host addresses."""
         if not any(n.subnet6 for n in nets):
             return []
         rule = lambda *e: self._rule("ip6", "forward", *e)  # noqa: E731
         out = [{"add": {"table": {"family": "ip6", "name": self.table}}},
                self._chain("ip6", "forward", type="filter", hook="forward", prio=0)]
+        out += self._ip6_ports([f for f in forwards if ":" in f.container_ip])
         bridges = [n.bridge for n in nets]
         for net in nets:
             others = [b for b in bridges if b != net.bridge]
@@ -192,6 +198,30 @@ class Firewall:
             elif others:
                 out.append(rule(_eq(_meta("iifname"), net.bridge),
                                 _eq(_meta("oifname"), {"set": others}), {"drop": None}))
+        return out
+
+    def _ip6_ports(self, forwards: list[Forward]) -> list[dict[str, Any]]:
+        if not forwards:
+            return []
+        rule = lambda chain, *e: self._rule("ip6", chain, *e)  # noqa: E731
+        local = _eq({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+        out = [self._chain("ip6", "ports"),
+               self._chain("ip6", "prerouting", type="nat", hook="prerouting", prio=-100),
+               self._chain("ip6", "output", type="nat", hook="output", prio=-100),
+               rule("prerouting", local, {"jump": {"target": "ports"}}),
+               rule("output", local, _ne(_field("ip6", "daddr"), "::1"),
+                    {"jump": {"target": "ports"}}),
+               rule("forward", {"match": {"op": "in", "left": {"ct": {"key": "status"}},
+                                          "right": "dnat"}}, {"accept": None})]
+        for fwd in forwards:
+            expr = []
+            if fwd.host_ip not in ("", "::"):
+                expr.append(_eq(_field("ip6", "daddr"), fwd.host_ip))
+            if self.userland_proxy:
+                expr.append(_ne(_meta("iifname"), fwd.bridge))
+            expr.append(_eq(_field(fwd.proto, "dport"), fwd.host_port))
+            expr.append({"dnat": {"addr": fwd.container_ip, "port": fwd.container_port}})
+            out.append(rule("ports", *expr))
         return out
 
     def _bridge_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:

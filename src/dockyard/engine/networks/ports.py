@@ -3,6 +3,7 @@ them, host ports chosen (ephemeral ones from the kernel's range), and the Ports 
 that inspect and ps show."""
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -60,13 +61,32 @@ def wanted(host_config: dict[str, Any], config: dict[str, Any]) -> list[Wanted]:
         for entry in entries or [{}]:
             entry = entry or {}
             lo, hi = _host_range(str(entry.get("HostPort") or ""))
-            out.append(Wanted(proto, port, str(entry.get("HostIp") or ""), lo, hi))
+            out.append(Wanted(proto, port, _host_ip(entry), lo, hi))
     if host_config.get("PublishAllPorts"):
         for key in config.get("ExposedPorts") or {}:
             if key not in bindings:
                 port, proto = port_key(key)
                 out.append(Wanted(proto, port, "", 0, 0))
     return out
+
+
+def _host_ip(entry: dict[str, Any]) -> str:
+    """A binding's HostIp, IPv6 ones in canonical form (brackets tolerated)."""
+    text = str(entry.get("HostIp") or "").strip("[]")
+    if not text:
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidParameter(f"invalid IP address: {text}") from None
+
+
+def host_ips(host_ip: str, has_ipv6: bool) -> list[str]:
+    """Where one binding listens: no host IP on a container with an IPv6 address is both
+    0.0.0.0 and [::], as dockerd binds it."""
+    if not host_ip:
+        return ["", "::"] if has_ipv6 else [""]
+    return [host_ip]
 
 
 def ephemeral_range() -> tuple[int, int]:
@@ -78,9 +98,9 @@ def ephemeral_range() -> tuple[int, int]:
         return EPHEMERAL
 
 
-def choose(want: Wanted, taken: set[tuple[str, int]]) -> int | None:
+def choose(want: Wanted, taken: set[tuple[str, int]], host_ips: list[str]) -> int | None:
     """A host port for `want` that no binding of ours holds and (for a range or an
-    ephemeral port) no socket is bound to; None when none is left."""
+    ephemeral port) no socket is bound to on any of `host_ips`; None when none is left."""
     if want.first and want.first == want.last:  # one fixed port: a busy socket is the
         return None if (want.proto, want.first) in taken else want.first  # proxy's error
     if want.first:
@@ -92,7 +112,7 @@ def choose(want: Wanted, taken: set[tuple[str, int]]) -> int | None:
     for port in ports:
         if (want.proto, port) in taken:
             continue
-        if port_free(want.proto, want.host_ip, port):
+        if all(port_free(want.proto, ip, port) for ip in host_ips):
             return port
     return None
 

@@ -34,8 +34,9 @@ class Proxies:
                 server, _ = await loop.create_datagram_endpoint(
                     lambda: _UDPRelay(target_ip, target_port), sock=sock)
         except OSError as exc:
-            raise DockyardError(f"Error starting userland proxy: listen {proto}4 "
-                                f"{bind_ip}:{host_port}: bind: {_text(exc)}") from None
+            raise DockyardError(f"Error starting userland proxy: "
+                                f"{listen_text(proto, bind_ip, host_port)}: bind: "
+                                f"{_text(exc)}") from None
         self._servers[key] = server
 
     def close(self, container_id: str) -> None:
@@ -48,9 +49,18 @@ class Proxies:
         self._servers.clear()
 
 
+def listen_text(proto: str, ip: str, port: int) -> str:
+    """Go's words for a listen: "listen tcp4 0.0.0.0:80", "listen tcp6 [::1]:80"."""
+    return f"listen {proto}6 [{ip}]:{port}" if ":" in ip else f"listen {proto}4 {ip}:{port}"
+
+
 def listening_socket(kind: int, ip: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, kind)
+    """IPv6 sockets are v6-only, so [::] and 0.0.0.0 on one port are two listeners, as
+    docker-proxy binds them."""
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, kind)
     try:
+        if ":" in ip:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((ip, port))
