@@ -322,3 +322,26 @@ def test_ipv6_published_port_served_by_ip6_dnat_alone(busybox_tar: str) -> None:
         assert "dnat to" not in _nft6(d)
     finally:
         d.cleanup()
+
+
+def test_a_name_that_prefixes_several_ids_is_still_a_new_name(net_daemon: Daemon) -> None:
+    """`network create b` while two networks' IDs start with "b": the name conflict check is
+    by exact name (Docker's), not the ID-prefix lookup that calls "b" ambiguous."""
+    d = net_daemon
+    made: list[str] = []
+    try:
+        by_first: dict[str, int] = {}
+        n = 0
+        while max(by_first.values(), default=0) < 2:   # 17 networks at most (16 hex digits)
+            d.ok("network", "create", "--subnet", f"10.231.200.{16 * n}/28", f"pfx{n}")
+            made.append(f"pfx{n}")
+            first = json.loads(d.ok("network", "inspect", f"pfx{n}"))[0]["Id"][0]
+            by_first[first] = by_first.get(first, 0) + 1
+            n += 1
+        shared = next(c for c, count in by_first.items() if count >= 2)
+        d.ok("network", "create", "--subnet", "10.231.201.0/28", shared)
+        made.append(shared)
+        assert json.loads(d.ok("network", "inspect", shared))[0]["Name"] == shared
+    finally:
+        for name in made:
+            d.cli("network", "rm", name)

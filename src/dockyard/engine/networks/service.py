@@ -136,7 +136,9 @@ class NetworkService(Connecting):
         if not name:
             raise InvalidParameter("network name must not be empty")
         driver = body.get("Driver") or "bridge"
-        if name in PREDEFINED or self.find(name) is not None and self.find(name).name == name:
+        # by exact name only: find() also matches ID prefixes, and a short name such as "b"
+        # may prefix several IDs ("ambiguous") without naming any network
+        if name in PREDEFINED or any(n.name == name for n in self.records.networks()):
             raise Conflict(f"network with name {name} already exists")
         if driver in ("host", "null"):
             raise Forbidden(f'only one instance of "{driver}" network is allowed')
