@@ -1,7 +1,7 @@
 """The build cache: which image a step produced from which parent. A step's key is its
 parent image, what it runs or sets (the history line, with COPY/ADD's content checksum
 and the build args RUN sees) and the config it leaves; a hit is reused only while the
-image still exists. Rows live in engine.db's `build_cache` (migration component "build")."""
+image still exists. Rows live in metadata.db's `build_cache` (migration component "build")."""
 from __future__ import annotations
 
 import hashlib
