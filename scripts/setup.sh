@@ -12,6 +12,9 @@ PACKAGES="busybox-static runc gcc zlib1g-dev docker-registry skopeo apache2-util
 PACKAGES="$PACKAGES libseccomp2 libc6-dev"
 # nftables: libnftables.so.1, through which the daemon writes its firewall tables.
 PACKAGES="$PACKAGES nftables"
+# iproute2 (ip, ss), e2fsprogs (mkfs.ext4 for block-device volumes), git (remote build contexts)
+# and curl: the networking, volume and build tests use them.
+PACKAGES="$PACKAGES iproute2 e2fsprogs git curl"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null
