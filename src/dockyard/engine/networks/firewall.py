@@ -161,14 +161,7 @@ class Firewall:
         for fwd in forwards:
             if ":" in fwd.container_ip or ":" in fwd.host_ip:
                 continue          # the ip6 table's, or (IPv6 host, IPv4 container) the proxy's
-            expr = []
-            if fwd.host_ip not in ("", "0.0.0.0"):
-                expr.append(_eq(_field("ip", "daddr"), fwd.host_ip))
-            if self.userland_proxy:
-                expr.append(_ne(_meta("iifname"), fwd.bridge))
-            expr.append(_eq(_field(fwd.proto, "dport"), fwd.host_port))
-            expr.append({"dnat": {"addr": fwd.container_ip, "port": fwd.container_port}})
-            out.append(rule("ports", *expr))
+            out.append(rule("ports", *self._dnat("ip", "0.0.0.0", fwd)))
             if not self.userland_proxy:   # hairpin: a container reaching its own mapping
                 out.append(rule("postrouting", _eq(_field("ip", "saddr"), fwd.container_ip),
                                 _eq(_field("ip", "daddr"), fwd.container_ip),
@@ -214,15 +207,20 @@ class Firewall:
                rule("forward", {"match": {"op": "in", "left": {"ct": {"key": "status"}},
                                           "right": "dnat"}}, {"accept": None})]
         for fwd in forwards:
-            expr = []
-            if fwd.host_ip not in ("", "::"):
-                expr.append(_eq(_field("ip6", "daddr"), fwd.host_ip))
-            if self.userland_proxy:
-                expr.append(_ne(_meta("iifname"), fwd.bridge))
-            expr.append(_eq(_field(fwd.proto, "dport"), fwd.host_port))
-            expr.append({"dnat": {"addr": fwd.container_ip, "port": fwd.container_port}})
-            out.append(rule("ports", *expr))
+            out.append(rule("ports", *self._dnat("ip6", "::", fwd)))
         return out
+
+    def _dnat(self, family: str, any_ip: str, fwd: Forward) -> list[dict[str, Any]]:
+        """A published port's DNAT expression (its host address unless the wildcard; with
+        the proxy on, not from the container's own bridge, which the proxy serves)."""
+        expr = []
+        if fwd.host_ip not in ("", any_ip):
+            expr.append(_eq(_field(family, "daddr"), fwd.host_ip))
+        if self.userland_proxy:
+            expr.append(_ne(_meta("iifname"), fwd.bridge))
+        expr.append(_eq(_field(fwd.proto, "dport"), fwd.host_port))
+        expr.append({"dnat": {"addr": fwd.container_ip, "port": fwd.container_port}})
+        return expr
 
     def _bridge_table(self, nets: list[BridgeNet]) -> list[dict[str, Any]]:
         closed = [n for n in nets if not n.icc and n.ports]
