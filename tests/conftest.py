@@ -237,6 +237,17 @@ def daemon(busybox_tar: str) -> Iterator[Daemon]:
         d.cleanup()
 
 
+@pytest.fixture(scope="module")
+def module_daemon(busybox_tar: str) -> Iterator[Daemon]:
+    """A daemon for one test module: its state (networks, bridges, rules) stays apart from
+    the shared daemon's and goes with the module."""
+    d = new_daemon(busybox_tar)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
 @pytest.fixture
 def own_daemon(busybox_tar: str) -> Iterator[Daemon]:
     """A daemon of the test's own, for tests that kill or restart it."""

@@ -40,24 +40,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def net_daemon(busybox_tar: str) -> Iterator[Daemon]:
-    d = new_daemon(busybox_tar)
-    try:
-        yield d
-    finally:
-        d.cleanup()
-
-
 @pytest.fixture
-def nets(net_daemon: Daemon) -> Iterator[list[str]]:
+def nets(module_daemon: Daemon) -> Iterator[list[str]]:
     """Networks the test creates; removed (with their containers) afterwards."""
     made: list[str] = []
     yield made
-    for cid in net_daemon.container_ids():
-        net_daemon.cli("rm", "-f", cid)
+    for cid in module_daemon.container_ids():
+        module_daemon.cli("rm", "-f", cid)
     for name in made:
-        net_daemon.cli("network", "rm", name)
+        module_daemon.cli("network", "rm", name)
 
 
 def _httpd(daemon: Daemon, name: str, *flags: str) -> str:
@@ -70,8 +61,8 @@ def _httpd(daemon: Daemon, name: str, *flags: str) -> str:
     return cid
 
 
-def test_network_commands_flags_filters_and_errors(net_daemon: Daemon, nets: list[str]) -> None:
-    d = net_daemon
+def test_network_commands_flags_filters_and_errors(module_daemon: Daemon, nets: list[str]) -> None:
+    d = module_daemon
     ls = d.ok("network", "ls")
     assert ls.splitlines()[0].split() == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
     assert {line.split()[1] for line in ls.splitlines()[1:]} >= {"bridge", "host", "none"}
@@ -134,9 +125,9 @@ def test_network_commands_flags_filters_and_errors(net_daemon: Daemon, nets: lis
         assert action in events, events
 
 
-def test_containers_on_a_user_bridge_reach_each_other(net_daemon: Daemon,
+def test_containers_on_a_user_bridge_reach_each_other(module_daemon: Daemon,
                                                       nets: list[str]) -> None:
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.3.0/24", "talk")
     nets.append("talk")
     _httpd(d, "server", "--network", "talk", "--network-alias", "web")
@@ -173,8 +164,8 @@ def test_containers_on_a_user_bridge_reach_each_other(net_daemon: Daemon,
     d.ok("rm", "-f", "server")
 
 
-def test_published_ports_answer_on_loopback(net_daemon: Daemon, nets: list[str]) -> None:
-    d = net_daemon
+def test_published_ports_answer_on_loopback(module_daemon: Daemon, nets: list[str]) -> None:
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.4.0/24", "pub")
     nets.append("pub")
     port = _free_port()
@@ -224,8 +215,8 @@ def test_published_ports_answer_on_loopback(net_daemon: Daemon, nets: list[str])
         _get(f"http://127.0.0.1:{port}/hostname", timeout=2)
 
 
-def test_networks_are_isolated_from_each_other(net_daemon: Daemon, nets: list[str]) -> None:
-    d = net_daemon
+def test_networks_are_isolated_from_each_other(module_daemon: Daemon, nets: list[str]) -> None:
+    d = module_daemon
     for n, name in ((5, "left"), (6, "right")):
         d.ok("network", "create", "--subnet", f"10.231.{n}.0/24", name)
         nets.append(name)
@@ -239,8 +230,8 @@ def test_networks_are_isolated_from_each_other(net_daemon: Daemon, nets: list[st
     d.ok("rm", "-f", "lefty")
 
 
-def test_internal_network_and_icc_off(net_daemon: Daemon, nets: list[str]) -> None:
-    d = net_daemon
+def test_internal_network_and_icc_off(module_daemon: Daemon, nets: list[str]) -> None:
+    d = module_daemon
     d.ok("network", "create", "--internal", "--subnet", "10.231.7.0/24", "inside")
     d.ok("network", "create", "--subnet", "10.231.8.0/24", "-o",
          "com.docker.network.bridge.enable_icc=false", "noicc")
@@ -256,9 +247,9 @@ def test_internal_network_and_icc_off(net_daemon: Daemon, nets: list[str]) -> No
     d.ok("rm", "-f", "quiet")
 
 
-def test_connect_and_disconnect_a_running_container(net_daemon: Daemon,
+def test_connect_and_disconnect_a_running_container(module_daemon: Daemon,
                                                      nets: list[str]) -> None:
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.9.0/24", "first")
     d.ok("network", "create", "--subnet", "10.231.10.0/24", "second")
     nets += ["first", "second"]
@@ -288,9 +279,9 @@ def test_connect_and_disconnect_a_running_container(net_daemon: Daemon,
     d.ok("rm", "-f", "target", "roamer", "later")
 
 
-def test_docker_py_networks(net_daemon: Daemon, nets: list[str]) -> None:
+def test_docker_py_networks(module_daemon: Daemon, nets: list[str]) -> None:
     docker = pytest.importorskip("docker")
-    client = docker.DockerClient(base_url=net_daemon.host, version="1.45", timeout=60)
+    client = docker.DockerClient(base_url=module_daemon.host, version="1.45", timeout=60)
     try:
         ipam = docker.types.IPAMConfig(pool_configs=[
             docker.types.IPAMPool(subnet="10.231.11.0/24", gateway="10.231.11.1")])
@@ -507,10 +498,10 @@ def _answer(url: str) -> str:
         return ""
 
 
-def test_bad_network_requests_are_4xx_and_leave_nothing(net_daemon: Daemon) -> None:
+def test_bad_network_requests_are_4xx_and_leave_nothing(module_daemon: Daemon) -> None:
     from rawapi import post, request
 
-    before = json.loads(request(net_daemon, "GET", "/networks")[2])
+    before = json.loads(request(module_daemon, "GET", "/networks")[2])
     links = _links()
     for body, status, text in (
             ([], 400, "cannot unmarshal array into Go value of type network.CreateRequest"),
@@ -526,24 +517,24 @@ def test_bad_network_requests_are_4xx_and_leave_nothing(net_daemon: Daemon) -> N
             ({"Name": "x", "IPAM": {"Config": [{"Gateway": "10.231.98.1"}]}}, 400, "subnet"),
             ({"Name": "x", "Options": {"com.docker.network.bridge.name":
                                        "a-bridge-name-far-too-long"}}, 400, "longer than")):
-        got, answer = post(net_daemon, "/v1.45/networks/create", body)
+        got, answer = post(module_daemon, "/v1.45/networks/create", body)
         assert (got, text in answer["message"]) == (status, True), (body, answer)
-    got, answer = post(net_daemon, "/v1.45/networks/bridge/connect", {"Container": "nosuch"})
+    got, answer = post(module_daemon, "/v1.45/networks/bridge/connect", {"Container": "nosuch"})
     assert got == 404 and "No such container: nosuch" in answer["message"]
-    got, answer = post(net_daemon, "/v1.45/networks/nosuch/connect", {"Container": "x"})
+    got, answer = post(module_daemon, "/v1.45/networks/nosuch/connect", {"Container": "x"})
     assert got == 404 and answer["message"] == "network nosuch not found"
-    got, answer = post(net_daemon, "/v1.45/networks/bridge/disconnect", {"Force": "yes"})
+    got, answer = post(module_daemon, "/v1.45/networks/bridge/disconnect", {"Force": "yes"})
     assert got == 400
-    got, _, body = request(net_daemon, "GET", '/v1.45/networks?filters={"bogus":["x"]}')
+    got, _, body = request(module_daemon, "GET", '/v1.45/networks?filters={"bogus":["x"]}')
     assert got == 400 and b"invalid filter 'bogus'" in body
-    assert json.loads(request(net_daemon, "GET", "/networks")[2]) == before
+    assert json.loads(request(module_daemon, "GET", "/networks")[2]) == before
     assert not _links() - links   # nothing made (links others remove meanwhile don't count)
 
 
-def test_port_specs_and_ports_column_as_the_docker_cli(net_daemon: Daemon) -> None:
+def test_port_specs_and_ports_column_as_the_docker_cli(module_daemon: Daemon) -> None:
     """`-p` parsing errors and the PORTS column, checked against the stock docker CLI on
     the same daemon."""
-    d = net_daemon
+    d = module_daemon
     for spec in ("99999:80", "80:99999", "x:80", "1.2.3.4:80:80/xyz", "9-8:80"):
         ours = d.cli("run", "--rm", "-p", spec, "busybox", "true")
         theirs = d.docker("run", "--rm", "-p", spec, "busybox", "true")
@@ -560,9 +551,9 @@ def test_port_specs_and_ports_column_as_the_docker_cli(net_daemon: Daemon) -> No
         d.ok("rm", "-f", "ported")
 
 
-def test_container_network_mode_shares_the_namespace(net_daemon: Daemon,
+def test_container_network_mode_shares_the_namespace(module_daemon: Daemon,
                                                      nets: list[str]) -> None:
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.16.0/24", "shared")
     nets.append("shared")
     cid = _httpd(d, "owner", "--network", "shared")
@@ -583,13 +574,13 @@ def test_container_network_mode_shares_the_namespace(net_daemon: Daemon,
 
 
 @pytest.mark.parametrize("driver", ["macvlan", "ipvlan"])
-def test_macvlan_and_ipvlan_on_a_dummy_parent(net_daemon: Daemon, nets: list[str],
+def test_macvlan_and_ipvlan_on_a_dummy_parent(module_daemon: Daemon, nets: list[str],
                                               driver: str) -> None:
     """Two containers on sub-interfaces of a parent the test makes reach each other
     (macvlan bridge mode, ipvlan l2); the parent is checked at create. The parent is one
     end of a veth pair whose other end leads nowhere (this kernel may lack `dummy`), so
     nothing leaves the machine."""
-    d = net_daemon
+    d = module_daemon
     parent, peer = f"dyd{d.suffix[:5]}{driver[0]}", f"dye{d.suffix[:5]}{driver[0]}"
     subprocess.run(["ip", "link", "add", parent, "type", "veth", "peer", "name", peer],
                    check=True)
@@ -618,8 +609,8 @@ def test_macvlan_and_ipvlan_on_a_dummy_parent(net_daemon: Daemon, nets: list[str
         subprocess.run(["ip", "link", "del", parent], capture_output=True)
 
 
-def test_legacy_links_on_the_default_bridge(net_daemon: Daemon) -> None:
-    d = net_daemon
+def test_legacy_links_on_the_default_bridge(module_daemon: Daemon) -> None:
+    d = module_daemon
     cid = _httpd(d, "linked", "-e", "SECRET=s3", "--expose", "80")
     ip = inspect(d, "linked")["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
     try:
@@ -644,10 +635,10 @@ def test_legacy_links_on_the_default_bridge(net_daemon: Daemon) -> None:
         d.cli("rm", "-f", "linked", "linker")
 
 
-def test_ipv6_networks(net_daemon: Daemon, nets: list[str]) -> None:
+def test_ipv6_networks(module_daemon: Daemon, nets: list[str]) -> None:
     """--ipv6 beside IPv4: addresses from the given subnet (or a random ULA /64), --ip6,
     the default route, inspect's fields, AAAA through the embedded DNS."""
-    d = net_daemon
+    d = module_daemon
     if not os.path.exists("/proc/sys/net/ipv6"):
         pytest.skip("SKIPPED LOUDLY: this kernel has no IPv6")
     d.ok("network", "create", "--ipv6", "--subnet", "10.231.18.0/24", "--subnet",

@@ -17,15 +17,6 @@ from conftest import Daemon, inspect, new_daemon, wait_for
 from rawapi import request
 
 
-@pytest.fixture(scope="module")
-def net_daemon(busybox_tar: str) -> Iterator[Daemon]:
-    d = new_daemon(busybox_tar)
-    try:
-        yield d
-    finally:
-        d.cleanup()
-
-
 def _bridge_ports(bridge: str) -> set[str]:
     try:
         return set(os.listdir(f"/sys/class/net/{bridge}/brif"))
@@ -37,8 +28,8 @@ def _eth0(daemon: Daemon, name: str) -> str:
     return daemon.ok("exec", name, "ip", "-o", "-4", "addr", "show", "eth0")
 
 
-def test_join_plumbs_addresses_routes_and_links_up(net_daemon: Daemon) -> None:
-    d = net_daemon
+def test_join_plumbs_addresses_routes_and_links_up(module_daemon: Daemon) -> None:
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.61.0/24", "--ipv6", "--subnet",
          "fd00:231:61::/64", "morenet")
     try:
@@ -62,10 +53,10 @@ def test_join_plumbs_addresses_routes_and_links_up(net_daemon: Daemon) -> None:
         d.cli("network", "rm", "morenet")
 
 
-def test_failed_plumbing_leaves_no_record_or_link(net_daemon: Daemon) -> None:
+def test_failed_plumbing_leaves_no_record_or_link(module_daemon: Daemon) -> None:
     """A multicast MAC passes the API's syntax check but the kernel refuses it: the start
     fails, and the endpoint's record and address are gone, so the next one gets it."""
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.62.0/24", "failnet")
     bridge = "br-" + json.loads(d.ok("network", "inspect", "failnet"))[0]["Id"][:12]
     try:
@@ -86,10 +77,10 @@ def test_failed_plumbing_leaves_no_record_or_link(net_daemon: Daemon) -> None:
         d.cli("network", "rm", "failnet")
 
 
-def test_restart_removes_veths_without_endpoint(net_daemon: Daemon) -> None:
+def test_restart_removes_veths_without_endpoint(module_daemon: Daemon) -> None:
     """A veth on the daemon's bridge with no endpoint record (a crash between plumbing and
     record) is deleted at restart; a running container's veth stays and still works."""
-    d = net_daemon
+    d = module_daemon
     bridge = f"dyb{d.suffix}"
     stray, peer = f"dyst{d.suffix}"[:15], f"dysp{d.suffix}"[:15]
     d.ok("run", "-d", "--name", "kept", "busybox", "sleep", "120")
@@ -118,11 +109,11 @@ def _inspect_at(daemon: Daemon, version: str, ref: str) -> dict:
     return json.loads(body)
 
 
-def test_inspect_network_settings_per_api_version(net_daemon: Daemon) -> None:
+def test_inspect_network_settings_per_api_version(module_daemon: Daemon) -> None:
     """Below 1.52 the bridge endpoint is repeated at the top of NetworkSettings (empty off
     the bridge and before a start); below 1.45 user-network Aliases also list the short ID
     and hostname; the record itself never changes with the version asked."""
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.63.0/24", "viewnet")
     try:
         d.ok("create", "--name", "idle", "busybox", "sleep", "60")
@@ -154,11 +145,11 @@ def test_inspect_network_settings_per_api_version(net_daemon: Daemon) -> None:
 
 
 def test_connect_running_default_bridge_container_switches_to_embedded_dns(
-        net_daemon: Daemon) -> None:
+        module_daemon: Daemon) -> None:
     """A running container on the default bridge keeps the host's resolvers until it joins
     a user-defined network: then resolv.conf names 127.0.0.11 and names on that network
     resolve; its --link line stays in /etc/hosts beside the new address."""
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.64.0/24", "dnsnet")
     try:
         d.ok("run", "-d", "--name", "target", "busybox", "sleep", "60")
@@ -179,11 +170,11 @@ def test_connect_running_default_bridge_container_switches_to_embedded_dns(
 
 
 def test_link_on_user_network_is_a_dns_alias_for_the_linking_container(
-        net_daemon: Daemon) -> None:
+        module_daemon: Daemon) -> None:
     """`--link db:database` on a user network: the linking container resolves `database`
     to db's address through the embedded DNS; another container on the network does not;
     no legacy variables are set; a malformed link is refused."""
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.65.0/24", "linknet")
     try:
         d.ok("run", "-d", "--name", "db", "--network", "linknet", "busybox", "sleep", "60")
@@ -248,11 +239,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(net_daemon: Daemon) -> None:
+def test_ipv6_host_bindings_proxy_dnat_listings_and_cleanup(module_daemon: Daemon) -> None:
     """-p [::1]:P:80 answered on http://[::1]:P/ through the proxy; -p P:80 on a container
     with an IPv6 address binds 0.0.0.0 and [::] and lists both, as docker does; the ip6
     DNAT rule and every listener go with the container."""
-    d = net_daemon
+    d = module_daemon
     d.ok("network", "create", "--subnet", "10.231.63.0/24", "--ipv6", "--subnet",
          "fd00:231:63::/64", "six")
     loop_port, any_port, v4_port = _free_port(), _free_port(), 0
@@ -324,10 +315,10 @@ def test_ipv6_published_port_served_by_ip6_dnat_alone(busybox_tar: str) -> None:
         d.cleanup()
 
 
-def test_a_name_that_prefixes_several_ids_is_still_a_new_name(net_daemon: Daemon) -> None:
+def test_a_name_that_prefixes_several_ids_is_still_a_new_name(module_daemon: Daemon) -> None:
     """`network create b` while two networks' IDs start with "b": the name conflict check is
     by exact name (Docker's), not the ID-prefix lookup that calls "b" ambiguous."""
-    d = net_daemon
+    d = module_daemon
     made: list[str] = []
     try:
         by_first: dict[str, int] = {}
