@@ -9,9 +9,7 @@ import os
 import socket
 import subprocess
 import urllib.request
-from typing import Iterator
 
-import pytest
 
 from conftest import Daemon, inspect, new_daemon, wait_for
 from rawapi import request
