@@ -10,7 +10,6 @@ import socket
 import subprocess
 import urllib.request
 
-
 from conftest import Daemon, inspect, new_daemon, wait_for
 from rawapi import request
 
