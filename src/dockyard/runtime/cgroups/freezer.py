@@ -15,6 +15,8 @@ def set_frozen_v1(directory: str, frozen: bool) -> None:
             if f.read().strip() == want:
                 return
         time.sleep(0.002)
+    if frozen:   # left FREEZING, its tasks would stay stopped: a kill could never finish
+        write(directory, "freezer.state", "THAWED")
     raise TimeoutError(f"cgroup did not reach {want}")
 
 
@@ -25,4 +27,6 @@ def set_frozen_v2(directory: str, frozen: bool) -> None:
             if f"frozen {1 if frozen else 0}" in f.read():
                 return
         time.sleep(0.002)
+    if frozen:   # as for v1: a freeze that did not settle is undone
+        write(directory, "cgroup.freeze", "0")
     raise TimeoutError("cgroup did not settle")
