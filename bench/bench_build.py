@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from typing import Callable
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import busybox_tar, dockerd, dockyardd, runs, timed  # noqa: E402
+
+RUNS = runs(5)
 DOCKERFILE = """FROM busybox
 ENV APP=/app
 WORKDIR /app
@@ -31,70 +29,6 @@ COPY small.txt .
 RUN echo built > /app/built && cat small.txt
 CMD ["cat", "/app/built"]
 """
-
-
-def unmount_under(base: str) -> None:
-    with open("/proc/self/mounts") as f:
-        targets = [line.split()[1] for line in f if line.split()[1].startswith(base)]
-    for target in sorted(targets, key=len, reverse=True):
-        subprocess.run(["umount", "-l", target], capture_output=True)
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{cmd} failed: {result.stderr[-500:]}")
-    return time.perf_counter() - t0
-
-
-def start_dockyard(base: str) -> tuple[dict[str, str], Callable[[], None]]:
-    sock = f"{base}/d.sock"
-    env = {**os.environ, "DOCKYARD_HOST": f"unix://{sock}", "DOCKER_HOST": f"unix://{sock}",
-           "DOCKER_CONFIG": f"{base}/dockercfg", "DOCKER_BUILDKIT": "0",
-           "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(ROOT, "src"),
-                                                       os.environ.get("PYTHONPATH")]))}
-    with open(f"{base}/daemon.json", "w") as f:
-        f.write('{"bridge": "dybench0", "nftables-table": "dybench"}')
-    daemon = subprocess.Popen([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}",
-                               "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
-                               "--config-file", f"{base}/daemon.json"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    def stop_and_remove_bridge() -> None:
-        stop(daemon, base)
-        subprocess.run(["ip", "link", "del", "dybench0"], capture_output=True)  # kept at stop
-    return env, stop_and_remove_bridge
-
-
-def start_docker(base: str) -> tuple[dict[str, str], Callable[[], None]]:
-    sock = f"{base}/docker.sock"
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": f"{base}/dockercfg",
-           "DOCKER_BUILDKIT": "0"}
-    daemon = subprocess.Popen(["dockerd", "--bridge=none", "--iptables=false", "-H",
-                               f"unix://{sock}", "--data-root", f"{base}/root", "--exec-root",
-                               f"{base}/exec", "--pidfile", f"{base}/pid"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return env, lambda: stop(daemon, base)
-
-
-def stop(daemon: subprocess.Popen[bytes], base: str) -> None:
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        daemon.wait(60)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        daemon.wait()
-    unmount_under(base)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def wait_up(client: list[str], env: dict[str, str]) -> None:
-    deadline = time.monotonic() + 60
-    while subprocess.run(client + ["version"], env=env, capture_output=True).returncode:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the daemon at {env['DOCKER_HOST']} did not start")
-        time.sleep(0.1)
 
 
 def contexts(base: str) -> tuple[str, str]:
@@ -116,30 +50,28 @@ def contexts(base: str) -> tuple[str, str]:
 
 def main() -> None:
     work = tempfile.mkdtemp(prefix="dybuild-", dir="/tmp")
-    ours = [sys.executable, "-m", "dockyard.cli"]
-    client = ["docker"] if shutil.which("docker") else ours
-    sides = {"dockyard": start_dockyard(tempfile.mkdtemp(prefix="dyb-", dir="/tmp"))}
-    if shutil.which("dockerd") and shutil.which("docker"):
-        sides["docker"] = start_docker(tempfile.mkdtemp(prefix="dkb-", dir="/tmp"))
+    # the docker CLI's classic builder drives both daemons when it is installed
+    client = ["docker"] if shutil.which("docker") else [sys.executable, "-m", "dockyard.cli"]
+    sides = {"dockyard": dockyardd(bridge="dybench0", cli=client)}
+    docker = dockerd()
+    if docker is not None:
+        sides["docker"] = docker
     try:
-        tar = f"{work}/busybox.tar"
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"),
-                        tar], check=True, stdout=subprocess.DEVNULL)
-        for env, _ in sides.values():
-            wait_up(client, env)
-            subprocess.run(client + ["import", "-c", 'CMD ["sh"]', tar, "busybox:latest"],
-                           env=env, check=True, stdout=subprocess.DEVNULL)
+        tar = busybox_tar(work)
+        for side in sides.values():
+            side.env["DOCKER_BUILDKIT"] = "0"
+            side.run("import", "-c", 'CMD ["sh"]', tar, "busybox:latest")
         small, big = contexts(work)
         build = ["build", "--network", "none"]
         cases = {"cold 6-step build (--no-cache)": build + ["--no-cache", "-t", "b:c", small],
                  "fully cached rebuild": build + ["-t", "b:c", small],
                  "100 MB context, COPY + RUN": build + ["--no-cache", "-t", "b:big", big]}
-        times = {(side, case): [] for side in sides for case in cases}
+        times: dict[tuple[str, str], list[float]] = {(s, c): [] for s in sides for c in cases}
         for n in range(RUNS):
             order = list(sides) if n % 2 == 0 else list(reversed(sides))
             for case, args in cases.items():
-                for side in order:
-                    times[side, case].append(timed(client + args, sides[side][0]))
+                for name in order:
+                    times[name, case].append(timed(client + args, sides[name].env))
         print(f"client: {client[0]}; {RUNS} interleaved rounds; median wall seconds")
         print(f"{'case':34} {'dockyard':>9} {'docker':>9} {'ratio':>7}")
         for case in cases:
@@ -152,8 +84,8 @@ def main() -> None:
         if "docker" not in sides:
             print("(docker.io's dockerd is not installed here: no Docker figures to compare)")
     finally:
-        for _, stop_side in sides.values():
-            stop_side()
+        for side in sides.values():
+            side.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import ROOT, busybox_tar, dockyardd, our_cli, runs  # noqa: E402
+
+RUNS = runs(20)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -67,60 +67,17 @@ def compare(ours: list[str], theirs: list[str] | None, env: dict[str, str]
     return result
 
 
-def unmount_under(base: str) -> None:
-    with open("/proc/self/mounts") as f:
-        targets = [line.split()[1] for line in f if line.split()[1].startswith(base)]
-    for target in sorted(targets, key=len, reverse=True):
-        subprocess.run(["umount", "-l", target], capture_output=True)
-
-
-def wait_daemon(proc: subprocess.Popen[bytes], check: list[str], env: dict[str, str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("dockyardd exited early")
-        if subprocess.run(check, env=env, capture_output=True).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise SystemExit("dockyardd did not start")
-
-
-def our_cli() -> list[str]:
-    """The console script next to this interpreter (a pyenv shim on PATH would add a bash
-    wrapper's start-up to every run), else `python3 -m dockyard.cli`."""
-    script = os.path.join(os.path.dirname(sys.executable), "dockyard")
-    return [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "dockyard.cli"]
-
-
 def main() -> None:
     import compileall
 
     compileall.compile_dir(os.path.join(ROOT, "src"), quiet=1)
-    base = tempfile.mkdtemp(prefix="dycli-", dir="/tmp")
-    sock = f"{base}/d.sock"
-    env = {**os.environ, "DOCKYARD_HOST": f"unix://{sock}", "DOCKER_HOST": f"unix://{sock}",
-           "DOCKER_CONFIG": f"{base}/dockercfg",
-           "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(ROOT, "src"),
-                                                       os.environ.get("PYTHONPATH")]))}
-    with open(f"{base}/daemon.json", "w") as f:   # its own bridge and table
-        f.write('{"bridge": "dybcli0", "nftables-table": "dybcli"}')
-    daemon = subprocess.Popen([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}",
-                               "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
-                               "--config-file", f"{base}/daemon.json"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
     ours = our_cli()
     docker = ["docker"] if shutil.which("docker") else None
-    cid = ""
+    daemon = dockyardd(bridge="dybcli0", cli=ours)
+    env = daemon.env
     try:
-        wait_daemon(daemon, ours + ["version"], env)
-        tar = f"{base}/busybox.tar"
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"),
-                        tar], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(ours + ["import", tar, "busybox:latest"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        cid = subprocess.run(ours + ["run", "-d", "busybox", "sleep", "3600"], env=env,
-                             check=True, capture_output=True, text=True).stdout.strip()
+        daemon.run("import", busybox_tar(daemon.base), "busybox:latest")
+        cid = daemon.run("run", "-d", "busybox", "sleep", "3600")
         cases = [("python3 -c pass (floor)", [sys.executable, "-c", "pass"], None),
                  ("python3 -S -c pass", [sys.executable, "-S", "-c", "pass"], None),
                  ("--version", ["--version"], ["--version"]),
@@ -152,17 +109,7 @@ def main() -> None:
         if docker is None:
             print("(the docker CLI is not installed: apt-get install docker.io to compare)")
     finally:
-        if cid:
-            subprocess.run(ours + ["rm", "-f", cid], env=env, capture_output=True)
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        subprocess.run(["ip", "link", "del", "dybcli0"], capture_output=True)  # kept at stop
-        unmount_under(base)
-        shutil.rmtree(base, ignore_errors=True)
+        daemon.stop()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ aim: dockyard at least 3x faster)."""
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -24,12 +22,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+from conftest import Daemon  # noqa: E402  (the tests' daemon: own socket, bridge, table)
+from harness import PrivateDaemon, dockerd, runs, source_tree  # noqa: E402
+
+RUNS = runs(20)
 BEFORE = os.environ.get("BENCH_BEFORE", "")
 MODES = ["none", "bridge", "benchnet"]
-
-from bench_records import tree  # noqa: E402  (a revision's src with our shim binaries)
-from conftest import Daemon  # noqa: E402  (the tests' daemon: own socket, bridge, table)
 
 
 def started(src: str, n: int) -> Daemon:
@@ -45,49 +43,33 @@ def started(src: str, n: int) -> Daemon:
 
 
 class DockerSide:
-    """A private dockerd driven by the same docker CLI; `docker()` as Daemon's."""
+    """A private dockerd with busybox and a user network, run like the tests' Daemon."""
 
-    def __init__(self, tar: str) -> None:
-        self.base = tempfile.mkdtemp(prefix="dk-bench-", dir="/tmp")
-        self.env = {**os.environ, "DOCKER_HOST": f"unix://{self.base}/docker.sock",
-                    "DOCKER_CONFIG": f"{self.base}/cfg"}
-        self.proc = subprocess.Popen(
-            ["dockerd", "--bridge=none", "--iptables=false", "-H", self.env["DOCKER_HOST"],
-             "--data-root", f"{self.base}/root", "--exec-root", f"{self.base}/exec",
-             "--pidfile", f"{self.base}/pid"], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while self.docker("version").returncode:
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise SystemExit("the private dockerd did not start")
-            time.sleep(0.2)
-        self.docker("import", "-c", 'CMD ["sh"]', tar, "busybox:latest")
-        self.docker("network", "create", "--subnet", "10.231.60.0/24", "benchnet")
+    def __init__(self, daemon: PrivateDaemon, tar: str) -> None:
+        self.daemon = daemon
+        daemon.run("import", "-c", 'CMD ["sh"]', tar, "busybox:latest")
+        daemon.run("network", "create", "--subnet", "10.231.60.0/24", "benchnet")
 
     def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["docker", *args], env=self.env, capture_output=True, text=True)
+        return subprocess.run(["docker", *args], env=self.daemon.env, capture_output=True,
+                              text=True)
 
     def cleanup(self) -> None:
         self.docker("network", "rm", "benchnet")
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(60)
-        with open("/proc/self/mounts") as f:
-            targets = [line.split()[1] for line in f if line.split()[1].startswith(self.base)]
-        for target in sorted(targets, key=len, reverse=True):
-            subprocess.run(["umount", "-l", target], capture_output=True)
-        shutil.rmtree(self.base, ignore_errors=True)
+        self.daemon.stop()
 
 
 def main() -> None:
     daemons: dict[str, Daemon | DockerSide] = {}
     try:
         if BEFORE:
-            daemons[f"before {BEFORE}"] = started(tree(BEFORE, tempfile.mkdtemp(
+            daemons[f"before {BEFORE}"] = started(source_tree(BEFORE, tempfile.mkdtemp(
                 prefix="dy-bench-src-", dir="/tmp")), 1)
         ours = started(os.path.join(ROOT, "src"), 0)
         daemons["this tree"] = ours
-        if shutil.which("dockerd"):
-            daemons["docker"] = DockerSide(os.path.join(ours.base, "busybox.tar"))
+        docker = dockerd()
+        if docker is not None:
+            daemons["docker"] = DockerSide(docker, os.path.join(ours.base, "busybox.tar"))
         times = {(label, m): [] for label in daemons for m in MODES}
         for n in range(RUNS + 1):
             for mode in MODES:

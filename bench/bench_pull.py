@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -21,16 +20,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-from bench_start import unmount_under, wait_socket  # noqa: E402
+from harness import dockerd, dockyardd, our_cli, runs, timed, unmount_under  # noqa: E402
 from registry import Registry  # noqa: E402
 
 ROOTFS_TAR = "/tmp/dockyard-bench-bookworm-minbase.tar"
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RUNS = runs(3)
 
 
 def rootfs_tar() -> str:
@@ -48,33 +46,6 @@ def rootfs_tar() -> str:
         unmount_under(work)
         shutil.rmtree(work, ignore_errors=True)
     return ROOTFS_TAR
-
-
-class Dockyard:
-    def __init__(self) -> None:
-        self.base = tempfile.mkdtemp(prefix="dyb-", dir="/tmp")
-        sock = f"{self.base}/d.sock"
-        self.env = {**os.environ, "DOCKYARD_HOST": f"unix://{sock}",
-                    "DOCKER_HOST": f"unix://{sock}"}
-        with open(f"{self.base}/daemon.json", "w") as f:
-            f.write("{}")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}", "--data-root",
-             f"{self.base}/root", "--pidfile", f"{self.base}/pid", "--config-file",
-             f"{self.base}/daemon.json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cli = os.path.join(os.path.dirname(sys.executable), "dockyard")
-        self.cli = [cli] if os.access(cli, os.X_OK) else [sys.executable, "-m", "dockyard.cli"]
-        wait_socket(sock, self.proc, self.cli + ["version"], self.env)
-
-    def run(self, *args: str) -> None:
-        subprocess.run(self.cli + list(args), env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
-        unmount_under(self.base)
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def tree_cpu(pid: int) -> float:
@@ -109,59 +80,34 @@ def timed_cpu(cmd: list[str], env: dict[str, str], daemon: int) -> tuple[float, 
     return wall, tree_cpu(daemon) - before
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
 def docker_pull(name: str) -> tuple[float, float] | None:
-    if not shutil.which("dockerd"):
+    docker = dockerd()
+    if docker is None:
         return None
-    base = tempfile.mkdtemp(prefix="dkb-", dir="/tmp")
-    sock = f"{base}/docker.sock"
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}"}
-    daemon = subprocess.Popen(["dockerd", "--bridge=none", "--iptables=false", "-H",
-                               f"unix://{sock}", "--data-root", f"{base}/root", "--exec-root",
-                               f"{base}/exec", "--pidfile", f"{base}/pid"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_socket(sock, daemon, ["docker", "version"], env)
+    with docker:
         time.sleep(1)                    # let its start-up work settle
-        return timed_cpu(["docker", "pull", name], env, daemon.pid)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(60)
-        unmount_under(base)
-        shutil.rmtree(base, ignore_errors=True)
+        return timed_cpu(docker.cli + ["pull", name], docker.env, docker.proc.pid)
 
 
 def main() -> None:
     tar = rootfs_tar()
     size = os.path.getsize(tar)
     registry = Registry().start()
-    source = Dockyard()
     try:
         name = f"{registry.host}/bench/debian:bookworm"
-        source.run("import", tar, name)
-        source.run("push", name)
-        source.stop()
-        source = None
+        with dockyardd(cli=our_cli()) as source:
+            source.run("import", tar, name)
+            source.run("push", name)
         ours: list[tuple[float, float]] = []
         theirs: list[tuple[float, float]] = []
         for _ in range(RUNS):
-            target = Dockyard()
-            try:
+            with dockyardd(cli=our_cli()) as target:
                 ours.append(timed_cpu(target.cli + ["pull", name], target.env,
                                       target.proc.pid))
-            finally:
-                target.stop()
             docker = docker_pull(name)
             if docker is not None:
                 theirs.append(docker)
     finally:
-        if source is not None:
-            source.stop()
         registry.stop()
     print(f"image: debootstrap minbase bookworm, {size / 1e6:.0f} MB uncompressed, one layer")
     print(f"{'cold pull':34} {'dockyard':>10} {'docker':>10} {'ratio':>8}")

@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -20,9 +19,11 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import SRC, PrivateDaemon, busybox_tar, dockyardd, runs, source_tree  # noqa: E402
+
+RUNS = runs(20)
 BEFORE = os.environ.get("BENCH_BEFORE", "a5d7593")
 TAGS = 20
 
@@ -50,48 +51,11 @@ def call(sock: str, method: str, url: str, body: object = None) -> object:
     return json.loads(data) if data and json_answer else data
 
 
-def tree(revision: str, base: str) -> str:
-    """The `src` of `revision`, with this worktree's compiled shim binaries."""
-    target = os.path.join(base, "src-" + revision)
-    os.makedirs(target)
-    archive = subprocess.run(["git", "-C", ROOT, "archive", revision, "src"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
-    shim = os.path.join(ROOT, "src", "dockyard", "shim")
-    for name in os.listdir(shim):
-        path = os.path.join(shim, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK) and "." not in name:
-            shutil.copy2(path, os.path.join(target, "src", "dockyard", "shim", name))
-    return os.path.join(target, "src")
-
-
-def start(src: str, base: str, rootfs: str) -> tuple[str, subprocess.Popen[bytes]]:
-    """A private dockyardd running `src`, with busybox imported; (socket, process)."""
-    work = tempfile.mkdtemp(prefix="bench-", dir=base)
-    sock = os.path.join(work, "d.sock")
-    env = {**os.environ, "PYTHONPATH": src, "DOCKYARD_HOST": f"unix://{sock}"}
-    config = os.path.join(work, "daemon.json")
-    with open(config, "w") as f:
-        f.write("{}")
-    with open(os.path.join(work, "daemon.log"), "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "dockyard.daemon", "-H",
-                                 f"unix://{sock}", "--data-root", os.path.join(work, "root"),
-                                 "--pidfile", os.path.join(work, "d.pid"), "--config-file",
-                                 config], env=env, stdout=log, stderr=log,
-                                start_new_session=True)
-    for _ in range(400):
-        if os.path.exists(sock):
-            try:
-                call(sock, "GET", "/_ping")
-                break
-            except (OSError, SystemExit):
-                pass
-        if proc.poll() is not None:
-            raise SystemExit(f"dockyardd ({src}) exited early")
-        time.sleep(0.05)
-    subprocess.run([sys.executable, "-m", "dockyard.cli", "import", rootfs, "busybox:latest"],
-                   env=env, check=True, capture_output=True)
-    return sock, proc
+def start(src: str, rootfs: str) -> PrivateDaemon:
+    """A private dockyardd running `src`, with busybox imported."""
+    daemon = dockyardd(src=src)
+    daemon.run("import", rootfs, "busybox:latest")
+    return daemon
 
 
 def create_rm(sock: str) -> float:
@@ -120,32 +84,25 @@ def rmi_tagged(sock: str, rootfs: str, n: int) -> float:
 
 def main() -> None:
     base = tempfile.mkdtemp(prefix="bench-records-", dir="/tmp")
-    daemons: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    daemons: dict[str, PrivateDaemon] = {}
     try:
-        rootfs = os.path.join(base, "busybox.tar")
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"),
-                        rootfs], check=True)
-        daemons["before"] = start(tree(BEFORE, base), base, rootfs)
-        daemons["after"] = start(os.path.join(ROOT, "src"), base, rootfs)
+        rootfs = busybox_tar(base)
+        daemons["before"] = start(source_tree(BEFORE, base), rootfs)
+        daemons["after"] = start(SRC, rootfs)
         figures: dict[str, dict[str, list[float]]] = {k: {"create+rm": [], "rmi": []}
                                                       for k in daemons}
         for n in range(RUNS + 1):          # interleaved: load on the machine hits both alike
-            for key, (sock, _) in daemons.items():
-                figures[key]["create+rm"].append(create_rm(sock))
-                figures[key]["rmi"].append(rmi_tagged(sock, rootfs, n))
+            for key, daemon in daemons.items():
+                figures[key]["create+rm"].append(create_rm(daemon.sock))
+                figures[key]["rmi"].append(rmi_tagged(daemon.sock, rootfs, n))
         print(f"{'median ms':24} {'before ' + BEFORE:>16} {'after':>10} {'after/before':>13}")
         for name, label in (("create+rm", "create+rm"), ("rmi", f"rmi -f ({TAGS} tags)")):
             before, after = (statistics.median(figures[k][name][1:]) * 1000
                              for k in ("before", "after"))
             print(f"{label:24} {before:16.1f} {after:10.1f} {after / before:13.2f}")
     finally:
-        for _, proc in daemons.values():
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for daemon in daemons.values():
+            daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -7,22 +7,20 @@ BENCH_RUNS (default 30) pairs, for dockyard and, when installed, a private docke
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, HERE)
-RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 
-from bench_start import unmount_under, wait_socket  # noqa: E402
+from harness import SRC, PrivateDaemon, busybox_tar, dockerd, dockyardd, runs  # noqa: E402
+
+sys.path.insert(0, SRC)
 from dockyard.client.transport import APIClient  # noqa: E402
+
+RUNS = runs(30)
 
 
 def _start_once(api: APIClient, binds: list[str]) -> float:
@@ -58,58 +56,20 @@ def measure(host: str) -> dict[str, float]:
             "best_none_ms": min(plain) * 1000, "best_volume_ms": min(with_volume) * 1000}
 
 
-def _daemon(cmd: list[str], sock: str, check: list[str], base: str,
-            tar_import: list[str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKYARD_HOST": f"unix://{sock}"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_socket(sock, proc, check, env)
-    subprocess.run(tar_import, env=env, check=True, stdout=subprocess.DEVNULL)
-    return proc
-
-
-def bench_dockyard(tar: str) -> dict[str, float]:
-    base = tempfile.mkdtemp(prefix="dyv-", dir="/tmp")
-    sock = f"{base}/d.sock"
-    with open(f"{base}/daemon.json", "w") as f:
-        f.write("{}")
-    cli = [sys.executable, "-m", "dockyard.cli"]
-    proc = _daemon([sys.executable, "-m", "dockyard.daemon", "-H", f"unix://{sock}",
-                    "--data-root", f"{base}/root", "--pidfile", f"{base}/pid",
-                    "--config-file", f"{base}/daemon.json"], sock, cli + ["version"], base,
-                   cli + ["import", tar, "busybox:latest"])
-    try:
-        return measure(f"unix://{sock}")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        unmount_under(base)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def bench_docker(tar: str) -> dict[str, float] | None:
-    if not shutil.which("dockerd") or not shutil.which("docker"):
+def bench(daemon: PrivateDaemon | None, tar: str) -> dict[str, float] | None:
+    if daemon is None:
         return None
-    base = tempfile.mkdtemp(prefix="dkv-", dir="/tmp")
-    sock = f"{base}/docker.sock"
-    proc = _daemon(["dockerd", "--bridge=none", "--iptables=false", "-H", f"unix://{sock}",
-                    "--data-root", f"{base}/root", "--exec-root", f"{base}/exec",
-                    "--pidfile", f"{base}/pid"], sock, ["docker", "version"], base,
-                   ["docker", "import", tar, "busybox:latest"])
-    try:
-        return measure(f"unix://{sock}")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        unmount_under(base)
-        shutil.rmtree(base, ignore_errors=True)
+    with daemon:
+        daemon.run("import", tar, "busybox:latest")
+        return measure(daemon.host)
 
 
 def main() -> None:
-    tar = os.path.join(tempfile.mkdtemp(prefix="bbx-"), "busybox.tar")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"), tar],
-                   check=True)
-    ours = bench_dockyard(tar)
-    theirs = bench_docker(tar)
+    with tempfile.TemporaryDirectory(prefix="bbx-") as work:
+        tar = busybox_tar(work)
+        ours = bench(dockyardd(), tar)
+        assert ours is not None
+        theirs = bench(dockerd(), tar)
     print(f"{'':24}{'dockyard':>12}{'docker':>12}")
     for key in ("start_none_ms", "start_volume_ms", "volume_cost_ms", "best_none_ms",
                 "best_volume_ms"):
