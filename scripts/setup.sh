@@ -15,6 +15,8 @@ PACKAGES="$PACKAGES nftables"
 # iproute2 (ip, ss), e2fsprogs (mkfs.ext4 for block-device volumes), git (remote build contexts)
 # and curl: the networking, volume and build tests use them.
 PACKAGES="$PACKAGES iproute2 e2fsprogs git curl"
+# openssl: the TLS tests make their own CA and certificates.
+PACKAGES="$PACKAGES openssl"
 if ! dpkg -s $PACKAGES >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq $PACKAGES >/dev/null

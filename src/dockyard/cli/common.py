@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn
 
 if TYPE_CHECKING:
+    from ..client.tls import ClientTLS
     from ..client.transport import APIClient
 
 
@@ -13,16 +14,18 @@ class Context:
     """The invoked command path ("dockyard container ls") and the daemon to talk to. The API
     client (and its imports) exists only once a command asks for it."""
 
-    def __init__(self, path: str, host: str | None = None) -> None:
+    def __init__(self, path: str, host: str | None = None,
+                 tls: ClientTLS | None = None) -> None:
         self.path = path
         self.host = host
+        self.tls = tls
         self._api: APIClient | None = None
 
     @property
     def api(self) -> APIClient:
         if self._api is None:
             from ..client.transport import APIClient
-            self._api = APIClient(self.host)
+            self._api = APIClient(self.host, self.tls)
         return self._api
 
 

@@ -14,6 +14,11 @@ ROOT_USAGE = "[OPTIONS] COMMAND [ARG...]"
 ROOT_FLAGS = (
     Str("--config", "Location of client config files (default \"~/.docker\")"),
     List("-H, --host", "Daemon socket to connect to"),
+    Bool("--tls", "Use TLS; implied by --tlsverify"),
+    Str("--tlscacert", "Trust certs signed only by this CA (default \"~/.docker/ca.pem\")"),
+    Str("--tlscert", "Path to TLS certificate file (default \"~/.docker/cert.pem\")"),
+    Str("--tlskey", "Path to TLS key file (default \"~/.docker/key.pem\")"),
+    Bool("--tlsverify", "Use TLS and verify the remote", default=None),
     Bool("-v, --version", "Print version information and quit"),
 )
 
@@ -97,7 +102,10 @@ def run(argv: Sequence[str]) -> int:
     cmd = _load(row[1])
     from .common import Context
 
-    ctx = Context(path, top.host[-1] if top.host else None)
+    from ..client.tls import resolve as resolve_tls
+
+    tls = resolve_tls(bool(top.tls), top.tlsverify, top.tlscacert, top.tlscert, top.tlskey)
+    ctx = Context(path, top.host[-1] if top.host else None, tls)
     try:
         opts, positional = cmd.parse(path, rest)
         cmd.func(ctx, opts, positional)

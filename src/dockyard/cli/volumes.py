@@ -37,8 +37,8 @@ def create(ctx: Context, o: Opts, args: list[str]) -> None:
     from ..client.transport import APIError
 
     if args and o.name and args[0] != o.name:
-        fail(f"conflicting options: cannot specify a volume-name through both --name and "
-             f"as a positional arg")
+        fail("conflicting options: cannot specify a volume-name through both --name and "
+             "as a positional arg")
     name = args[0] if args else (o.name or "")
     try:
         volume = api_volumes.create(ctx.api, name, o.driver, _map(o.opt, "opt"),

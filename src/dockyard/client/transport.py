@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from .tls import ClientTLS
 
 DEFAULT_HOST = "unix:///run/dockyard/dockyard.sock"
 API_PREFIX = "/v1.45"
@@ -17,6 +20,10 @@ class APIError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class ConnectionClosed(APIError):
+    """The connection ended before a response (over TLS: our certificate was refused)."""
 
 
 def quote_plus(text: str) -> str:
@@ -35,6 +42,8 @@ class Response:
         self.fp = sock.makefile("rb")
         line = self.fp.readline(65537)
         parts = line.decode("latin-1").split(None, 2)
+        if not line:
+            raise ConnectionClosed(0, "the daemon closed the connection without answering")
         if len(parts) < 2 or not parts[0].startswith("HTTP/"):
             raise APIError(0, f"malformed HTTP response from the daemon: {line[:80]!r}")
         self.status = int(parts[1])
@@ -113,9 +122,39 @@ class Response:
 class APIClient:
     """One connection per request; a docker CLI run makes only a handful of them."""
 
-    def __init__(self, host: str | None = None) -> None:
+    def __init__(self, host: str | None = None, tls: ClientTLS | None = None) -> None:
         self.host = host or os.environ.get("DOCKYARD_HOST") or os.environ.get("DOCKER_HOST") \
             or DEFAULT_HOST
+        self.tls = tls
+
+    def _tcp(self, timeout: float | None) -> socket.socket:
+        """A TCP connection, TLS-wrapped when asked for (port 2376 by default, else 2375)."""
+        address = self.host[len("tcp://"):].rstrip("/")
+        host, colon, port = address.rpartition(":")
+        if not colon or "]" in port:
+            host, port = address, ""
+        host = host.strip("[]")
+        if self.tls is None:
+            return socket.create_connection((host, int(port or 2375)), timeout)
+        import ssl
+
+        from .tlssocket import TLSSocket
+
+        try:
+            context = self.tls.context()
+        except ValueError as exc:
+            raise APIError(0, str(exc)) from None
+        sock = socket.create_connection((host, int(port or 2376)), timeout)
+        try:
+            return TLSSocket(sock, context, host)   # type: ignore[return-value]
+        except ssl.SSLError as exc:
+            sock.close()
+            raise APIError(0, self._tls_error(exc)) from None
+
+    def _tls_error(self, exc: BaseException) -> str:
+        from .tls import connect_error
+
+        return connect_error(exc, "https://" + self.host[len("tcp://"):].rstrip("/"))
 
     def _connect(self, timeout: float | None) -> socket.socket:
         try:
@@ -129,8 +168,7 @@ class APIClient:
                     raise
                 return sock
             if self.host.startswith("tcp://"):
-                host, _, port = self.host[len("tcp://"):].rstrip("/").rpartition(":")
-                return socket.create_connection((host.strip("[]"), int(port)), timeout)
+                return self._tcp(timeout)
         except (FileNotFoundError, ConnectionRefusedError):
             raise APIError(0, f"Cannot connect to the Docker daemon at {self.host}. "
                               "Is the docker daemon running?") from None
@@ -185,6 +223,16 @@ class APIClient:
                     if chunked:
                         sock.sendall(b"0\r\n\r\n")
             return Response(sock, method)
+        except ConnectionClosed:
+            sock.close()
+            if self.tls is None:
+                raise
+            raise APIError(0, self._tls_error(EOFError("EOF"))) from None   # cert refused
+        except OSError as exc:
+            sock.close()
+            if self.tls is not None and type(exc).__module__ == "ssl":
+                raise APIError(0, self._tls_error(exc)) from None   # e.g. our cert refused
+            raise
         except BaseException:
             sock.close()
             raise

@@ -12,6 +12,14 @@ DEFAULT_CONFIG_FILE = "/etc/dockyard/daemon.json"
 DEFAULT_PIDFILE = "/run/dockyard/dockyardd.pid"
 
 
+@dataclass(frozen=True)
+class TLSSettings:
+    verify: bool                  # require and verify client certificates (mutual TLS)
+    ca: str | None
+    cert: str | None
+    key: str | None
+
+
 @dataclass
 class DaemonConfig:
     hosts: list[str] = field(default_factory=lambda: [DEFAULT_SOCKET])
@@ -27,6 +35,7 @@ class DaemonConfig:
     dns_search: list[str] = field(default_factory=list)
     dns_opts: list[str] = field(default_factory=list)
     host_gateway_ips: list[str] = field(default_factory=list)
+    tls: TLSSettings | None = None      # None: TCP hosts are served in the clear
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -37,7 +46,7 @@ _KNOWN_KEYS = {"hosts", "data-root", "pidfile", "debug", "log-level", "default-r
                "shutdown-timeout", "dns", "dns-search", "dns-opts", "host-gateway-ip",
                "host-gateway-ips", "plugin-dirs", "bridge", "bip", "default-address-pools",
                "iptables", "nftables-table", "userland-proxy", "mtu", "ip-forward", "icc",
-               "ip-masq"}
+               "ip-masq", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"}
 
 
 def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfig:
@@ -79,11 +88,38 @@ def load(path: str | None, explicit: bool, flags: dict[str, Any]) -> DaemonConfi
         raise SystemExit(f"invalid shutdown-timeout {timeout!r}: want seconds >= 0")
     cfg.shutdown_timeout = float(timeout)
     _load_dns(cfg, data)
+    cfg.tls = _load_tls(flags, data)
     for key in ("registry-mirrors", "insecure-registries", "max-concurrent-downloads",
                 "max-concurrent-uploads"):
         if flags.get(key) is not None:       # the registry service reads them from raw
             cfg.raw[key] = flags[key]
     return cfg
+
+
+def _load_tls(flags: dict[str, Any], data: dict[str, Any]) -> TLSSettings | None:
+    """dockerd's rules: --tlsverify (or DOCKER_TLS_VERIFY) turns TLS on; certificates
+    default to ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (else ~/.docker), a default
+    file that does not exist being left out."""
+    def setting(key: str) -> Any:
+        return flags.get(key) if flags.get(key) is not None else data.get(key)
+
+    verify = setting("tlsverify")
+    if verify is None:
+        verify = bool(os.environ.get("DOCKER_TLS_VERIFY"))
+    if not (setting("tls") or verify):
+        return None
+    cert_dir = os.environ.get("DOCKER_CERT_PATH") or \
+        os.path.join(os.path.expanduser("~"), ".docker")
+
+    def path(key: str, default: str) -> str | None:
+        given = setting(key)
+        if given:
+            return str(given)
+        candidate = os.path.join(cert_dir, default)
+        return candidate if os.path.exists(candidate) else None
+
+    return TLSSettings(bool(verify), path("tlscacert", "ca.pem"), path("tlscert", "cert.pem"),
+                       path("tlskey", "key.pem"))
 
 
 def _load_dns(cfg: DaemonConfig, data: dict[str, Any]) -> None:

@@ -6,8 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
-import stat
 
 from . import config as daemon_config
 from . import lifecycle
@@ -35,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--max-concurrent-uploads", type=int, help="Set the max concurrent uploads")
     add("--shutdown-timeout", type=_seconds,
         help="Default shutdown timeout in seconds (default 15)")
+    add("--tls", action="store_true", default=None, help="Use TLS; implied by --tlsverify")
+    add("--tlsverify", action="store_true", default=None,
+        help="Use TLS and verify the remote")
+    add("--tlscacert", help="Trust certs signed only by this CA")
+    add("--tlscert", help="Path to TLS certificate file")
+    add("--tlskey", help="Path to TLS key file")
     return parser
 
 
@@ -55,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
              "insecure-registries": args.insecure or None,
              "max-concurrent-downloads": args.max_concurrent_downloads,
              "max-concurrent-uploads": args.max_concurrent_uploads,
-             "shutdown-timeout": args.shutdown_timeout}
+             "shutdown-timeout": args.shutdown_timeout, "tls": args.tls,
+             "tlsverify": args.tlsverify, "tlscacert": args.tlscacert,
+             "tlscert": args.tlscert, "tlskey": args.tlskey}
     cfg = daemon_config.load(config_file or daemon_config.DEFAULT_CONFIG_FILE,
                              config_file is not None, flags)
     logging.basicConfig(level=getattr(logging, cfg.log_level.upper().replace("WARN", "WARNING")
@@ -66,30 +72,14 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.run(_serve(cfg))
 
 
-def _unix_listener(path: str) -> socket.socket:
-    os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
-    try:
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o177)
-    try:
-        sock.bind(path)
-    finally:
-        os.umask(old_umask)
-    os.chmod(path, 0o660)  # root and (later) the docker group only
-    sock.listen(128)
-    return sock
-
-
 async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     from aiohttp import web
 
     from ..api.server import make_app
+    from . import listeners
     from .engine import Engine
 
+    context = listeners.server_context(cfg.tls) if cfg.tls is not None else None
     lifecycle.lock_data_root(cfg.data_root)
     lifecycle.write_pidfile(cfg.pidfile)
     engine = Engine(cfg)
@@ -105,12 +95,13 @@ async def _serve(cfg: daemon_config.DaemonConfig) -> None:
     for host in cfg.hosts:
         if host.startswith("unix://"):
             path = host[len("unix://"):]
-            site: web.BaseSite = web.SockSite(runner, _unix_listener(path))
+            site: web.BaseSite = web.SockSite(runner, listeners.unix_listener(path))
             unix_sockets.append((path, lifecycle.socket_identity(path)))
         elif host.startswith("tcp://"):
-            address = host[len("tcp://"):]
-            hostname, _, port = address.rpartition(":")
-            site = web.TCPSite(runner, hostname or "127.0.0.1", int(port or 2375))
+            address = listeners.tcp_address(host, context is not None)
+            listeners.warn_if_exposed(host, address[0], cfg.tls)
+            site = listeners.TLSSite(runner, address, context) if context is not None \
+                else web.TCPSite(runner, *address)
         else:
             raise SystemExit(f"invalid daemon host: {host}")
         await site.start()
