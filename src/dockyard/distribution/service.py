@@ -73,8 +73,8 @@ class Distribution:
                                        platform is not None)
                 puller = pull.Puller(self.images, self.content, self.snapshots, self.cache,
                                      plan, emit, self.max_downloads)
-                with self.images.hold():
-                    _, changed = await puller.run()
+                with self.images.hold() as lease:
+                    _, changed = await puller.run(lease)
                 changed_any = changed_any or changed
                 emit(status(f"Digest: {plan.digest}"))
                 if not ref.is_name_only:

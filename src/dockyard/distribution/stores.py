@@ -19,8 +19,9 @@ class ImageRecorder(Protocol):
 
     def resolve(self, ref: str) -> PushableImage: ...
 
-    def hold(self) -> contextlib.AbstractContextManager[None]:
-        """Keeps garbage collection away while a pull assembles layers."""
+    def hold(self) -> contextlib.AbstractContextManager[str]:
+        """A lease: garbage collection keeps the layers and blobs a pull claims or writes
+        under it until it ends."""
 
     def add_pulled(self, config_raw: bytes, chains: list[str], targets: list[Reference]
                    ) -> tuple[str, bool]: ...
