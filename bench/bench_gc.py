@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_records import ROOT, _Unix, call, rmi_tagged, start, tree  # noqa: E402
+from bench_records import ROOT, _Unix, call, rmi_tagged, start, tree
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 BEFORE = os.environ.get("BENCH_BEFORE", "58d7ae3")

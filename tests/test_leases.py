@@ -13,9 +13,11 @@ import sqlite3
 import tarfile
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conftest import Daemon
+
 from dockyard.client import images as api_images
 from dockyard.client.transport import APIClient
 from dockyard.store.db import FILENAME

@@ -6,25 +6,24 @@ against the expected digest and only then renamed into place (and the directory 
 and then its row is committed (attached to the writer's lease, if any, in the same
 transaction). A mismatch, an error or a crash leaves no row; leftovers in ingest/ and blob
 files without a row are removed when the store opens. Deletion runs the other way round:
-the row goes in a transaction, the file after it commits (`remove_files`). The store's lock
-orders "rename into place, insert row" against "no row, unlink file".
+the row goes in a transaction, the file after it commits (`remove_files`). Both "rename
+into place, insert row" and "no row, so unlink" run under the database's lock, which orders
+them (and, being the only lock, cannot deadlock with a caller's transaction).
 """
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import shutil
-import threading
-from typing import BinaryIO, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from ..errors import InvalidParameter
 from ..linux import atomic
 from . import layer_rows
-from .db import FILENAME as DB_FILENAME, Database
-
-log = logging.getLogger(__name__)
+from .db import FILENAME as DB_FILENAME
+from .db import Database
 
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 CHUNK = 1 << 20
@@ -109,7 +108,6 @@ class ContentStore:
         self.ingest = os.path.join(base, "ingest")
         os.makedirs(self.root, mode=0o700, exist_ok=True)
         self.db = db if db is not None else Database(os.path.join(data_root, DB_FILENAME))
-        self.lock = threading.Lock()
         layer_rows.migrate(self.db, data_root)
         # a crash mid-write leaves only an ingest file: throw them all away
         shutil.rmtree(self.ingest, ignore_errors=True)
@@ -130,14 +128,13 @@ class ContentStore:
     def commit_file(self, tmp: str, digest: str, size: int, lease: str | None) -> None:
         """A complete, fsynced temp file becomes the blob: file into place, then its row
         (and the lease's hold on it) in one transaction."""
-        with self.lock:
+        with self.db.transaction() as conn:
             os.chmod(tmp, 0o600)
             os.rename(tmp, self.path(digest))
             atomic.fsync_dir(self.root)
-            with self.db.transaction() as conn:
-                conn.execute("INSERT OR IGNORE INTO blobs (digest, size) VALUES (?, ?)",
-                             (digest, size))
-                layer_rows.attach(conn, lease, "blob", digest)
+            conn.execute("INSERT OR IGNORE INTO blobs (digest, size) VALUES (?, ?)",
+                         (digest, size))
+            layer_rows.attach(conn, lease, "blob", digest)
 
     def path(self, digest: str) -> str:
         algorithm, _, hexpart = digest.partition(":")
@@ -201,9 +198,9 @@ class ContentStore:
         """After the transaction that deleted their rows: unlink the files, unless a writer
         put a row back meanwhile."""
         for digest in digests:
-            with self.lock:
-                if self.db.query_one("SELECT 1 FROM blobs WHERE digest = ?",
-                                     (digest,)) is None:
+            with self.db.held() as conn:
+                if conn.execute("SELECT 1 FROM blobs WHERE digest = ?",
+                                (digest,)).fetchone() is None:
                     try:
                         os.unlink(self.path(digest))
                     except FileNotFoundError:

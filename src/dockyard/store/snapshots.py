@@ -30,8 +30,9 @@ import shutil
 import sqlite3
 import string
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from ..errors import NotFound
 from ..linux import atomic
