@@ -134,8 +134,8 @@ def test_what_a_lease_holds_survives_collect(tmp_path: Any) -> None:
 
     def commit() -> None:
         config = {"rootfs": {"type": "layers", "diff_ids": []}, "config": {}}
-        outcome["id"] = svc.create_image(config, [io.BytesIO(first), second],  # type: ignore[list-item]
-                                         tags=["docker.io/library/made:1"])
+        streams: list[Any] = [io.BytesIO(first), second]
+        outcome["id"] = svc.create_image(config, streams, tags=["docker.io/library/made:1"])
 
     thread = threading.Thread(target=commit, daemon=True)
     thread.start()
