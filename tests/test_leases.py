@@ -1,8 +1,8 @@
 """Leases and garbage collection as a query (layer_rows.py): GC runs while an unrelated
 import is in flight and frees another image's layers, while what the in-flight operation
 holds stays; a save's stream keeps what it streams through an rmi; a daemon killed
-mid-import leaves a lease the next start deletes; a marker-file data root (the layout
-before the layer rows) is imported at first start."""
+mid-import leaves a lease the next start deletes (test_migration.py: a marker-file data
+root is imported)."""
 from __future__ import annotations
 
 import hashlib
@@ -210,59 +210,3 @@ def test_a_lease_of_a_killed_import_is_dropped_at_the_next_start(own_daemon: Dae
     assert {f"sha256:{n}" for n in os.listdir(blob_dir)} == \
         {b for (b,) in _rows(d.root, "SELECT digest FROM blobs")}
     assert os.listdir(os.path.join(d.root, "content", "ingest")) == []
-
-
-def _to_marker_layout(root: str) -> tuple[int, int, int]:
-    """Rewrite the stopped daemon's layer rows as the marker files the code before them
-    wrote, and drop the tables. Returns (layers, writable layers, blobs)."""
-    conn = sqlite3.connect(os.path.join(root, FILENAME))
-    overlay = os.path.join(root, "overlay")
-    layers = conn.execute("SELECT chain_id, diff_id, parent, size, link FROM layers").fetchall()
-    for chain, diff_id, parent, size, link in layers:
-        for name, value in (("diff_id", diff_id), ("parent", parent), ("size", str(size)),
-                            ("link", link), ("committed", "")):
-            with open(os.path.join(overlay, chain[7:], name), "w") as f:
-                f.write(value)
-    rws = conn.execute("SELECT container_id, image_id, init FROM writable_layers").fetchall()
-    for key, image_id, init in rws:
-        chains = [c for (c,) in conn.execute("SELECT chain_id FROM writable_layer_chains "
-                                             "WHERE container_id = ? ORDER BY position", (key,))]
-        with open(os.path.join(overlay, "containers", key, "lower"), "w") as f:
-            json.dump({"image": image_id, "chains": chains, "init": bool(init)}, f)
-    blobs = conn.execute("SELECT count(*) FROM blobs").fetchone()[0]
-    with conn:
-        for table in ("lease_resources", "leases", "blobs", "writable_layer_chains",
-                      "writable_layers", "layers"):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("DELETE FROM schema_versions WHERE component = 'layers'")
-    conn.close()
-    return len(layers), len(rws), blobs
-
-
-def test_a_marker_file_data_root_is_imported_at_first_start(own_daemon: Daemon) -> None:
-    d = own_daemon
-    d.ok("run", "--name", "maker", "busybox", "sh", "-c", "echo made > /made")
-    d.ok("commit", "maker", "made:1")
-    fresh = d.ok("create", "--name", "fresh", "made:1", "cat", "/made").strip()
-    images = d.ok("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}")
-    d.stop()
-    layers, rws, blobs = _to_marker_layout(d.root)
-    assert layers >= 2 and rws == 2 and blobs >= 4
-    os.makedirs(os.path.join(d.root, "overlay", "e" * 64, "diff"))   # never committed
-    logged = os.path.getsize(d.log_file)
-    d.start()
-    with open(d.log_file) as f:
-        f.seek(logged)
-        log = f.read()
-    assert f"migrated {layers} layers, {rws} writable layers and {blobs} blobs" in log, log
-    for name in _layer_dirs(d.root):
-        assert os.listdir(os.path.join(d.root, "overlay", name)) == ["diff"]
-    assert "e" * 64 not in _layer_dirs(d.root)
-    for key in os.listdir(os.path.join(d.root, "overlay", "containers")):
-        assert not os.path.exists(os.path.join(d.root, "overlay", "containers", key, "lower"))
-    assert d.ok("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}") == images
-    assert d.ok("start", "-a", fresh) == "made\n"
-    assert d.ok("system", "check") == "store is consistent\n"
-    d.ok("rm", "-f", "maker", "fresh")
-    d.ok("rmi", "made:1")
-    assert d.ok("system", "check") == "store is consistent\n"
