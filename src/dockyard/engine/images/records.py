@@ -252,16 +252,13 @@ class ImageRecords:
             self.end_lease(lease)
 
     def lease(self) -> str:
+        """A lease until `end_lease` (a pull's, a save stream's)."""
         return layer_rows.new_lease(self.db)
 
     def end_lease(self, lease: str) -> None:
         with self.lock, self.db.transaction():      # the lease and what only it held: one commit
             layer_rows.drop_lease(self.db, lease)
             self.collect()
-
-    def hold(self) -> contextlib.AbstractContextManager[str]:
-        """The lease a pull assembles an image's layers under."""
-        return self.ingest()
 
     def collect(self, order: Iterable[str] = ()) -> list[tuple[str, int]]:
         """Remove hidden records no container needs any more, layers no image, container or
