@@ -219,13 +219,18 @@ class Snapshotter:
         return path
 
     def remove_layer(self, chain: str) -> bool:
-        """Delete a layer's row, then its directory."""
+        """Delete a layer's row; its directory goes once the (caller's) transaction has
+        committed."""
         row = self._row(chain)
         if row is None:
             return False
+        def after(committed: bool) -> None:
+            if committed:
+                self.remove_dirs([(chain, str(row["link"]))])
+
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM layers WHERE chain_id = ?", (chain,))
-        self.remove_dirs([(chain, str(row["link"]))])
+            self.db.when_done(after)
         return True
 
     def remove_dirs(self, layers: Iterable[tuple[str, str]]) -> None:
@@ -254,10 +259,6 @@ class Snapshotter:
     def missing(self) -> list[str]:
         """Chain IDs whose row names a directory that is gone."""
         return [c for c in self.list_layers() if not os.path.isdir(self.diff_dir(c))]
-
-    def forget(self, chain: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM layers WHERE chain_id = ?", (chain,))
 
     def lowerdirs(self, chains: list[str]) -> list[str]:
         dirs = [self.diff_dir(c) for c in reversed(chains)]

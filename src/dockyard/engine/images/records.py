@@ -80,7 +80,7 @@ class ImageRecords:
         with self.meta.transaction():
             for chain in self.snapshots.missing():
                 log.warning("repaired: dropped layer %s: its directory is missing", chain)
-                self.snapshots.forget(chain)
+                self.snapshots.remove_layer(chain)
             for digest in self.content.missing():
                 log.warning("repaired: dropped blob %s: its file is missing", digest)
                 self.content.delete(digest)
