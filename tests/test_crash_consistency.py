@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import tarfile
 import threading
@@ -369,11 +370,12 @@ def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon)
                                        (doomed,)).fetchone()[0])
         db.execute("INSERT INTO image_refs VALUES (?, ?)",
                    ("docker.io/library/ghost:latest", "sha256:" + "e" * 64))
+        db.execute("DELETE FROM writable_layers WHERE container_id = ?", (cid,))
     top = record["chain_ids"][-1][7:]
-    os.unlink(os.path.join(d.root, "overlay", top, "committed"))      # a layer half there
+    shutil.rmtree(os.path.join(d.root, "overlay", top))               # a row without its layer
+    os.makedirs(os.path.join(d.root, "overlay", "d" * 64, "diff"))    # a layer without a row
     os.makedirs(os.path.join(d.root, "overlay", ".tmp-123-abc", "diff"))
     os.makedirs(os.path.join(d.root, "containers", "f" * 64, "bundle"))
-    os.unlink(os.path.join(d.root, "overlay", "containers", cid, "lower"))
 
     result = d.cli("system", "check")
     assert result.returncode == 1
@@ -381,12 +383,13 @@ def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon)
     expected = [
         f"problem: image {doomed[7:19]}: layer 1 (chain ID sha256:{top}) is not unpacked",
         f"problem: reference ghost:latest points to image {'e' * 12}, which has no record",
-        f"problem: container {cid[:12]}: its writable layer is missing or has no readable "
-        "`lower` record",
+        f"problem: layer {top[:12]}: its directory is missing",
+        f"problem: container {cid[:12]}: its writable layer is missing or has no row",
         "orphan: overlay/.tmp-123-abc: temporary entry left by an interrupted operation",
         f"orphan: containers/{'f' * 12}: directory without a record (a half-created or "
         "half-removed container)",
-        f"orphan: overlay/{top}: half-unpacked layer (no committed marker)",
+        f"orphan: overlay/{'d' * 64}: layer directory no row names (an interrupted unpack or "
+        "removal)",
     ]
     for line in expected:
         assert line in lines, (line, lines)
@@ -404,7 +407,8 @@ def test_system_check_reports_damage_and_start_up_repairs_it(own_daemon: Daemon)
                  "dropped reference docker.io/library/ghost:latest: its image has no record",
                  f"removed {d.root}/overlay/.tmp-123-abc (left by an interrupted operation)",
                  f"removed container directory {'f' * 12}: it has no record",
-                 f"removed half-unpacked layer {d.root}/overlay/{top}"):
+                 f"dropped layer sha256:{top}: its directory is missing",
+                 f"removed layer directory overlay/{'d' * 64}: no row names it"):
         assert any(line.startswith(said) for line in repairs), (said, repairs)
     tags = d.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     assert "keep:1" in tags and not any(t.startswith(("ghost", "doomed")) for t in tags)

@@ -1,7 +1,9 @@
 """A data root of the JSON layout (image/images/<hex>.json, image/repositories.json,
 containers/<id>/config.v2.json, as the code before the metadata database wrote them) is
 imported into the database at the daemon's first start, in one transaction, and its files
-are removed: images, tags, parents and containers (a running one included) survive."""
+are removed: images, tags, parents and containers (a running one included) survive. So is
+one of the marker-file layout (overlay/<hex>/{diff_id,parent,size,link,committed},
+overlay/containers/<id>/lower, blob files without rows)."""
 from __future__ import annotations
 
 import io
@@ -20,8 +22,9 @@ from dockyard.store.db import FILENAME
 
 
 def _to_json_layout(root: str) -> dict[str, Any]:
-    """Rewrite the stopped daemon's rows as the JSON layout's writers did, then remove the
-    database. Returns what was written."""
+    """Rewrite the stopped daemon's rows as the JSON layout's writers did (layers as marker
+    files, as that layout kept them), then remove the database. Returns what was written."""
+    _to_marker_layout(root)
     with sqlite3.connect(os.path.join(root, FILENAME)) as conn:
         images = [json.loads(r[0]) for r in conn.execute("SELECT record FROM images")]
         refs = dict(conn.execute("SELECT ref, image_id FROM image_refs").fetchall())
@@ -46,6 +49,33 @@ def _to_json_layout(root: str) -> dict[str, Any]:
         if os.path.exists(os.path.join(root, name)):
             os.unlink(os.path.join(root, name))
     return {"images": images, "refs": refs, "containers": containers}
+
+
+def _to_marker_layout(root: str) -> tuple[int, int, int]:
+    """Rewrite the stopped daemon's layer rows as the marker files the code before them
+    wrote, and drop the tables. Returns (layers, writable layers, blobs)."""
+    conn = sqlite3.connect(os.path.join(root, FILENAME))
+    overlay = os.path.join(root, "overlay")
+    layers = conn.execute("SELECT chain_id, diff_id, parent, size, link FROM layers").fetchall()
+    for chain, diff_id, parent, size, link in layers:
+        for name, value in (("diff_id", diff_id), ("parent", parent), ("size", str(size)),
+                            ("link", link), ("committed", "")):
+            with open(os.path.join(overlay, chain[7:], name), "w") as f:
+                f.write(value)
+    rws = conn.execute("SELECT container_id, image_id, init FROM writable_layers").fetchall()
+    for key, image_id, init in rws:
+        chains = [c for (c,) in conn.execute("SELECT chain_id FROM writable_layer_chains "
+                                             "WHERE container_id = ? ORDER BY position", (key,))]
+        with open(os.path.join(overlay, "containers", key, "lower"), "w") as f:
+            json.dump({"image": image_id, "chains": chains, "init": bool(init)}, f)
+    blobs = conn.execute("SELECT count(*) FROM blobs").fetchone()[0]
+    with conn:
+        for table in ("lease_resources", "leases", "blobs", "writable_layer_chains",
+                      "writable_layers", "layers"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_versions WHERE component = 'layers'")
+    conn.close()
+    return len(layers), len(rws), blobs
 
 
 def _layer_tar(name: str, data: bytes) -> bytes:
@@ -154,3 +184,36 @@ def test_interrupted_json_layout_operations_are_repaired_on_import(tmp_path: Any
     assert not svc.content.exists(lost)
     assert not os.path.exists(os.path.join(root, "image", "images"))
     svc.db.close()
+
+
+def test_a_marker_file_data_root_is_imported_at_first_start(own_daemon: Daemon) -> None:
+    d = own_daemon
+    d.ok("run", "--name", "maker", "busybox", "sh", "-c", "echo made > /made")
+    d.ok("commit", "maker", "made:1")
+    fresh = d.ok("create", "--name", "fresh", "made:1", "cat", "/made").strip()
+    images = d.ok("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}")
+    d.stop()
+    layers, rws, blobs = _to_marker_layout(d.root)
+    assert layers >= 2 and rws == 2 and blobs >= 4
+    os.makedirs(os.path.join(d.root, "overlay", "e" * 64, "diff"))   # never committed
+    logged = os.path.getsize(d.log_file)
+    d.start()
+    with open(d.log_file) as f:
+        f.seek(logged)
+        log = f.read()
+    assert f"migrated {layers} layers, {rws} writable layers and {blobs} blobs" in log, log
+    for name in _layer_dirs(d):
+        assert os.listdir(os.path.join(d.root, "overlay", name)) == ["diff"]
+    assert "e" * 64 not in _layer_dirs(d)
+    for key in os.listdir(os.path.join(d.root, "overlay", "containers")):
+        assert not os.path.exists(os.path.join(d.root, "overlay", "containers", key, "lower"))
+    assert d.ok("images", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}") == images
+    assert d.ok("start", "-a", fresh) == "made\n"
+    assert d.ok("system", "check") == "store is consistent\n"
+    d.ok("rm", "-f", "maker", "fresh")
+    d.ok("rmi", "made:1")
+    assert d.ok("system", "check") == "store is consistent\n"
+
+
+def _layer_dirs(d: Daemon) -> set[str]:
+    return {n for n in os.listdir(os.path.join(d.root, "overlay")) if len(n) == 64}

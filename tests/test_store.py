@@ -467,7 +467,7 @@ def test_chain_ids() -> None:
 def test_snapshotter_shares_layers_and_prepares_rw(tmp_path: Any) -> None:
     from dockyard.errors import InvalidParameter as Invalid
     from dockyard.store.content import ContentStore
-    from dockyard.store.snapshots import COMMITTED, Snapshotter, chain_id
+    from dockyard.store.snapshots import Snapshotter, chain_id
 
     content = ContentStore(str(tmp_path))
     snaps = Snapshotter(str(tmp_path), content)
@@ -475,7 +475,8 @@ def test_snapshotter_shares_layers_and_prepares_rw(tmp_path: Any) -> None:
     top = simple_layer(("b", b"B"))
     l0 = snaps.unpack(None, io.BytesIO(base))
     assert l0.unpacked and l0.chain_id == l0.diff_id == sha(base)
-    assert os.path.exists(os.path.join(snaps.layer_dir(l0.chain_id), COMMITTED))
+    assert os.path.isdir(snaps.diff_dir(l0.chain_id)) and snaps.has(l0.chain_id)
+    assert os.listdir(snaps.layer_dir(l0.chain_id)) == ["diff"]     # no marker files
     assert snaps.size(l0.chain_id) == 1 and snaps.diff_id(l0.chain_id) == l0.diff_id
     assert content.read(l0.diff_id) == base         # the tar is kept for save
     again = snaps.unpack(None, io.BytesIO(base))
@@ -522,7 +523,7 @@ def test_snapshotter_shares_layers_and_prepares_rw(tmp_path: Any) -> None:
     assert snaps.remove_layer(l1.chain_id) and not snaps.has(l1.chain_id)
     # crash leftovers disappear when the snapshotter opens
     os.makedirs(os.path.join(snaps.root, ".tmp-123-dead", "diff"))
-    os.makedirs(os.path.join(snaps.root, "f" * 64, "diff"))          # never committed
+    os.makedirs(os.path.join(snaps.root, "f" * 64, "diff"))          # no row names it
     os.makedirs(os.path.join(snaps.containers, ".rm-c9-1234", "upper"))
     snaps = Snapshotter(str(tmp_path), content)
     leftovers = [n for n in os.listdir(snaps.root) if n.startswith(".tmp") or n == "f" * 64]
@@ -1056,9 +1057,14 @@ def _check_consistent(root: str) -> Any:
     for summary in svc.list(all=True):
         svc.inspect(summary["Id"])
         svc.history(summary["Id"])
-    for name in os.listdir(svc.snapshots.root):
+    for name in os.listdir(svc.snapshots.root):      # a directory is there iff its row is
         if len(name) == 64:
-            assert os.path.exists(os.path.join(svc.snapshots.root, name, "committed"))
+            assert svc.snapshots.has(f"sha256:{name}"), f"layer directory {name} has no row"
+    for chain in svc.snapshots.list_layers():
+        assert os.path.isdir(svc.snapshots.diff_dir(chain)), f"row {chain} has no directory"
+    blob_files = {f"sha256:{n}" for n in os.listdir(svc.content.root)}
+    assert blob_files == set(svc.content.list()), "blob files and rows differ"
+    assert svc.db.query("SELECT * FROM leases") == [], "the dead process's leases survived"
     live = set(svc.meta.images) | {svc.snapshots.diff_id(c) for c in svc.snapshots.list_layers()}
     assert set(svc.content.list()) <= live, "unreferenced blobs survived the start-up GC"
     return svc

@@ -201,9 +201,12 @@ class Puller:
         self.emit = emit
         self.max_downloads = max(1, max_downloads)
         self.slots = asyncio.Semaphore(self.max_downloads)
+        self.lease: str | None = None      # what the layers unpack under (run's argument)
 
-    async def run(self) -> tuple[str, bool]:
-        """Pull; returns (image ID, whether a reference was created or moved)."""
+    async def run(self, lease: str | None = None) -> tuple[str, bool]:
+        """Pull under `lease`; returns (image ID, whether a reference was created or
+        moved)."""
+        self.lease = lease
         plan = self.plan
         self.emit(status(f"Pulling from {plan.ref.path}", plan.tag_or_digest, layer=False))
         config_desc = plan.manifest["config"]
@@ -227,7 +230,7 @@ class Puller:
         todo = []
         for position, layer in enumerate([] if local else layers):
             layer_id = short_id(layer["digest"])
-            if snapshots.has(chains[position]):
+            if await asyncio.to_thread(snapshots.claim, chains[position], lease):
                 self.emit(status("Already exists", layer_id))
             else:
                 self.emit(status("Pulling fs layer", layer_id))
@@ -285,7 +288,7 @@ class Puller:
 
         reader = _QueueReader(queue, loop, on_read)
         unpack = asyncio.ensure_future(asyncio.to_thread(
-            self.snapshots.unpack, parent, reader, diff_id, digest))
+            self.snapshots.unpack, parent, reader, diff_id, digest, self.lease))
         unpack.add_done_callback(lambda _: _empty(queue))
         try:
             hasher = hashlib.sha256()

@@ -73,8 +73,12 @@ class Distribution:
                                        platform is not None)
                 puller = pull.Puller(self.images, self.content, self.snapshots, self.cache,
                                      plan, emit, self.max_downloads)
-                with self.images.hold():
-                    _, changed = await puller.run()
+                # the lease's rows commit (fsync) in a thread, never on the event loop
+                lease = await asyncio.to_thread(self.images.lease)
+                try:
+                    _, changed = await puller.run(lease)
+                finally:
+                    await asyncio.to_thread(self.images.end_lease, lease)
                 changed_any = changed_any or changed
                 emit(status(f"Digest: {plan.digest}"))
                 if not ref.is_name_only:

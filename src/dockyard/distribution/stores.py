@@ -3,7 +3,6 @@ straight into the content store and the snapshotter it is handed, then records t
 through `ImageRecorder`; push reads blobs from the content store."""
 from __future__ import annotations
 
-import contextlib
 from typing import Protocol
 
 from ..reference import Reference
@@ -19,8 +18,11 @@ class ImageRecorder(Protocol):
 
     def resolve(self, ref: str) -> PushableImage: ...
 
-    def hold(self) -> contextlib.AbstractContextManager[None]:
-        """Keeps garbage collection away while a pull assembles layers."""
+    def lease(self) -> str:
+        """A lease: garbage collection keeps the layers and blobs a pull claims or writes
+        under it until `end_lease`."""
+
+    def end_lease(self, lease: str) -> None: ...
 
     def add_pulled(self, config_raw: bytes, chains: list[str], targets: list[Reference]
                    ) -> tuple[str, bool]: ...

@@ -5,15 +5,16 @@ Two kinds of finding:
 - "problem": something named is missing or corrupt (a reference to an image without a
   record, an image whose config blob or layers are missing, a container whose image or
   writable layer is gone, an unreadable record). Such an image or container cannot be used.
-- "orphan": something nothing names (a half-unpacked layer, a temp dir or file, a blob or
-  layer no image uses, a container directory without a record). It only wastes space; the
-  daemon removes these when it starts.
+- "orphan": something nothing names (a layer directory or blob file without a row, a temp
+  dir or file, a blob or layer no image, container or lease uses, a container directory
+  without a record). It only wastes space; the daemon removes these when it starts.
 
-Records and references are rows of the metadata database (read through the daemon's own
-connection, or a read-only one when the daemon is down), checked first with SQLite's
-`PRAGMA quick_check`; blobs and layers are files. The check only reads. Entries of
-operations in flight are skipped: temp entries and not-yet-recorded data while an image
-ingest runs (`ingesting`), and containers created or removed while the check runs
+Records, references, layers, writable layers, blobs and leases are rows of the metadata
+database (read through the daemon's own connection, or a read-only one when the daemon is
+down), checked first with SQLite's `PRAGMA quick_check`; the check compares them with the
+directories and files on disk and only reads. What a lease holds is in use. Entries of
+operations in flight are skipped: temp entries and not-yet-recorded data while a lease
+exists (`ingesting`), and containers created or removed while the check runs
 (`busy_containers`, a set that grows as they start: findings about a container are kept
 back and dropped at the end if it is in that set by then, as its files may have changed
 between the directory listing and their reading).
@@ -35,7 +36,7 @@ from ..linux.atomic import TEMP_PREFIX, temp_owner
 from .archive import LOAD_PREFIX
 from .container_records import LEGACY_RECORD
 from .db import FILENAME as DB_FILENAME, Database
-from .snapshots import COMMITTED, chain_id, chain_ids
+from .snapshots import chain_id, chain_ids
 
 _HEX64 = re.compile(r"^[a-f0-9]{64}$")
 
@@ -61,19 +62,6 @@ def _familiar(text: str) -> str:
         return text
 
 
-def _read_json(path: str) -> Any:
-    with open(path, "rb") as f:
-        return json.load(f)
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 class _Checker:
     def __init__(self, root: str, ingesting: bool, busy: Membership[str],
                  live_pid: int | None, db: Database | None) -> None:
@@ -89,19 +77,31 @@ class _Checker:
         self.used_layers: set[str] = set()
         self.used_blobs: set[str] = set()
         self.held_images: set[str] = set()
+        self.layer_rows: dict[str, tuple[str, str]] = {}     # chain -> (diff ID, parent)
+        self.blob_rows: set[str] = set()
 
-    def rows(self, sql: str) -> list[Sequence[Any]]:
+    def load_rows(self) -> None:
+        self.layer_rows = {c: (d, p) for c, d, p in
+                           self.rows("SELECT chain_id, diff_id, parent FROM layers")}
+        self.blob_rows = {r[0] for r in self.rows("SELECT digest FROM blobs")}
+        for kind, key in self.rows("SELECT kind, key FROM lease_resources"):
+            (self.used_layers if kind == "layer" else self.used_blobs).add(key)
+
+    def rows_for(self, sql: str, *params: Any) -> list[Sequence[Any]]:
+        return self.rows(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         """A query's rows; none when the database or its table is not there yet, or when
         it is damaged (the quick_check finding says so)."""
         try:
             if self.db is not None:
-                return [tuple(row) for row in self.db.query(sql)]
+                return [tuple(row) for row in self.db.query(sql, params)]
             path = os.path.join(self.root, DB_FILENAME)
             if not os.path.exists(path):
                 return []
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                return conn.execute(sql).fetchall()
+                return conn.execute(sql, params).fetchall()
             finally:
                 conn.close()
         except sqlite3.DatabaseError:     # no table yet, or damage `database` reports
@@ -149,7 +149,8 @@ class _Checker:
                 self.about(cid, "orphan", message)
 
     def layer_ok(self, chain: str) -> bool:
-        return os.path.exists(os.path.join(self.overlay, chain.split(":", 1)[1], COMMITTED))
+        return chain in self.layer_rows and \
+            os.path.isdir(os.path.join(self.overlay, chain.split(":", 1)[1], "diff"))
 
     # --- images ---------------------------------------------------------------------------------
     def images(self) -> dict[str, dict[str, Any]]:
@@ -215,26 +216,22 @@ class _Checker:
         self.temp_entries(self.overlay, (TEMP_PREFIX,))
         if not os.path.isdir(self.overlay):
             return
-        for name in sorted(os.listdir(self.overlay)):
-            if not _HEX64.match(name):
-                continue
-            chain = f"sha256:{name}"
-            if not self.layer_ok(chain):
-                if not self.ingesting:
-                    self.orphan(f"overlay/{name}: half-unpacked layer (no committed marker)")
-                continue
-            base = os.path.join(self.overlay, name)
-            diff_id = _read_text(os.path.join(base, "diff_id")) or ""
-            parent = _read_text(os.path.join(base, "parent")) or None
+        for chain, (diff_id, parent) in sorted(self.layer_rows.items()):
             self.used_blobs.add(diff_id)
-            if not os.path.isdir(os.path.join(base, "diff")) or not diff_id or \
-                    chain_id(parent, diff_id) != chain:
-                self.problem(f"layer {_short(chain)}: its files or metadata are incomplete")
-            elif not os.path.exists(os.path.join(self.blobs, diff_id.split(":", 1)[-1])):
+            if not os.path.isdir(os.path.join(self.overlay, chain.split(":", 1)[1], "diff")):
+                self.problem(f"layer {_short(chain)}: its directory is missing")
+            elif not diff_id or chain_id(parent or None, diff_id) != chain:
+                self.problem(f"layer {_short(chain)}: its row does not match its chain ID")
+            elif diff_id not in self.blob_rows:
                 self.problem(f"layer {_short(chain)}: its tar blob {diff_id} is missing "
                              "(save and push need it)")
             if chain not in self.used_layers and not self.ingesting:
                 self.orphan(f"layer {_short(chain)}: used by no image or container")
+        for name in sorted(os.listdir(self.overlay)):
+            if _HEX64.match(name) and f"sha256:{name}" not in self.layer_rows and \
+                    not self.ingesting:
+                self.orphan(f"overlay/{name}: layer directory no row names (an interrupted "
+                            "unpack or removal)")
         links = os.path.join(self.overlay, "l")
         for name in sorted(os.listdir(links)) if os.path.isdir(links) else []:
             if not os.path.exists(os.path.join(links, name)):
@@ -243,10 +240,16 @@ class _Checker:
     def blob_files(self) -> None:
         self.temp_entries(os.path.join(self.root, "content", "ingest"), ("",))
         self.temp_entries(os.path.join(self.root, "distribution", "layers"), (TEMP_PREFIX,))
-        if self.ingesting or not os.path.isdir(self.blobs):
+        files = set(os.listdir(self.blobs)) if os.path.isdir(self.blobs) else set()
+        for digest in sorted(self.blob_rows):
+            if digest.split(":", 1)[-1] not in files:
+                self.problem(f"blob {digest}: its file is missing")
+        if self.ingesting:
             return
-        for name in sorted(os.listdir(self.blobs)):
-            if f"sha256:{name}" not in self.used_blobs:
+        for name in sorted(files):
+            if f"sha256:{name}" not in self.blob_rows:
+                self.orphan(f"blob sha256:{name}: file without a row")
+            elif f"sha256:{name}" not in self.used_blobs:
                 self.orphan(f"blob sha256:{name}: named by no image or layer")
 
     # --- containers ----------------------------------------------------------------------------
@@ -290,21 +293,21 @@ class _Checker:
 
     def writable_layer(self, cid: str, present: bool) -> None:
         base = os.path.join(self.overlay, "containers", cid)
-        try:
-            info = _read_json(os.path.join(base, "lower")) if present else None
-        except (OSError, ValueError):
-            info = None
-        if not isinstance(info, dict):
+        found = self.rows_for("SELECT image_id, init FROM writable_layers "
+                              "WHERE container_id = ?", cid)
+        if not present or not found:
             self.about(cid, "problem", f"container {cid[:12]}: its writable layer is missing "
-                       "or has no readable `lower` record")
+                       "or has no row")
             return
-        self.held_images.add(str(info.get("image") or ""))
-        for chain in info.get("chains") or []:
+        image_id, init = found[0]
+        self.held_images.add(str(image_id or ""))
+        for (chain,) in self.rows_for("SELECT chain_id FROM writable_layer_chains "
+                                      "WHERE container_id = ? ORDER BY position", cid):
             self.used_layers.add(chain)
             if not self.layer_ok(chain):
                 self.about(cid, "problem", f"container {cid[:12]}: its image layer "
                            f"{_short(chain)} is missing")
-        wanted = ["upper", "work"] + (["init"] if info.get("init") else [])
+        wanted = ["upper", "work"] + (["init"] if init else [])
         missing = [d for d in wanted if not os.path.isdir(os.path.join(base, d))]
         if missing:
             self.about(cid, "problem", f"container {cid[:12]}: its writable layer lacks "
@@ -326,6 +329,7 @@ def check(data_root: str, ingesting: bool = False,
     open metadata database (else the file is opened read-only)."""
     checker = _Checker(data_root, ingesting, busy_containers, live_pid, db)
     checker.database()
+    checker.load_rows()
     records = checker.images()
     checker.references(records)
     checker.containers(records)

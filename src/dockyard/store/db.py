@@ -105,6 +105,13 @@ class Database:
             self._conn.execute("COMMIT")
         self._end(True)
 
+    @contextmanager
+    def held(self) -> Iterator[sqlite3.Connection]:
+        """The connection under its lock, outside any transaction: for a read and a file
+        change that no other thread's transaction may fall between (no commit, no fsync)."""
+        with self._lock:
+            yield self._conn
+
     def when_done(self, fn: Callable[[bool], None]) -> None:
         """Call `fn(committed)` once the transaction this thread is in ends (at once, with
         True, outside one): file work that must follow a commit, such as removing the layers

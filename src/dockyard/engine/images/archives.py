@@ -73,10 +73,15 @@ def save(images: ImageRecords, refs: list[str]) -> Iterator[bytes]:
             _add_assoc(order, tags, images.lookup(name), None)
         items = [archive.SaveImage(i, images.content.read(i), images.image(i).diff_ids,
                                    tags[i]) for i in order]
-        images.acquire()
+        # the stream's lease: an rmi meanwhile leaves the blobs it reads until it closes
+        lease = images.lease()
+        for item in items:
+            for digest in (item.image_id, *item.diff_ids):
+                images.content.claim(digest, lease)
     for image_id in order:
         images.emit("save", image_id, image_id, images.image(image_id).labels)
-    return _Stream(archive.save_archive(items, images.content.open), images.release)
+    return _Stream(archive.save_archive(items, images.content.open),
+                   lambda: images.end_lease(lease))
 
 
 def _add_assoc(order: list[str], tags: dict[str, list[Reference]], image_id: str,
@@ -96,18 +101,19 @@ def load(images: ImageRecords, stream: BinaryIO, quiet: bool = False) -> list[st
 
 def load_iter(images: ImageRecords, stream: BinaryIO, quiet: bool = False) -> Iterator[str]:
     """Like load, yielding each message as soon as its image is recorded."""
-    with images.ingest():
+    with images.ingest() as lease:
         workdir = archive.temp_dir(images.meta.dir)
         try:
             archive.extract_archive(stream, workdir)
             items = archive.read_archive(workdir)
             for item in items:
-                yield from _load_one(images, item)
+                yield from _load_one(images, item, lease)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _load_one(images: ImageRecords, item: archive.ArchiveImage) -> Iterator[str]:
+def _load_one(images: ImageRecords, item: archive.ArchiveImage, lease: str
+              ) -> Iterator[str]:
     try:
         config = json.loads(item.config_raw)
     except ValueError as exc:
@@ -135,7 +141,8 @@ def _load_one(images: ImageRecords, item: archive.ArchiveImage) -> Iterator[str]
     for position, (layer, diff_id) in enumerate(zip(item.layers, diff_ids)):
         with open(layer.path, "rb") as f:
             try:
-                info = images.snapshots.unpack(parent_chain, f, diff_id, layer.digest)
+                info = images.snapshots.unpack(parent_chain, f, diff_id, layer.digest,
+                                               lease)
             except InvalidParameter as exc:
                 raise InvalidParameter(f"{exc.message} (layer {position})") from None
         chains.append(info.chain_id)
@@ -144,7 +151,7 @@ def _load_one(images: ImageRecords, item: archive.ArchiveImage) -> Iterator[str]
     messages = []
     with images.lock:
         with images.meta.transaction():          # the record and its tags: one commit
-            image_id = images.store_image(config, chains, parent, item.config_raw)
+            image_id = images.store_image(config, chains, parent, item.config_raw, lease)
             for target in targets:
                 previous = images.meta.get_ref(target)
                 if previous is not None and previous != image_id:

@@ -149,9 +149,7 @@ def _delete_helper(images: ImageRecords, image_id: str, records: list[dict[str, 
 def _delete_image(images: ImageRecords, image_id: str) -> None:
     """Forget an image. If a container sits on it, keep a hidden record (and so its
     config and layers) until that container's writable layer is removed."""
-    held = any(info.get("image") == image_id
-               for info in images.snapshots.list_rw().values())
-    if held:
+    if images.snapshots.holds(image_id):
         record = dict(images.meta.images[image_id])
         record["removed"] = True
         images.meta.put_image(record)

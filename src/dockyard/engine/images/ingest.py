@@ -29,7 +29,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
         target = target.with_tag(tag) if tag else target.tag_name_only()
     container_config = apply_changes({}, changes or [])   # fails before any layer is read
     archive.import_platform(platform)
-    with images.ingest():
+    with images.ingest() as lease:
         if isinstance(source, str):
             if source in ("", "-"):
                 raise InvalidParameter("import source must be a stream or a URL")
@@ -39,7 +39,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
         else:
             stream, origin = source, "-"
         try:
-            layer = images.snapshots.unpack(None, stream)
+            layer = images.snapshots.unpack(None, stream, lease=lease)
         finally:
             if isinstance(source, str):
                 stream.close()
@@ -47,7 +47,7 @@ def import_image(images: ImageRecords, source: str | BinaryIO, repo: str | None 
                                        container_config, platform, __version__)
         with images.lock:
             with images.meta.transaction():          # the record and its tag: one commit
-                image_id = images.store_image(config, [layer.chain_id])
+                image_id = images.store_image(config, [layer.chain_id], lease=lease)
                 if target is not None:
                     images.set_tag(image_id, target)
             images.emit("import", image_id, image_id, images.image(image_id).labels)
@@ -63,19 +63,20 @@ def create_image(images: ImageRecords, config: dict[str, Any], layers: Iterable[
     rootfs = config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
     rootfs.setdefault("type", "layers")
     diff_ids = list(rootfs.get("diff_ids") or [])
-    with images.ingest():
+    with images.ingest() as lease:
         chains = chain_ids(diff_ids)
-        missing = [c for c in chains if not images.snapshots.has(c)]
+        missing = [c for c in chains if not images.snapshots.claim(c, lease)]
         if missing:
             raise NotFound(f"layer {missing[0]} does not exist")
         for stream in layers:
-            layer = images.snapshots.unpack(chains[-1] if chains else None, stream)
+            layer = images.snapshots.unpack(chains[-1] if chains else None, stream,
+                                            lease=lease)
             diff_ids.append(layer.diff_id)
             chains.append(layer.chain_id)
         rootfs["diff_ids"] = diff_ids
         targets = [reference.parse(t) for t in tags]
         with images.lock, images.meta.transaction():   # the record and its tags: one commit
-            image_id = images.store_image(config, chains, parent)
+            image_id = images.store_image(config, chains, parent, lease=lease)
             for target in targets:
                 images.set_tag(image_id, target)
     return image_id

@@ -5,9 +5,10 @@ with Docker's rules, naming, recording a new image, events, and garbage collecti
 Write order makes every step crash safe: layer blobs and unpacked layers, then the config
 blob, then the image's rows (record and references in one transaction of the metadata
 database); deletion runs the other way round, and whatever a crash leaves unreferenced is
-collected when the service starts (`recover`). Methods block (disk work); the API calls them through
-asyncio.to_thread. Slow unpacking runs outside the lock, and garbage collection waits until no
-import, load, pull or save is in flight (`ingest`).
+collected when the service starts (`recover`). Methods block (disk work); the API calls them
+through asyncio.to_thread. Slow unpacking runs outside the lock. An import, load, pull,
+commit, build or save's stream holds a lease (`ingest`) on every layer and blob it creates
+or reuses: garbage collection is a query that skips what leases hold and runs at once.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ... import reference
 from ...errors import InvalidParameter, NotFound
 from ...linux import atomic
 from ...reference import Reference
-from ...store import check as store_check
+from ...store import check as store_check, layer_rows
 from ...store.archive import LOAD_PREFIX
 from ...store.content import ContentStore
 from ...store.db import FILENAME as DB_FILENAME, Database
@@ -53,27 +54,36 @@ class ImageRecords:
                  db: Database | None = None) -> None:
         self.root = data_root
         self.events = events
-        self.content = ContentStore(data_root)
+        os.makedirs(data_root, mode=0o711, exist_ok=True)
         self.db = db if db is not None else Database(os.path.join(data_root, DB_FILENAME))
         self.meta = MetadataStore(data_root, self.db)
+        self.content = ContentStore(data_root, self.db)
         self.snapshots = Snapshotter(data_root, self.content)
         self.containers_using = containers_using
         self.lock = threading.RLock()
         self._configs: dict[str, dict[str, Any]] = {}
-        self._busy = 0
-        self._gc_pending = False
-        self._doomed: set[str] = set()        # layers collect() chose, removed at commit
+        self._doomed: list[tuple[str, str]] = []   # (chain, link) collect() took, see _sweep
+        self._doomed_blobs: list[str] = []
         self._sweep_queued = False
         with self.lock:
             self.recover()
 
     # --- start-up -------------------------------------------------------------------------------
     def recover(self) -> None:
-        """Drop what a crash may have left half done (one transaction), then collect
-        unreferenced data."""
+        """Drop what a crash may have left half done: the dead daemon's leases, rows whose
+        files vanished and the images that needed them (one transaction); then collect."""
         atomic.remove_temp_entries(self.meta.dir, (LOAD_PREFIX,))
+        stale = layer_rows.drop_all_leases(self.db)
+        if stale:
+            log.warning("repaired: dropped %d leases of an interrupted operation", stale)
         held = {info.get("image") for info in self.snapshots.list_rw().values()}
         with self.meta.transaction():
+            for chain in self.snapshots.missing():
+                log.warning("repaired: dropped layer %s: its directory is missing", chain)
+                self.snapshots.remove_layer(chain)
+            for digest in self.content.missing():
+                log.warning("repaired: dropped blob %s: its file is missing", digest)
+                self.content.delete(digest)
             for image_id, record in list(self.meta.images.items()):
                 broken = not self.content.exists(image_id) or \
                     any(not self.snapshots.has(c) for c in record.get("chain_ids") or [])
@@ -108,8 +118,8 @@ class ImageRecords:
         """The store's consistency findings (store/check.py); what an import, load, pull or
         commit in flight has not recorded yet is not reported."""
         with self.lock:
-            return store_check.check(self.root, self._busy > 0, busy_containers, os.getpid(),
-                                     self.db)
+            leased = self.db.query_one("SELECT 1 FROM leases") is not None
+            return store_check.check(self.root, leased, busy_containers, os.getpid(), self.db)
 
     # --- events ---------------------------------------------------------------------------------
     def emit(self, action: str, actor: str, name: str | None,
@@ -231,73 +241,63 @@ class ImageRecords:
 
     # --- garbage collection ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def ingest(self) -> Iterator[None]:
-        """Marks an import/load/save in flight: garbage collection waits for it."""
-        self.acquire()
+    def ingest(self) -> Iterator[str]:
+        """A lease for an operation in flight: what it unpacks, writes or claims under it
+        stays until the lease ends (by then image rows name what it kept), then the rest
+        is collected."""
+        lease = self.lease()
         try:
-            yield
+            yield lease
         finally:
-            self.release()
+            self.end_lease(lease)
 
-    def acquire(self) -> None:
-        """Work in flight until `release`: garbage collection waits for it (a save's
-        stream holds it until closed)."""
-        with self.lock:
-            self._busy += 1
+    def lease(self) -> str:
+        """A lease until `end_lease` (a pull's, a save stream's)."""
+        return layer_rows.new_lease(self.db)
 
-    def release(self) -> None:
-        with self.lock:
-            self._busy -= 1
-            if self._busy == 0 and self._gc_pending:
-                self.collect()
+    def end_lease(self, lease: str) -> None:
+        with self.lock, self.db.transaction():      # the lease and what only it held: one commit
+            layer_rows.drop_lease(self.db, lease)
+            self.collect()
 
     def collect(self, order: Iterable[str] = ()) -> list[tuple[str, int]]:
-        """Remove hidden records no container needs any more, layers no image or container
-        uses and blobs nothing names. Returns the removed layers (chain ID, size), those in
-        `order` first, topmost first. Inside a transaction (rmi, prune) the files go once it
-        has committed, and only then: rows never name a layer already deleted, and the
-        database is not held while directories are removed."""
-        with self.lock:
-            if self._busy:
-                self._gc_pending = True
-                return []
-            self._gc_pending = False
-            rw = self.snapshots.list_rw().values()
-            held_images = {info.get("image") for info in rw}
-            with self.meta.transaction():
-                for image_id, record in list(self.meta.images.items()):
-                    if record.get("removed") and image_id not in held_images:
-                        self.meta.delete_image(image_id)
+        """Remove hidden records no container needs any more, layers no image, container or
+        lease uses and blobs nothing names: queries in one transaction (joining the
+        caller's, as rmi's and prune's). Returns the removed layers (chain ID, size), those
+        in `order` first, topmost first. The files go once the transaction has committed,
+        and only then: rows never name a layer already deleted, and the database is not
+        held while directories are removed."""
+        with self.lock, self.meta.transaction():
+            held_images = {r[0] for r in self.db.query(
+                "SELECT DISTINCT image_id FROM writable_layers")}
+            for image_id, record in list(self.meta.images.items()):
+                if record.get("removed") and image_id not in held_images:
+                    self.meta.delete_image(image_id)
             for image_id in list(self._configs):
                 if image_id not in self.meta.images:
                     del self._configs[image_id]
-            removed = [(chain, size) for chain, size in
-                       self.snapshots.unused(self.meta.used_layers(), tuple(order))
-                       if chain not in self._doomed]
-            self._doomed.update(chain for chain, _ in removed)
-            if not self._sweep_queued:
+            with self.db.transaction() as conn:
+                taken = layer_rows.take_unused_layers(conn)
+                self._doomed_blobs += layer_rows.take_unused_blobs(conn)
+            self._doomed += [(chain, link) for chain, link, _ in taken]
+            sizes = {chain: size for chain, _, size in taken}
+            wanted = list(reversed(list(order)))
+            removed = [(c, sizes[c]) for c in wanted if c in sizes] + \
+                [(c, sizes[c]) for c in sorted(sizes) if c not in set(wanted)]
+            if not self._sweep_queued and (self._doomed or self._doomed_blobs):
                 self._sweep_queued = True
                 self.db.when_done(self._sweep)
             return removed
 
     def _sweep(self, committed: bool) -> None:
-        """The file part of `collect`, once the rows are settled: the doomed layers, then
-        the blobs that neither an image row nor a remaining layer names."""
+        """The file part of `collect`, once its rows are settled: the layers' directories,
+        then the blobs' files."""
         with self.lock:
-            doomed, self._doomed, self._sweep_queued = self._doomed, set(), False
-            if not committed:
-                return
-            for chain in doomed:
-                self.snapshots.remove_layer(chain)
-            blobs = set(self.meta.images)
-            blobs |= {self.snapshots.diff_id(c) for c in self.snapshots.list_layers()}
-            for digest in list(self.content.list()):
-                if digest not in blobs:
-                    self.content.delete(digest)
-
-    def hold(self) -> contextlib.AbstractContextManager[None]:
-        """Keeps garbage collection away while a pull assembles an image's layers."""
-        return self.ingest()
+            doomed, self._doomed, self._sweep_queued = self._doomed, [], False
+            blobs, self._doomed_blobs = self._doomed_blobs, []
+        if committed:
+            self.snapshots.remove_dirs(doomed)
+            self.content.remove_files(blobs)
 
     def settle(self, image_id: str) -> None:
         """A record of the JSON layout marked `pending` whose references were written."""
@@ -308,13 +308,13 @@ class ImageRecords:
             self.meta.put_image(record)
 
     def store_image(self, config: dict[str, Any], chains: list[str], parent: str = "",
-                    raw: bytes | None = None) -> str:
+                    raw: bytes | None = None, lease: str | None = None) -> str:
         """Config blob, then record (its layers must be unpacked already). Callers that
         name the image call this inside `meta.transaction()` with the naming, so the record
         and its references commit together."""
         if raw is None:
             raw = json.dumps(config, separators=(",", ":")).encode()
-        image_id = self.content.write(raw)
+        image_id = self.content.write(raw, lease=lease)
         with self.lock:
             record = self.meta.images.get(image_id)
             stale = record is None or record.get("removed") or \
