@@ -7,7 +7,7 @@ the import ended).
 
 "before" is the source tree at BENCH_BEFORE (a git revision, default 58d7ae3: layer marker
 files, GC waits for every ingest), "after" this worktree's; each runs its own private
-dockyardd (bench_records.py's helpers). Runs (BENCH_RUNS, default 10, after one warm-up)
+dockyardd (harness.py). Runs (BENCH_RUNS, default 10, after one warm-up)
 alternate between the two."""
 from __future__ import annotations
 
@@ -15,19 +15,18 @@ import io
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_records import ROOT, _Unix, call, rmi_tagged, start, tree
+from bench_records import _Unix, call, rmi_tagged, start  # noqa: E402
+from harness import SRC, PrivateDaemon, busybox_tar, runs, source_tree  # noqa: E402
 
-RUNS = int(os.environ.get("BENCH_RUNS", "10"))
+RUNS = runs(10)
 BEFORE = os.environ.get("BENCH_BEFORE", "58d7ae3")
 DANGLING = 10
 
@@ -89,22 +88,20 @@ def gc_during_import(sock: str, root: str, n: int) -> float | None:
 
 def main() -> None:
     base = tempfile.mkdtemp(prefix="bench-gc-", dir="/tmp")
-    daemons: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    daemons: dict[str, PrivateDaemon] = {}
     try:
-        rootfs = os.path.join(base, "busybox.tar")
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "busybox-rootfs.py"),
-                        rootfs], check=True)
-        daemons["before"] = start(tree(BEFORE, base), base, rootfs)
-        daemons["after"] = start(os.path.join(ROOT, "src"), base, rootfs)
+        rootfs = busybox_tar(base)
+        daemons["before"] = start(source_tree(BEFORE, base), rootfs)
+        daemons["after"] = start(SRC, rootfs)
         figures: dict[str, dict[str, list[float]]] = {k: {"rmi": [], "prune": []}
                                                       for k in daemons}
         freed: dict[str, list[float | None]] = {k: [] for k in daemons}
         for n in range(RUNS + 1):
-            for key, (sock, _) in daemons.items():
-                figures[key]["rmi"].append(rmi_tagged(sock, rootfs, n))
-                figures[key]["prune"].append(prune(sock, n))
-                root = os.path.join(os.path.dirname(sock), "root")
-                freed[key].append(gc_during_import(sock, root, n))
+            for key, daemon in daemons.items():
+                figures[key]["rmi"].append(rmi_tagged(daemon.sock, rootfs, n))
+                figures[key]["prune"].append(prune(daemon.sock, n))
+                root = os.path.join(daemon.base, "root")
+                freed[key].append(gc_during_import(daemon.sock, root, n))
         print(f"{'median ms':28} {'before ' + BEFORE:>16} {'after':>10} {'after/before':>13}")
         for name, label in (("rmi", "rmi -f (20 tags)"), ("prune", f"prune ({DANGLING} images)")):
             before, after = (statistics.median(figures[k][name][1:]) * 1000
@@ -115,13 +112,8 @@ def main() -> None:
             said = f"freed in {statistics.median(done) * 1000:.1f} ms" if done else "deferred"
             print(f"rmi during an import ({key}): {len(done)}/{RUNS} {said}")
     finally:
-        for _, proc in daemons.values():
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for daemon in daemons.values():
+            daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
